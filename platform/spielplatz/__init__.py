@@ -1,0 +1,43 @@
+"""Spielplatz: a plugin-based game-theory platform on OpenSpiel.
+
+>>> import spielplatz as sp
+>>> game = sp.load_game("chicken")
+>>> sol = sp.solve(game, solver="maxent", concept="ce")
+
+Attributes are imported lazily so that ``import spielplatz`` (and the command
+line's listing commands) stay fast: numpy, jax and scipy load only when used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "NormalFormGame": "normal_form",
+    "Solution": "results", "Evaluation": "results", "Run": "results",
+    "load_game": "api", "solve": "api", "solve_batch": "api", "learn": "api",
+    "evaluate": "api", "get_solver": "api", "get_learner": "api",
+    "get_welfare_function": "api",
+    "SpielplatzError": "errors", "GameError": "errors", "UnknownNameError": "errors",
+    "get_host": "plugins",
+}
+
+__all__ = ["hookimpl", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spielplatz' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,167 @@
+"""The Python API: load games, solve them, train learners.
+
+>>> import spielplatz as sp
+>>> game = sp.load_game("chicken")
+>>> ev = sp.evaluate(game, [[0.5, 0.25], [0.25, 0.0]], concept="ce")
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from .errors import GameError, SpielplatzError
+from .plugins import get_host
+from .registry import Catalog
+
+__all__ = ["load_game", "solve", "solve_batch", "learn", "evaluate", "get_solver",
+           "get_learner", "get_welfare_function", "is_game_file"]
+
+
+def is_game_file(spec: str) -> bool:
+    """Whether ``spec`` names a game file rather than a registered game."""
+    return spec.lower().endswith((".nfg", ".json")) or (
+        ("/" in spec or "\\" in spec) and "(" not in spec) or Path(spec).is_file()
+
+
+def load_game(spec: Any, **params: Any) -> Any:
+    """Load a game by name, game string, file path, pyspiel game or payoff array.
+
+    Parameters
+    ----------
+    spec : str or pyspiel.Game or NormalFormGame or array_like
+        ``"chicken"``, ``"blotto(coins=4,fields=3)"``, ``"games/pd.nfg"``, a
+        pyspiel game, or payoffs ``[N, A_1, ..., A_N]``.
+    **params
+        Parameters added to (and overriding) those in the game string.
+
+    Returns
+    -------
+    NormalFormGame or a learner game (see :mod:`spielplatz.learning`)
+
+    Raises
+    ------
+    UnknownNameError
+        For an unknown name (with close matches).
+    GameError
+        For bad parameters, files or payoffs.
+    """
+    from .normal_form import NormalFormGame
+
+    if isinstance(spec, NormalFormGame):
+        return spec
+    if not isinstance(spec, str):
+        if type(spec).__module__ == "pyspiel":
+            return NormalFormGame.from_pyspiel(spec)
+        return NormalFormGame.from_array(spec)
+    spec = spec.strip()
+    if is_game_file(spec):
+        from .files import read_game_file
+
+        return read_game_file(spec)
+    from .gamestring import format_game_string, parse_game_string
+
+    name, parsed = parse_game_string(spec)
+    parsed.update(params)
+    entry = get_host().registry("game").get(name)
+    loader = entry.load()
+    full = format_game_string(name, parsed)
+    if isinstance(entry, Catalog):
+        game = loader(full, parsed)
+    else:
+        _check_params(loader, name, parsed)
+        try:
+            game = loader(**parsed)
+        except SpielplatzError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise GameError(f"game {full!r}: {exc}") from None
+    if type(game).__module__ == "pyspiel":
+        game = NormalFormGame.from_pyspiel(game, name=full)
+    return game
+
+
+def _check_params(loader: Any, name: str, params: dict) -> None:
+    try:
+        sig = inspect.signature(loader)
+    except (TypeError, ValueError):
+        return
+    if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    allowed = [p for p in sig.parameters if sig.parameters[p].kind != p.VAR_POSITIONAL]
+    unknown = [k for k in params if k not in allowed]
+    if unknown:
+        hint = f"; it takes {', '.join(allowed)}" if allowed else "; it takes no parameters"
+        raise GameError(f"game {name!r} has no parameter {unknown[0]!r}{hint}")
+
+
+def _instantiate(entry: Any) -> Any:
+    obj = entry.load()
+    return obj() if inspect.isclass(obj) else obj
+
+
+def get_solver(name: str) -> Any:
+    """The solver object registered as ``name``."""
+    return _instantiate(get_host().registry("solver").get(name))
+
+
+def get_learner(name: str) -> Any:
+    """The learner object registered as ``name``."""
+    return _instantiate(get_host().registry("learner").get(name))
+
+
+def get_welfare_function(name: str) -> Any:
+    """The welfare function registered as ``name`` (values ``[..., N]`` -> ``[...]``)."""
+    return get_host().registry("welfare").get(name).load()
+
+
+def solve(game: Any, solver: str = "maxent", concept: str = "ce", **options: Any) -> Any:
+    """Solve ``game`` for a (coarse) correlated equilibrium.
+
+    Parameters
+    ----------
+    game : anything :func:`load_game` accepts
+    solver : str
+        A registered solver (``spielplatz solvers`` lists them).
+    concept : {"ce", "cce"}
+    **options
+        Passed to the solver.
+
+    Returns
+    -------
+    Solution
+    """
+    from .deviations import _check_concept
+
+    concept = _check_concept(concept)
+    game = load_game(game)
+    return get_solver(solver).solve(game, concept=concept, **options)
+
+
+def solve_batch(payoffs: Any, solver: str = "maxent", concept: str = "ce", **options: Any) -> Any:
+    """Solve many games of one shape, ``payoffs`` ``[B, N, A_1, ..., A_N]``, at once."""
+    from .deviations import _check_concept
+
+    concept = _check_concept(concept)
+    impl = get_solver(solver)
+    if not hasattr(impl, "solve_batch"):
+        raise SpielplatzError(f"solver {solver!r} does not solve batches")
+    return impl.solve_batch(payoffs, concept=concept, **options)
+
+
+def learn(game: Any, learner: str, *, steps: int, seeds: Any = (0,), **options: Any) -> Any:
+    """Train ``learner`` on ``game`` and return its :class:`~spielplatz.Run`."""
+    if isinstance(seeds, int):
+        seeds = (seeds,)
+    return get_learner(learner).learn(load_game(game), steps=steps, seeds=tuple(seeds), **options)
+
+
+def evaluate(game: Any, joint: Any, concept: str = "ce") -> Any:
+    """Measure a joint distribution on ``game``; see :class:`~spielplatz.Evaluation`."""
+    from .deviations import _check_concept
+    from .files import validate_joint
+    from .results import evaluate as _evaluate
+
+    game = load_game(game)
+    return _evaluate(game, validate_joint(joint, game), _check_concept(concept))

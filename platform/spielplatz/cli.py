@@ -1,0 +1,253 @@
+"""The ``spielplatz`` command line (click).
+
+Built-in commands are defined here; plugins add theirs through the
+``register_commands(cli)`` hook, called at the end of this module. Errors that
+are the user's to fix print one line on stderr and exit with status 1;
+``--debug`` shows the traceback instead.
+
+Listing commands (``--help``, ``plugins``, ``games``, ``solvers``,
+``learners``) import neither numpy nor jax, so they start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import SpielplatzError
+from .plugins import get_host
+
+CONCEPT_CHOICE = click.Choice(["ce", "cce"], case_sensitive=False)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def _warn_plugin_problems() -> None:
+    for line in get_host().warnings():
+        click.echo(f"spielplatz: warning: {line}", err=True)
+
+
+class SpielplatzGroup(click.Group):
+    """A click group that turns :class:`SpielplatzError` into one line on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place errors become messages
+            if ctx.params.get("debug") or os.environ.get("SPIELPLATZ_DEBUG"):
+                raise
+            if isinstance(exc, SpielplatzError):
+                message = str(exc)
+            elif isinstance(exc, OSError):
+                message = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
+            else:
+                message = (f"internal error: {type(exc).__name__}: {exc} "
+                           f"(rerun with --debug for the traceback)")
+            click.echo(f"Error: {message.splitlines()[0] if message else type(exc).__name__}",
+                       err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=SpielplatzGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="spielplatz")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """Spielplatz: (coarse) correlated equilibria and multi-agent learning on OpenSpiel.
+
+    GAME is a registered name with optional OpenSpiel-style parameters
+    (chicken, blotto(coins=4,fields=3), kuhn_poker) or a .nfg/.json file.
+    """
+    _warn_plugin_problems()
+
+
+# -- listings -----------------------------------------------------------------
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(as_json: bool) -> None:
+    """List loaded plugins, what each registered, and plugins that failed."""
+    host = get_host()
+    if as_json:
+        _echo_json(host.to_dict())
+        return
+    from .display import listing_table
+
+    rows = []
+    for info in host.plugins.values():
+        registered = "; ".join(f"{k}: {', '.join(sorted(v))}"
+                               for k, v in sorted(info.registered.items()) if v)
+        rows.append((info.name, info.version or "", info.distribution or "(host)",
+                     registered or "-"))
+    console = _console()
+    console.print(listing_table("plugins", ["name", "version", "distribution", "registered"],
+                                rows))
+    if host.failures:
+        console.print(listing_table("failed plugins (skipped)",
+                                    ["name", "distribution", "stage", "error"],
+                                    [(f.name, f.distribution or "", f.stage, f.error)
+                                     for f in host.failures]))
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True,
+              help="Also list every name of catalogs such as the pyspiel games.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def games(show_all: bool, as_json: bool) -> None:
+    """List registered games (and, with --all, every pyspiel game)."""
+    registry = get_host().registry("game")
+    catalogs = registry.catalogs()
+    if as_json:
+        data = {"games": [e.to_dict() for e in registry.entries()],
+                "catalogs": [dict(c.to_dict(), **({"names": c.list_names()} if show_all else {}))
+                             for c in catalogs]}
+        _echo_json(data)
+        return
+    from .display import listing_table
+
+    console = _console()
+    rows = [(e.name, e.plugin, e.description) for e in registry.entries()]
+    console.print(listing_table("games", ["name", "plugin", "description"], rows))
+    for c in catalogs:
+        if show_all:
+            names = c.list_names()
+            console.print(f"[bold]{c.name}[/] ({c.plugin}): {c.description}; {len(names)} games:")
+            console.print(", ".join(names), soft_wrap=False)
+        else:
+            console.print(f"[bold]{c.name}[/] ({c.plugin}): {c.description} "
+                          f"(spielplatz games --all lists them)")
+
+
+def _listing(kind: str, as_json: bool, columns: tuple[str, ...], meta_keys: tuple[str, ...]) -> None:
+    registry = get_host().registry(kind)
+    if as_json:
+        _echo_json([e.to_dict() for e in registry.entries()])
+        return
+    if not len(registry):
+        click.echo(f"no {kind}s installed")
+        return
+    from .display import listing_table
+
+    rows = [(e.name, e.plugin,
+             *(", ".join(map(str, e.meta.get(k, ()))) if isinstance(e.meta.get(k), (list, tuple))
+               else str(e.meta.get(k, "")) for k in meta_keys),
+             e.description) for e in registry.entries()]
+    _console().print(listing_table(f"{kind}s", ["name", "plugin", *columns, "description"], rows))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def solvers(as_json: bool) -> None:
+    """List installed (C)CE solvers."""
+    _listing("solver", as_json, ("concepts", "exact"), ("concepts", "exact"))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def learners(as_json: bool) -> None:
+    """List installed learners."""
+    _listing("learner", as_json, ("games",), ("game_kinds",))
+
+
+@cli.command(name="welfare-functions")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def welfare_functions(as_json: bool) -> None:
+    """List installed welfare functions."""
+    _listing("welfare", as_json, (), ())
+
+
+# -- games ----------------------------------------------------------------------
+
+def _load_normal_form(spec: str) -> Any:
+    from .api import load_game
+    from .normal_form import NormalFormGame
+
+    game = load_game(spec)
+    if not isinstance(game, NormalFormGame):
+        raise SpielplatzError(f"{spec!r} is a {type(game).__name__}, not a normal-form game")
+    return game
+
+
+@cli.command()
+@click.argument("game")
+@click.option("--all", "show_all", is_flag=True, help="Show every row, column and slice.")
+@click.option("--json", "as_json", is_flag=True, help="Print the game as JSON.")
+@click.option("--nfg", "as_nfg", is_flag=True, help="Print the game as Gambit .nfg text.")
+def show(game: str, show_all: bool, as_json: bool, as_nfg: bool) -> None:
+    """Print the payoff table of GAME."""
+    g = _load_normal_form(game)
+    if as_json:
+        _echo_json(g.to_dict())
+        return
+    if as_nfg:
+        click.echo(g.to_nfg(), nl=False)
+        return
+    from .display import payoff_table
+
+    console = _console()
+    sizes = " x ".join(str(a) for a in g.shape)
+    console.print(f"[bold]{g.name}[/]: {g.num_players}-player normal form, {sizes} pure strategies"
+                  + (f" - {g.description}" if g.description and g.description != g.name else ""))
+    console.print(payoff_table(g, max_actions=None if show_all else 12, width=console.width))
+    if not show_all and max(g.shape) > 12:
+        console.print("[dim](large game truncated; --all shows everything, --json the "
+                      "full payoffs)[/]")
+
+
+@cli.command()
+@click.argument("game")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--concept", type=click.Choice(["ce", "cce", "both"], case_sensitive=False),
+              default="both", show_default=True, help="Equilibrium concept to check.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def check(game: str, file: str, concept: str, as_json: bool) -> None:
+    """Measure the joint distribution in FILE (JSON or CSV) on GAME.
+
+    Prints its CE/CCE gaps, per-player values, welfare, entropy and
+    mutual information / total correlation.
+    """
+    from .files import read_joint_file
+    from .results import evaluate
+
+    g = _load_normal_form(game)
+    joint = read_joint_file(file, g)
+    concepts = ["ce", "cce"] if concept == "both" else [concept.lower()]
+    evaluations = [evaluate(g, joint, c) for c in concepts]
+    if as_json:
+        _echo_json(evaluations[0].to_dict() if len(evaluations) == 1
+                   else {c: e.to_dict() for c, e in zip(concepts, evaluations)})
+        return
+    from .display import evaluation_summary, joint_table
+
+    console = _console()
+    console.print(f"[bold]{g.name}[/]: joint distribution from {file}")
+    console.print(joint_table(joint, g.player_names, g.action_names))
+    for ev in evaluations:
+        verdict = ("[green]is an exact " if ev.gap <= 1e-9 else "[yellow]is not an exact ") \
+            + ev.concept.upper() + "[/]"
+        console.print(f"{ev.concept.upper()}: {verdict}")
+        console.print(evaluation_summary(ev))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="spielplatz")
+
+
+# Plugins add their commands last, so that a name clash with a built-in command
+# is detected (and reported) instead of silently replacing it.
+get_host().add_commands(cli)

@@ -1,0 +1,89 @@
+"""OpenSpiel-style game strings: ``name``, ``name(k=v,...)``, nested values allowed.
+
+>>> parse_game_string("blotto(coins=4,fields=3)")
+('blotto', {'coins': 4, 'fields': 3})
+>>> parse_game_string("l2_invariant(shape=8x8,seed=0)")
+('l2_invariant', {'shape': '8x8', 'seed': 0})
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import GameError
+
+__all__ = ["parse_game_string", "format_game_string"]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
+
+
+def _split_top_level(text: str, source: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise GameError(f"unbalanced parentheses in game string {source!r}")
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth != 0:
+        raise GameError(f"unbalanced parentheses in game string {source!r}")
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _value(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_game_string(text: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"name(k=v,...)"`` into the name and a dict of typed parameters.
+
+    Values become ``int``, ``float`` or ``bool`` where they read as such and
+    stay strings otherwise (``"8x8"``, a nested game string).
+
+    Raises
+    ------
+    GameError
+        On an empty name, unbalanced parentheses or a parameter without ``=``.
+    """
+    text = text.strip()
+    name, paren, rest = text.partition("(")
+    name = name.strip()
+    if not name or not _NAME.match(name):
+        raise GameError(f"invalid game name in {text!r}")
+    params: dict[str, Any] = {}
+    if paren:
+        if not rest.endswith(")"):
+            raise GameError(f"game string {text!r} must end with ')'")
+        for part in _split_top_level(rest[:-1], text):
+            key, eq, value = part.partition("=")
+            if not eq or not key.strip():
+                raise GameError(f"parameter {part!r} in {text!r} is not of the form key=value")
+            params[key.strip()] = _value(value.strip())
+    return name, params
+
+
+def format_game_string(name: str, params: dict[str, Any]) -> str:
+    """Inverse of :func:`parse_game_string`."""
+    if not params:
+        return name
+    return name + "(" + ",".join(f"{k}={_fmt(v)}" for k, v in params.items()) + ")"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)

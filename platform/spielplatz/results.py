@@ -1,0 +1,244 @@
+"""Result objects: frozen dataclasses with ``to_dict()`` and a readable ``__str__``.
+
+* :class:`Evaluation` - a joint distribution measured against a game
+  (gaps, values, welfare, entropy, correlation); what ``spielplatz check`` prints.
+* :class:`Solution` - an :class:`Evaluation` plus how it was obtained
+  (solver, configuration, status, iterations, wall time).
+* :class:`Run` - the history of a learner's training over one or many seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import deviations, measures
+from .normal_form import NormalFormGame
+
+__all__ = ["Evaluation", "Solution", "Run", "evaluate", "STATUSES"]
+
+#: Statuses a solver may report.
+STATUSES = ("optimal", "approximate", "infeasible", "iteration_limit", "failed")
+
+NATS_PER_BIT = math.log(2.0)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A joint distribution measured on a game.
+
+    Attributes
+    ----------
+    game : str
+        Name of the game.
+    concept : str
+        ``"ce"`` or ``"cce"``.
+    joint : numpy.ndarray
+        Shape ``[A_1, ..., A_N]``.
+    epsilons : numpy.ndarray
+        Per-player epsilon achieved (largest deviation gain), ``[N]``.
+    gap : float
+        ``max(0, max_p epsilons[p])``.
+    values : numpy.ndarray
+        Per-player expected payoffs ``[N]``.
+    welfare : float
+        Sum of the values (utilitarian welfare).
+    entropy : float
+        Shannon entropy of ``joint`` in nats.
+    total_correlation : float
+        ``sum_p H(marginal_p) - H(joint)`` in nats (mutual information for two
+        players).
+    player_names, action_names
+        Copied from the game, for display.
+    """
+
+    game: str
+    concept: str
+    joint: np.ndarray
+    epsilons: np.ndarray
+    gap: float
+    values: np.ndarray
+    welfare: float
+    entropy: float
+    total_correlation: float
+    player_names: tuple = ()
+    action_names: tuple = ()
+
+    @property
+    def marginals(self) -> list[np.ndarray]:
+        return measures.marginals(self.joint)
+
+    @property
+    def entropy_bits(self) -> float:
+        return self.entropy / NATS_PER_BIT
+
+    @property
+    def total_correlation_bits(self) -> float:
+        return self.total_correlation / NATS_PER_BIT
+
+    def to_dict(self) -> dict:
+        return _jsonable({
+            "game": self.game, "concept": self.concept,
+            "players": list(self.player_names),
+            "actions": [list(a) for a in self.action_names],
+            "joint": self.joint, "marginals": self.marginals,
+            "epsilons": self.epsilons, "gap": self.gap, "values": self.values,
+            "welfare": self.welfare, "entropy": self.entropy,
+            "entropy_bits": self.entropy_bits,
+            "total_correlation": self.total_correlation,
+            "total_correlation_bits": self.total_correlation_bits,
+        })
+
+    def _summary_lines(self) -> list[str]:
+        corr = "mutual information" if self.joint.ndim == 2 else "total correlation"
+        vals = ", ".join(f"{p}={v:.6g}" for p, v in zip(self.player_names, self.values))
+        return [
+            f"{self.concept.upper()} gap {self.gap:.3e}  (epsilon per player: "
+            + ", ".join(f"{e:.3e}" for e in self.epsilons) + ")",
+            f"values: {vals}   welfare: {self.welfare:.6g}",
+            f"entropy: {self.entropy:.6g} nats ({self.entropy_bits:.6g} bits)   "
+            f"{corr}: {self.total_correlation:.6g} nats ({self.total_correlation_bits:.6g} bits)",
+        ]
+
+    def __str__(self) -> str:
+        return "\n".join([f"{self.game} ({self.concept.upper()})"] + self._summary_lines())
+
+
+def evaluate(game: NormalFormGame, joint: Any, concept: str = "ce") -> Evaluation:
+    """Measure ``joint`` on ``game`` as a ``concept`` (``"ce"`` or ``"cce"``)."""
+    joint = np.asarray(joint, dtype=float)
+    payoffs = game.payoffs
+    eps = np.asarray(deviations.epsilons(payoffs, joint, concept), dtype=float)
+    vals = np.asarray(measures.values(payoffs, joint), dtype=float)
+    return Evaluation(
+        game=game.name, concept=concept.lower(), joint=joint, epsilons=eps,
+        gap=float(max(eps.max(), 0.0)), values=vals, welfare=float(vals.sum()),
+        entropy=float(measures.entropy(joint)),
+        total_correlation=float(max(measures.total_correlation(joint), 0.0)),
+        player_names=game.player_names, action_names=game.action_names)
+
+
+@dataclass(frozen=True)
+class Solution(Evaluation):
+    """A solver's answer: an :class:`Evaluation` plus provenance and certificate.
+
+    Attributes
+    ----------
+    solver : str
+        Registered solver name.
+    config : dict
+        The options the solver ran with.
+    status : str
+        One of :data:`STATUSES`. Exact solvers report ``"optimal"`` only with
+        a certified ``gap``; approximate ones report ``"approximate"``.
+    iterations : int
+    wall_time : float
+        Seconds.
+    objective : float or None
+        The solver's objective value at the answer, where it has one.
+    extra : dict
+        Solver-specific details (duals, bounds, ...), JSON-ready.
+    """
+
+    solver: str = ""
+    config: dict = field(default_factory=dict)
+    status: str = "optimal"
+    iterations: int = 0
+    wall_time: float = 0.0
+    objective: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_joint(cls, game: NormalFormGame, joint: Any, concept: str, *, solver: str,
+                   config: Mapping | None = None, status: str = "optimal",
+                   iterations: int = 0, wall_time: float = 0.0,
+                   objective: float | None = None, extra: Mapping | None = None) -> "Solution":
+        """Measure ``joint`` on ``game`` and attach the solver's details."""
+        ev = evaluate(game, joint, concept)
+        return cls(**{f: getattr(ev, f) for f in Evaluation.__dataclass_fields__},
+                   solver=solver, config=dict(config or {}), status=status,
+                   iterations=int(iterations), wall_time=float(wall_time),
+                   objective=objective, extra=dict(extra or {}))
+
+    @property
+    def approximate(self) -> bool:
+        return self.status != "optimal"
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.update(_jsonable({"solver": self.solver, "config": self.config,
+                              "status": self.status, "iterations": self.iterations,
+                              "wall_time": self.wall_time, "objective": self.objective,
+                              "extra": self.extra}))
+        return out
+
+    def __str__(self) -> str:
+        head = (f"{self.game}: {self.concept.upper()} by {self.solver} - {self.status}, "
+                f"{self.iterations} iterations, {self.wall_time:.3g} s")
+        return "\n".join([head] + self._summary_lines())
+
+
+@dataclass(frozen=True)
+class Run:
+    """The history of a learner's training.
+
+    Attributes
+    ----------
+    learner : str
+    game : str
+    config : dict
+    seeds : tuple of int
+    metrics : dict of str to numpy.ndarray
+        Each ``[num_seeds, num_records, ...]``, recorded at ``steps``.
+    steps : numpy.ndarray
+        Training step of each record, ``[num_records]``.
+    final : dict
+        Final state (strategies, mixing matrices, ...), JSON-ready arrays.
+    wall_time : float
+    """
+
+    learner: str
+    game: str
+    config: dict
+    seeds: tuple
+    metrics: dict
+    steps: np.ndarray
+    final: dict = field(default_factory=dict)
+    wall_time: float = 0.0
+
+    def final_metrics(self) -> dict[str, np.ndarray]:
+        """Each metric's last record, per seed."""
+        return {k: np.asarray(v)[:, -1] for k, v in self.metrics.items()}
+
+    def to_dict(self) -> dict:
+        return _jsonable({"learner": self.learner, "game": self.game, "config": self.config,
+                          "seeds": list(self.seeds), "steps": self.steps,
+                          "metrics": self.metrics, "final": self.final,
+                          "wall_time": self.wall_time})
+
+    def __str__(self) -> str:
+        lines = [f"{self.learner} on {self.game}: {len(self.seeds)} seeds, "
+                 f"{int(self.steps[-1]) if len(self.steps) else 0} steps, {self.wall_time:.3g} s"]
+        for k, v in self.final_metrics().items():
+            v = np.asarray(v, dtype=float)
+            if v.ndim == 1:
+                lines.append(f"  {k}: mean {v.mean():.6g}, median {np.median(v):.6g}, "
+                             f"std {v.std():.3g}")
+        return "\n".join(lines)
