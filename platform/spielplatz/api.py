@@ -89,7 +89,7 @@ def _check_params(loader: Any, name: str, params: dict) -> None:
         return
     if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
         return
-    allowed = [p for p in sig.parameters if sig.parameters[p].kind != p.VAR_POSITIONAL]
+    allowed = [k for k, p in sig.parameters.items() if p.kind != p.VAR_POSITIONAL]
     unknown = [k for k in params if k not in allowed]
     if unknown:
         hint = f"; it takes {', '.join(allowed)}" if allowed else "; it takes no parameters"

@@ -142,10 +142,13 @@ def _listing(kind: str, as_json: bool, columns: tuple[str, ...], meta_keys: tupl
         return
     from .display import listing_table
 
-    rows = [(e.name, e.plugin,
-             *(", ".join(map(str, e.meta.get(k, ()))) if isinstance(e.meta.get(k), (list, tuple))
-               else str(e.meta.get(k, "")) for k in meta_keys),
-             e.description) for e in registry.entries()]
+    def cell(value: Any) -> str:
+        if isinstance(value, (list, tuple, dict)):
+            return ", ".join(map(str, value))   # a dict shows its keys
+        return "" if value is None else str(value)
+
+    rows = [(e.name, e.plugin, *(cell(e.meta.get(k)) for k in meta_keys), e.description)
+            for e in registry.entries()]
     _console().print(listing_table(f"{kind}s", ["name", "plugin", *columns, "description"], rows))
 
 
@@ -153,7 +156,8 @@ def _listing(kind: str, as_json: bool, columns: tuple[str, ...], meta_keys: tupl
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def solvers(as_json: bool) -> None:
     """List installed (C)CE solvers."""
-    _listing("solver", as_json, ("concepts", "exact"), ("concepts", "exact"))
+    _listing("solver", as_json, ("concepts", "exact", "options (-o KEY=VALUE)"),
+             ("concepts", "exact", "options"))
 
 
 @cli.command()
@@ -241,6 +245,110 @@ def check(game: str, file: str, concept: str, as_json: bool) -> None:
             + ev.concept.upper() + "[/]"
         console.print(f"{ev.concept.upper()}: {verdict}")
         console.print(evaluation_summary(ev))
+
+# -- solving --------------------------------------------------------------------
+
+def _parse_options(items: tuple[str, ...]) -> dict[str, Any]:
+    """``-o key=value`` pairs; values typed like game-string parameters, ``a;b`` lists."""
+    from .gamestring import _value
+
+    options: dict[str, Any] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise SpielplatzError(f"option {item!r} is not of the form key=value")
+        value = value.strip()
+        options[key.strip().replace("-", "_")] = (
+            [_value(v.strip()) for v in value.split(";")] if ";" in value else _value(value))
+    return options
+
+
+def _solver_specs(text: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """``"maxent,welfare(objective=egalitarian)"`` -> [(label, name, options), ...]."""
+    from .gamestring import _split_top_level, parse_game_string
+
+    specs = []
+    for part in _split_top_level(text, text):
+        name, options = parse_game_string(part)
+        specs.append((part, name, options))
+    if not specs:
+        raise SpielplatzError("no solvers given; e.g. --solvers maxent,welfare")
+    return specs
+
+
+def _print_solution(console: Any, sol: Any) -> None:
+    from .display import evaluation_summary, joint_table
+
+    approx = "" if sol.status == "optimal" else "  [yellow](approximate)[/]"
+    console.print(f"[bold]{sol.game}[/]: {sol.concept.upper()} by {sol.solver}{approx}")
+    console.print(joint_table(sol.joint, sol.player_names, sol.action_names, threshold=1e-12))
+    console.print(evaluation_summary(sol))
+
+
+@cli.command()
+@click.argument("game")
+@click.option("--solver", default="maxent", show_default=True,
+              help="A registered solver (see `spielplatz solvers`).")
+@click.option("--concept", type=CONCEPT_CHOICE, default="ce", show_default=True,
+              help="Correlated (ce) or coarse correlated (cce) equilibrium.")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Solver option, repeatable (e.g. -o objective=egalitarian, "
+                   "-o weights=1;2). `spielplatz solvers` lists each solver's options.")
+@click.option("--json", "as_json", is_flag=True, help="Print the solution as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write a picture of the joint (heatmap for 2 players, else its support).")
+def solve(game: str, solver: str, concept: str, options: tuple[str, ...], as_json: bool,
+          plot: str | None) -> None:
+    """Solve GAME for a (coarse) correlated equilibrium."""
+    from .api import get_solver
+
+    g = _load_normal_form(game)
+    impl = get_solver(solver)
+    sol = impl.solve(g, concept=concept.lower(), **_parse_options(options))
+    if plot:
+        from .solution_plots import plot_solution
+
+        plot_solution(sol, plot)
+    if as_json:
+        _echo_json(sol.to_dict())
+        return
+    console = _console()
+    _print_solution(console, sol)
+    if plot:
+        console.print(f"[dim]plot written to {plot}[/]")
+
+
+@cli.command()
+@click.argument("game")
+@click.option("--solvers", "solvers_text", default="maxent,welfare", show_default=True,
+              help="Comma-separated solvers, each with optional options: "
+                   "maxent,welfare(objective=egalitarian).")
+@click.option("--concept", type=CONCEPT_CHOICE, default="ce", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write the probability of each action profile, one bar per solver.")
+def compare(game: str, solvers_text: str, concept: str, as_json: bool, plot: str | None) -> None:
+    """Solve GAME with several solvers and show the answers side by side."""
+    from .api import get_solver
+
+    g = _load_normal_form(game)
+    specs = _solver_specs(solvers_text)
+    solutions = [get_solver(name).solve(g, concept=concept.lower(), **opts)
+                 for _, name, opts in specs]
+    labels = [label for label, _, _ in specs]
+    if plot:
+        from .solution_plots import plot_comparison
+
+        plot_comparison(solutions, labels, plot)
+    if as_json:
+        _echo_json({label: s.to_dict() for label, s in zip(labels, solutions)})
+        return
+    from .display import comparison_table
+
+    console = _console()
+    console.print(comparison_table(solutions, labels))
+    if plot:
+        console.print(f"[dim]plot written to {plot}[/]")
 
 
 def main() -> None:

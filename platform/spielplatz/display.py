@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 __all__ = ["payoff_table", "joint_table", "evaluation_summary", "listing_table",
-           "format_number"]
+           "comparison_table", "format_number"]
 
 
 def format_number(x: float, digits: int = 6) -> str:
@@ -197,4 +197,39 @@ def listing_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[st
         table.add_column(c, overflow="fold")
     for r in rows:
         table.add_row(*r)
+    return table
+
+
+def comparison_table(solutions: Sequence[Any], labels: Sequence[str],
+                     max_profiles: int = 24) -> Table:
+    """Solutions side by side: probability of each joint action, then their measures."""
+    import numpy as np
+
+    first = solutions[0]
+    shape = np.asarray(first.joint).shape
+    joints = np.stack([np.asarray(s.joint).reshape(-1) for s in solutions])
+    table = Table(title=f"{first.game}: {first.concept.upper()} by solver")
+    table.add_column("", style="bold")
+    for label in labels:
+        table.add_column(label, justify="right")
+    profiles = [i for i in range(joints.shape[1]) if joints[:, i].max() > 1e-12]
+    profiles = sorted(profiles, key=lambda i: -joints[:, i].max())[:max_profiles]
+    for i in sorted(profiles):
+        idx = np.unravel_index(i, shape)
+        name = "(" + ",".join(first.action_names[p][a] for p, a in enumerate(idx)) + ")"
+        table.add_row(name, *[_prob(joints[s, i]) for s in range(len(solutions))])
+    table.add_section()
+    rows = [
+        ("welfare", [format_number(s.welfare) for s in solutions]),
+        *[(f"value {p}", [format_number(s.values[k]) for s in solutions])
+          for k, p in enumerate(first.player_names)],
+        ("entropy (nats)", [f"{s.entropy:.6g}" for s in solutions]),
+        ("mutual information (nats)" if len(shape) == 2 else "total correlation (nats)",
+         [f"{s.total_correlation:.6g}" for s in solutions]),
+        ("gap", [f"{s.gap:.2e}" for s in solutions]),
+        ("status", [s.status for s in solutions]),
+        ("time (s)", [f"{s.wall_time:.3g}" for s in solutions]),
+    ]
+    for name, cells in rows:
+        table.add_row(name, *cells)
     return table

@@ -1,0 +1,159 @@
+"""The command line through click's CliRunner, plus start-up cost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from spielplatz import __version__
+from spielplatz.cli import cli
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+def test_version(runner):
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"spielplatz, version {__version__}"
+
+
+def test_plugins_json_lists_builtins(runner):
+    result = runner.invoke(cli, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    plugins = {p["name"]: p for p in data["plugins"]}
+    assert plugins["openspiel"]["distribution"] == "spielplatz"
+    assert "chicken" in plugins["openspiel"]["registered"]["games"]
+    assert "openspiel:*" in plugins["openspiel"]["registered"]["games"]
+    assert plugins["builtin_welfare"]["registered"]["welfares"] == ["egalitarian", "nash",
+                                                                   "utilitarian"]
+    assert data["failures"] == []
+
+
+def test_games_listing(runner):
+    result = runner.invoke(cli, ["games", "--json", "--all"])
+    data = json.loads(result.output)
+    names = {g["name"] for g in data["games"]}
+    assert {"chicken", "battle_of_the_sexes", "asymmetric_bos", "prisoners_dilemma",
+            "nes_ce_counterexample", "nes_cce_counterexample"} <= names
+    catalog = data["catalogs"][0]
+    assert catalog["catalog"] == "openspiel"
+    assert {"kuhn_poker", "matrix_shapleys_game", "blotto"} <= set(catalog["names"])
+    text = runner.invoke(cli, ["games"]).output
+    assert "chicken" in text and "spielplatz games --all" in text
+
+
+def test_show_chicken_and_shapley(runner):
+    result = runner.invoke(cli, ["show", "chicken"])
+    assert result.exit_code == 0
+    assert "2 x 2 pure strategies" in result.output
+    lines = [l for l in result.output.splitlines() if "Straight" in l and "│" in l]
+    assert any("5, 1" in l and "0, 0" in l for l in lines)
+    shapley = runner.invoke(cli, ["show", "matrix_shapleys_game"]).output
+    assert "Rock" in shapley and "Scissors" in shapley and "0, 1" in shapley
+
+
+def test_show_kuhn_poker(runner):
+    result = runner.invoke(cli, ["show", "kuhn_poker"])
+    assert result.exit_code == 0
+    assert "kuhn_poker: 2-player normal form, 64 x 64 pure strategies" in result.output
+    assert "P1 s0 = 0:0 0pb:0 1:0 1pb:0 2:0 2pb:0" in result.output
+    data = json.loads(runner.invoke(cli, ["show", "kuhn_poker", "--json"]).output)
+    assert np.asarray(data["payoffs"]).shape == (2, 64, 64)
+
+
+def test_show_nfg_output_round_trips(runner, tmp_path):
+    text = runner.invoke(cli, ["show", "chicken", "--nfg"]).output
+    path = tmp_path / "chicken.nfg"
+    path.write_text(text)
+    again = json.loads(runner.invoke(cli, ["show", str(path), "--json"]).output)
+    assert again["payoffs"] == [[[3, 1], [5, 0]], [[3, 5], [1, 0]]]
+    assert again["actions"] == [["Swerve", "Straight"], ["Swerve", "Straight"]]
+
+
+def test_check_json_and_csv(runner, tmp_path):
+    joint = tmp_path / "j.json"
+    joint.write_text("[[0.2, 0.4], [0.4, 0.0]]")
+    result = runner.invoke(cli, ["check", "chicken", str(joint), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["ce"]["gap"] == pytest.approx(0, abs=1e-15)
+    assert data["ce"]["values"] == pytest.approx([3.0, 3.0])
+    assert data["cce"]["welfare"] == pytest.approx(6.0)
+    matrix = tmp_path / "m.csv"
+    matrix.write_text(",Swerve,Straight\nSwerve,0.25,0.25\nStraight,0.25,0.25\n")
+    data = json.loads(runner.invoke(cli, ["check", "chicken", str(matrix), "--json",
+                                          "--concept", "ce"]).output)
+    # Uniform: recommended S, deviating to T gains 0.25*(5-3) + 0.25*(0-1) = 0.25.
+    assert data["gap"] == pytest.approx(0.25)
+    assert data["entropy_bits"] == pytest.approx(2.0)
+    long = tmp_path / "l.csv"
+    long.write_text("P1,P2,probability\nSwerve,Straight,0.5\nStraight,Swerve,0.5\n")
+    result = runner.invoke(cli, ["check", "chicken", str(long)])
+    assert result.exit_code == 0
+    assert "is an exact CE" in result.output
+    assert "mutual information" in result.output
+    three = tmp_path / "three.csv"
+    three.write_text("a,b,c,probability\nHeads,Heads,Heads,1\n")
+    data = json.loads(runner.invoke(cli, ["check", "matching_pennies_3p", str(three),
+                                          "--json", "--concept", "cce"]).output)
+    assert data["values"] == [1.0, 1.0, -1.0]
+
+
+@pytest.mark.parametrize("args, content, message", [
+    (["show", "nonexistent_game"], None, "Error: unknown game 'nonexistent_game'"),
+    (["show", "chiken"], None, "did you mean 'chicken'"),
+    (["check", "chicken", "{f}"], "[[0.5, 0.5]]", "does not match game 'chicken' of shape [2, 2]"),
+    (["check", "chicken", "{f}"], "[[0.5, 0.6], [0, 0]]", "probabilities sum to 1.1, not 1"),
+    (["check", "chicken", "{f}"], "[[0.5, NaN], [0, 0.5]]", "NaN or infinity"),
+    (["check", "chicken", "{f}"], "[[1.5, -0.5], [0, 0]]", "negative probability"),
+    (["check", "chicken", "{f}"], "{not json", "invalid JSON"),
+    (["show", "{f}"], '{"payoffs": [[[1, Infinity], [0, 0]], [[0, 0], [0, 0]]]}', "not finite"),
+    (["check", "chicken", "missing.json"], None, "no such file"),
+    (["show", "leduc_poker"], None, "more than the limit"),
+])
+def test_errors_are_one_line(runner, tmp_path, args, content, message):
+    path = tmp_path / "input.json"
+    if content is not None:
+        path.write_text(content)
+    args = [a.replace("{f}", str(path)) for a in args]
+    if args[-1] == "missing.json":
+        args[-1] = str(tmp_path / "missing.json")
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_traceback(runner):
+    result = runner.invoke(cli, ["--debug", "show", "nonexistent_game"])
+    assert result.exit_code == 1
+    assert result.exception is not None
+    assert "unknown game" in str(result.exception)
+
+
+def test_listing_commands_do_not_import_heavy_modules():
+    """--help, plugins and games must not import numpy, jax, scipy or matplotlib."""
+    code = (
+        "import sys\n"
+        "from spielplatz.cli import cli\n"
+        "for args in (['--help'], ['plugins'], ['games'], ['solvers'], ['learners']):\n"
+        "    try:\n"
+        "        cli(args, standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = sorted(m for m in ('numpy', 'jax', 'flax', 'optax', 'scipy', 'matplotlib')\n"
+        "               if m in sys.modules)\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY=\n" in out.stdout, out.stdout[-500:]
