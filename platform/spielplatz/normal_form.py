@@ -130,7 +130,7 @@ class NormalFormGame:
     @classmethod
     def from_file(cls, path: str | Path) -> "NormalFormGame":
         """Read a Gambit ``.nfg`` or a Spielplatz ``.json`` game file."""
-        from .gamefile import read_game_file
+        from .files import read_game_file
 
         return read_game_file(path)
 

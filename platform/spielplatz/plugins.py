@@ -14,7 +14,6 @@ entry-point plugin loads; only the host's core built-ins remain.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable
@@ -141,12 +140,17 @@ class PluginHost:
     def _load_entry_points(self) -> None:
         allowed = _allowed()
         eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
-        seen: set[str] = set()
+        seen: dict[str, str | None] = {}
         for ep in eps:
-            if ep.name in seen:  # the same distribution found twice on sys.path
-                continue
-            seen.add(ep.name)
             dist, version = _distribution_of(ep)
+            if ep.name in seen:
+                if seen[ep.name] != dist:  # two distributions claim one plugin name
+                    self.failures.append(PluginFailure(
+                        ep.name, dist, "register",
+                        f"plugin name {ep.name!r} is also provided by distribution "
+                        f"{seen[ep.name]!r}; only the first was loaded"))
+                continue  # else the same distribution found twice on sys.path
+            seen[ep.name] = dist
             if allowed is not None and ep.name not in allowed and dist not in allowed:
                 continue
             try:
@@ -312,7 +316,3 @@ def reset_host(host: PluginHost | None = None) -> None:
     global _HOST
     _HOST = host
 
-
-def _report_failures_to_stderr(host: PluginHost) -> None:  # pragma: no cover - trivial
-    for line in host.warnings():
-        print(f"spielplatz: warning: {line}", file=sys.stderr)
