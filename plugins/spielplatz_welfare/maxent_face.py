@@ -1,0 +1,301 @@
+"""Maximum-entropy point of a polytope face (the welfare solver's tie-break).
+
+The optimal set of a welfare LP is a face ``F`` of the (C)CE polytope, often
+more than one point. ``maxent_tiebreak`` returns the unique point of ``F`` with
+the largest Shannon entropy, so the answer does not depend on the LP solver's
+pivoting. ``F`` is given as
+
+    x >= 0,  sum(x) = 1,  x_j = 0 (j in ``zero``),  E x = f,  B x <= b.
+
+The maximum-entropy point of a polytope lies in its relative interior, so it is
+computed in two exact steps rather than by a barrier or a thickened face:
+
+1. **Facial reduction** (one LP): find the support ``S`` (coordinates that are
+   positive somewhere on ``F``) and the rows of ``B`` that are tight on all of
+   ``F`` (implicit equalities), by maximising ``sum_k min(slack_k, 1)`` over
+   the homogenised cone ``{(y, t): y in t F}``. At an optimum every slack that
+   can be positive equals 1 and every implicit one is 0, so the result is
+   binary and robust to rounding. Coordinates that cannot exceed
+   ``1 / MAX_SCALE`` on ``F`` are treated as zero.
+2. **Dual Newton** on the reduced problem, where Slater's condition holds so the
+   dual optimum is attained. The equalities are homogenised with ``sum x = 1``
+   and orthonormalised (``Q x = 0``); each remaining row is split into a part
+   ``H`` orthogonal to the affine hull's normals and a constant ``beta`` on the
+   hull (``h x = H x + beta``; rows constant on the hull are dropped). Then
+   ``x = softmax(-Q' mu - H' lam)`` and the dual
+   ``phi(mu, lam) = logsumexp(-Q' mu - H' lam) - beta . lam`` is minimised over
+   ``mu`` free, ``lam >= 0`` by a projected Newton method (Bertsekas'
+   two-metric projection, damped in proportion to the projected gradient) in
+   float64. It converges superlinearly; the answer satisfies the constraints
+   to about 1e-13.
+
+This is the dual of the maximum-entropy problem of NES appendix Section A
+(Theorems 1-2 with ``mu = 0`` and a uniform prior), restricted to the face.
+Only numpy and scipy are used (no cvxpy at run time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .highs import solve_lp
+
+__all__ = ["maxent_on_face", "FaceResult", "MAX_SCALE", "row_max_over_simplex"]
+
+#: Largest scale of the homogenised facial-reduction LP: coordinates (and
+#: slacks) below ``1 / MAX_SCALE`` everywhere on the face count as zero.
+MAX_SCALE = 1e7
+
+
+@dataclass
+class FaceResult:
+    """Maximum-entropy point of a face and how it was found.
+
+    Attributes
+    ----------
+    x : numpy.ndarray or None
+        The distribution (``None`` on failure).
+    support : int
+        Number of coordinates that can be positive on the face.
+    dimension : int
+        Dimension of the face.
+    iterations : int
+        Newton iterations.
+    method : str
+        ``"uniform"`` (no constraint binds), ``"point"`` (the face is one point)
+        or ``"newton"``.
+    message : str
+        Why it failed, if it did.
+    """
+
+    x: np.ndarray | None
+    support: int
+    dimension: int
+    iterations: int
+    method: str
+    message: str = ""
+
+
+def _sparse(mat: Any, n: int) -> Any:
+    import scipy.sparse as sp
+
+    if mat is None:
+        return sp.csr_matrix((0, n))
+    return sp.csr_matrix(mat)
+
+
+def row_max_over_simplex(mat: Any) -> np.ndarray:
+    """``max_x in simplex (mat @ x)`` per row: the largest entry, counting implicit zeros."""
+    mat = mat.tocsr()
+    out = np.full(mat.shape[0], -np.inf)
+    counts = np.diff(mat.indptr)
+    nonempty = counts > 0
+    if nonempty.any() and mat.nnz:
+        maxima = np.maximum.reduceat(mat.data, mat.indptr[:-1][nonempty])
+        out[nonempty] = maxima
+    out[counts < mat.shape[1]] = np.maximum(out[counts < mat.shape[1]], 0.0)
+    return out
+
+
+def _facial_reduction(E: Any, f: np.ndarray, B: Any, b: np.ndarray) -> tuple | None:
+    """Support and slack rows of ``{x >= 0, 1'x = 1, E x = f, B x <= b}`` (one LP)."""
+    import scipy.sparse as sp
+
+    s = E.shape[1]
+    k, m = E.shape[0], B.shape[0]
+    # Columns: y (s), tau (1), t_x (s), t_b (m).
+    ones = sp.csr_matrix(np.ones((1, s)))
+    eye_s = sp.identity(s, format="csr")
+    blocks = [
+        [ones, sp.csr_matrix(-np.ones((1, 1))), None, None],                 # 1'y - tau = 0
+        [E, sp.csr_matrix(-f.reshape(-1, 1)), None, None] if k else None,     # E y - f tau = 0
+        [B, sp.csr_matrix(-b.reshape(-1, 1)), None, sp.identity(m, format="csr")] if m else None,
+        [-eye_s, None, eye_s, None],                                         # t_x - y <= 0
+    ]
+    blocks = [row for row in blocks if row is not None]
+    shapes = [s, 1, s, m]
+    fixed = []
+    for row in blocks:
+        height = next(blk.shape[0] for blk in row if blk is not None)
+        fixed.append([blk if blk is not None else sp.csr_matrix((height, w))
+                      for blk, w in zip(row, shapes)])
+    matrix = sp.bmat(fixed, format="csr")
+    row_lower = np.concatenate([[0.0], np.zeros(k), np.full(m, -np.inf), np.full(s, -np.inf)])
+    row_upper = np.concatenate([[0.0], np.zeros(k), np.zeros(m), np.zeros(s)])
+    col_lower = np.zeros(2 * s + 1 + m)
+    col_upper = np.concatenate([np.full(s, np.inf), [MAX_SCALE], np.ones(s + m)])
+    cost = np.concatenate([np.zeros(s + 1), -np.ones(s + m)])
+    res = solve_lp(cost, matrix, row_lower, row_upper, col_lower, col_upper)
+    if res.status != "optimal":
+        return None
+    t_x = res.x[s + 1:2 * s + 1]
+    t_b = res.x[2 * s + 1:]
+    return t_x > 0.5, t_b > 0.5
+
+
+def _orthonormal_rows(mat: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (as rows) of the row space of ``mat``."""
+    if mat.shape[0] == 0:
+        return np.zeros((0, mat.shape[1]))
+    _, sing, vt = np.linalg.svd(mat, full_matrices=False)
+    if sing.size == 0 or sing[0] == 0.0:
+        return np.zeros((0, mat.shape[1]))
+    rank = int(np.sum(sing > sing[0] * max(mat.shape) * 1e-12))
+    return vt[:rank]
+
+
+def _newton(Q: np.ndarray, H: np.ndarray, beta: np.ndarray, *, max_iter: int = 200,
+            tol: float = 1e-13) -> tuple:
+    """Minimise ``logsumexp(-Q' mu - H' lam) - beta @ lam`` over ``mu`` free, ``lam >= 0``.
+
+    The rows of ``H`` are orthogonal to the rows of ``Q`` and to the all-ones
+    vector (see :func:`maxent_on_face`), so the Hessian is singular only along
+    linear dependencies among the free rows of ``H``; a damping proportional
+    to the projected gradient keeps the Newton steps bounded there and
+    vanishes at the solution (superlinear convergence).
+
+    Returns ``(x, iterations, converged)`` where ``x`` is the softmax primal.
+    """
+    r, m = Q.shape[0], H.shape[0]
+    M = np.vstack([Q, H])
+    lin = np.concatenate([np.zeros(r), beta])
+    z = np.zeros(r + m)
+    is_lam = np.arange(r + m) >= r
+
+    def evaluate(z):
+        u = -(M.T @ z)
+        top = u.max()
+        w = np.exp(u - top)
+        total = w.sum()
+        return top + np.log(total) - lin @ z, w / total
+
+    phi, x = evaluate(z)
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        g = -(M @ x) - lin
+        # Projected gradient: the mu part is the equality residual -Q x, the
+        # lam part min(lam, slack) measures feasibility and complementarity.
+        proj = np.where(is_lam, np.minimum(z, g), g)
+        size = np.abs(proj).max(initial=0.0)
+        if size <= tol:
+            converged = True
+            break
+        active = is_lam & (z <= min(1e-9, size)) & (g > 0)
+        free = ~active
+        Mf = M[free]
+        mx = Mf @ x
+        hess = (Mf * x) @ Mf.T - np.outer(mx, mx)
+        damp = 1e-13 * max(1.0, float(np.trace(hess))) + 1e-3 * min(size, 1.0)
+        d = np.zeros_like(z)
+        d[free] = -np.linalg.solve(hess + damp * np.eye(hess.shape[0]), g[free])
+        if active.any():
+            Ma = M[active]
+            diag = np.maximum(np.einsum("ij,ij->i", Ma * x, Ma) - (Ma @ x) ** 2, 1e-12)
+            d[active] = -g[active] / diag
+        step = 1.0
+        while True:
+            z_new = z + step * d
+            z_new[is_lam] = np.maximum(z_new[is_lam], 0.0)
+            phi_new, x_new = evaluate(z_new)
+            if phi_new <= phi + 1e-4 * (g @ (z_new - z)) + 1e-15 * max(1.0, abs(phi)):
+                break
+            step *= 0.5
+            if step < 1e-12:
+                break
+        if step < 1e-12:
+            converged = size <= 1e-10
+            break
+        z, phi, x = z_new, phi_new, x_new
+    return x, it, converged
+
+
+def maxent_on_face(n: int, *, zero: np.ndarray | None = None, E: Any = None,
+                   f: np.ndarray | None = None, B: Any = None,
+                   b: np.ndarray | None = None) -> FaceResult:
+    """Maximum-entropy distribution on ``{x >= 0, 1'x = 1, x[zero] = 0, E x = f, B x <= b}``.
+
+    Parameters
+    ----------
+    n : int
+        Number of coordinates.
+    zero : numpy.ndarray of bool, optional
+        Coordinates fixed at zero.
+    E, B : scipy.sparse matrix or numpy.ndarray, optional
+        Equality and inequality rows, ``[k, n]`` and ``[m, n]``.
+    f, b : numpy.ndarray, optional
+        Their right-hand sides.
+
+    Returns
+    -------
+    FaceResult
+    """
+    E = _sparse(E, n)
+    B = _sparse(B, n)
+    f = np.zeros(0) if f is None else np.asarray(f, dtype=float)
+    b = np.zeros(0) if b is None else np.asarray(b, dtype=float)
+    keep = np.ones(n, dtype=bool) if zero is None else ~np.asarray(zero, dtype=bool)
+    cols = np.flatnonzero(keep)
+    if cols.size == 0:
+        return FaceResult(None, 0, 0, 0, "none", "every coordinate is fixed at zero")
+    E, B = E[:, cols], B[:, cols]
+    # Rows of B that hold everywhere on the simplex cannot matter.
+    needed = row_max_over_simplex(B) > b if B.shape[0] else np.zeros(0, bool)
+    B, b = B[needed], b[needed]
+    # Drop all-zero equality rows with a zero right-hand side.
+    nonnull = (np.diff(E.tocsr().indptr) > 0) | (np.abs(f) > 0)
+    E, f = E[nonnull], f[nonnull]
+    s = cols.size
+    if E.shape[0] == 0 and B.shape[0] == 0:
+        x = np.zeros(n)
+        x[cols] = 1.0 / s
+        return FaceResult(x, s, s - 1, 0, "uniform")
+    reduced = _facial_reduction(E, f, B, b)
+    if reduced is None:
+        return FaceResult(None, 0, 0, 0, "none", "the face is empty (facial-reduction LP failed)")
+    support, slack = reduced
+    if not support.any():
+        return FaceResult(None, 0, 0, 0, "none", "the face has no support")
+    sup_cols = cols[support]
+    Es = E[:, support].toarray()
+    Bs = B[:, support].toarray()
+    # Homogenise (1'x = 1): E x = f  <=>  (E - f 1') x = 0; tight rows of B likewise.
+    eq = np.vstack([Es - f[:, None], Bs[~slack] - b[~slack, None]])
+    Q = _orthonormal_rows(eq)
+    size = int(support.sum())
+    dimension = size - 1 - Q.shape[0]
+    if dimension <= 0:
+        # The face is one point: solve [Q; 1'] x = [0; 1].
+        system = np.vstack([Q, np.ones((1, size))])
+        rhs = np.concatenate([np.zeros(Q.shape[0]), [1.0]])
+        xs = np.linalg.lstsq(system, rhs, rcond=None)[0]
+        xs = np.clip(xs, 0.0, None)
+        x = np.zeros(n)
+        x[sup_cols] = xs / xs.sum()
+        return FaceResult(x, size, 0, 0, "point")
+    # Split each remaining row h (h x <= 0) into its part orthogonal to the
+    # affine hull's normals (rows of Q and the all-ones vector) and a constant
+    # on the hull: h x = h_perp x + beta. Rows constant on the hull are
+    # redundant (beta < 0) and dropped.
+    H = Bs[slack] - b[slack, None]
+    normals = _orthonormal_rows(np.vstack([Q, np.ones((1, size))]))
+    x0 = np.linalg.lstsq(np.vstack([Q, np.ones((1, size))]),
+                         np.concatenate([np.zeros(Q.shape[0]), [1.0]]), rcond=None)[0]
+    H_perp = H - (H @ normals.T) @ normals
+    beta = (H - H_perp) @ x0
+    varying = np.abs(H_perp).max(axis=1, initial=0.0) > 1e-12 * np.maximum(
+        np.abs(H).max(axis=1, initial=0.0), 1.0) if H.shape[0] else np.zeros(0, bool)
+    if np.any(beta[~varying] > 1e-12):
+        return FaceResult(None, size, dimension, 0, "newton",
+                          "a constraint is violated on the whole face")
+    H_perp, beta = H_perp[varying], beta[varying]
+    xs, iterations, converged = _newton(Q, H_perp, beta)
+    x = np.zeros(n)
+    x[sup_cols] = xs
+    if not converged:
+        return FaceResult(x, size, dimension, iterations, "newton",
+                          "dual Newton method did not converge")
+    return FaceResult(x, size, dimension, iterations, "newton")
