@@ -54,7 +54,9 @@ def load_game(spec: Any, **params: Any) -> Any:
     if not isinstance(spec, str):
         if type(spec).__module__ == "pyspiel":
             return NormalFormGame.from_pyspiel(spec)
-        return NormalFormGame.from_array(spec)
+        if isinstance(spec, (list, tuple)) or hasattr(spec, "__array__"):
+            return NormalFormGame.from_array(spec)
+        return spec  # a learner game object (see spielplatz.learning), used as it is
     spec = spec.strip()
     if is_game_file(spec):
         from .files import read_game_file

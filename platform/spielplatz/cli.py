@@ -356,6 +356,10 @@ def main() -> None:
     cli(prog_name="spielplatz")
 
 
+from .cli_learn import learn_command  # noqa: E402  (cheap: jax loads inside the command)
+
+cli.add_command(learn_command)
+
 # Plugins add their commands last, so that a name clash with a built-in command
 # is detected (and reported) instead of silently replacing it.
 get_host().add_commands(cli)

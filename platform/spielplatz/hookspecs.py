@@ -77,7 +77,7 @@ def register_learners(register):
     register : callable
         ``register(name, loader, *, description="", game_kinds=())``.
         ``loader`` returns a learner object with a method
-        ``learn(game, *, steps, seed, **options) -> spielplatz.Run``
+        ``learn(game, *, steps, seeds, **options) -> spielplatz.Run``
         (see :class:`spielplatz.protocols.Learner`). ``game_kinds`` names the
         game protocols of :mod:`spielplatz.learning` the learner accepts.
     """

@@ -1,0 +1,253 @@
+"""The ``spielplatz learn`` command: train learners on a game over many seeds.
+
+::
+
+    spielplatz learn braess --learner gd,d3c --seeds 100 --steps 2000 --out runs/ --plot braess.png
+
+Importing this module is cheap (click only); jax, numpy, rich and matplotlib
+load when the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["learn_command", "save_run"]
+
+
+def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise click.BadParameter(f"{item!r} is not of the form KEY=VALUE",
+                                     param_hint="'-o' / '--option'")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _scalar_summary(run: Any) -> dict[str, dict[str, float]]:
+    """Mean, median and std over seeds of each scalar metric's last record."""
+    import numpy as np
+
+    out = {}
+    for key, value in run.final_metrics().items():
+        v = np.asarray(value, dtype=float)
+        if v.ndim == 1:
+            out[key] = {"mean": float(v.mean()), "median": float(np.median(v)),
+                        "std": float(v.std()), "min": float(v.min()), "max": float(v.max())}
+    return out
+
+
+def _final_mixing(run: Any) -> Any:
+    import numpy as np
+
+    mixing = run.metrics.get("mixing")
+    if mixing is None:
+        return None
+    return np.asarray(mixing)[:, -1].mean(axis=0)
+
+
+def _columns(name: str, shape: tuple[int, ...]) -> list[str]:
+    import itertools
+
+    if not shape:
+        return [name]
+    return [f"{name}[{','.join(map(str, idx))}]"
+            for idx in itertools.product(*(range(s) for s in shape))]
+
+
+def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Path]:
+    """Write ``run`` into ``folder`` as JSON and CSV (atomically).
+
+    Files: ``<prefix>_run.json`` (everything, :meth:`Run.to_dict`),
+    ``<prefix>_metrics.csv`` (one row per seed and record, array metrics
+    flattened to columns such as ``mixing[0,1]``) and ``<prefix>_summary.csv``
+    (one row per record: mean, median and std over seeds of each scalar
+    metric). ``prefix`` defaults to the learner's name.
+
+    Returns
+    -------
+    list of Path
+    """
+    import csv
+
+    import numpy as np
+
+    from .files import atomic_write
+
+    folder = Path(folder)
+    prefix = prefix or run.learner
+    written = []
+    path = folder / f"{prefix}_run.json"
+    with atomic_write(path) as handle:
+        json.dump(run.to_dict(), handle)
+    written.append(path)
+
+    names = sorted(run.metrics)
+    arrays = {k: np.asarray(run.metrics[k], dtype=float) for k in names}
+    header = ["seed", "step"]
+    for k in names:
+        header += _columns(k, arrays[k].shape[2:])
+    path = folder / f"{prefix}_metrics.csv"
+    with atomic_write(path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for s, seed in enumerate(run.seeds):
+            for r, step in enumerate(run.steps):
+                row: list[Any] = [seed, int(step)]
+                for k in names:
+                    row += [f"{x:.9g}" for x in np.ravel(arrays[k][s, r])]
+                writer.writerow(row)
+    written.append(path)
+
+    scalars = [k for k in names if arrays[k].ndim == 2]
+    path = folder / f"{prefix}_summary.csv"
+    with atomic_write(path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["step"] + [f"{k}_{stat}" for k in scalars
+                                    for stat in ("mean", "median", "std")])
+        for r, step in enumerate(run.steps):
+            row = [int(step)]
+            for k in scalars:
+                col = arrays[k][:, r]
+                row += [f"{col.mean():.9g}", f"{np.median(col):.9g}", f"{col.std():.9g}"]
+            writer.writerow(row)
+    written.append(path)
+    return written
+
+
+def _train(learner_name: str, game: Any, steps: int, seeds: tuple, options: dict,
+           show_progress: bool) -> Any:
+    from .api import get_learner
+
+    learner = get_learner(learner_name)
+    if not show_progress:
+        return learner.learn(game, steps=steps, seeds=seeds, **options)
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn)
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task(f"{learner_name} x {len(seeds)} seeds", total=steps)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done * steps // max(total, 1))
+
+        return learner.learn(game, steps=steps, seeds=seeds, progress=progress, **options)
+
+
+@click.command("learn")
+@click.argument("game")
+@click.option("--learner", "learners", default="d3c", show_default=True,
+              help="Learner name (spielplatz learners): d3c, gd or coop; a comma-separated "
+                   "list trains each on the same seeds and compares them.")
+@click.option("--seeds", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Number of runs (seeds first-seed, first-seed+1, ...), trained at once.")
+@click.option("--first-seed", type=int, default=0, show_default=True, help="First seed.")
+@click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Gradient steps (differentiable games) or learner updates (RL games).")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Learner hyper-parameter, e.g. -o lr=0.03 -o lr_mix=0.1 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for <learner>_run.json, <learner>_metrics.csv, "
+                   "<learner>_summary.csv.")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
+              help="Save a Figure-3/7-style plot (.png, .pdf or .svg).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: int,
+                  options: tuple[str, ...], out: str | None, plot_file: str | None,
+                  as_json: bool) -> None:
+    """Train LEARNER(s) on GAME over many seeds and report the final metrics.
+
+    GAME is a learner game such as braess, random_braess, nplayer_pd(n=10,c=1),
+    zero_sum_election or trust_your_brother, or any normal-form game (played
+    with mixed strategies).
+    """
+    import sys
+
+    from .api import load_game
+    from .plugins import get_host
+
+    names = [n.strip() for n in learners.split(",") if n.strip()]
+    if not names:
+        raise click.BadParameter("give at least one learner", param_hint="'--learner'")
+    registry = get_host().registry("learner")
+    for name in names:
+        registry.get(name)                      # unknown names fail before training
+    if plot_file is not None and Path(plot_file).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise click.BadParameter("must end in .png, .pdf or .svg", param_hint="'--plot'")
+    opts = _parse_options(options)
+    loaded = load_game(game)
+    seed_list = tuple(range(first_seed, first_seed + seeds))
+    show_progress = not as_json and sys.stderr.isatty()
+    runs = [_train(name, loaded, steps, seed_list, opts, show_progress) for name in names]
+
+    files: list[str] = []
+    if out is not None:
+        for run in runs:
+            files += [str(p) for p in save_run(run, out)]
+    if plot_file is not None:
+        from .plots import plot_runs
+
+        files.append(str(plot_runs(runs, plot_file)))
+
+    if as_json:
+        data = {"game": runs[0].game, "steps": steps, "seeds": list(seed_list),
+                "runs": [{"learner": r.learner, "config": r.config,
+                          "wall_time": r.wall_time, "final": _scalar_summary(r),
+                          "mixing": (lambda m: None if m is None else m.tolist())(
+                              _final_mixing(r))} for r in runs],
+                "files": files}
+        click.echo(json.dumps(data, indent=2))
+        return
+    _print_table(runs, steps, files)
+
+
+def _print_table(runs: list, steps: int, files: list[str]) -> None:
+    import sys
+
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    table = Table(title=f"{runs[0].game}: {len(runs[0].seeds)} seeds, {steps} steps "
+                        f"(final record; mean ± std, median)")
+    keys = ["ratio_to_optimal", "total_loss", "total_return", "strategy_error"]
+    present = [k for k in keys if any(k in r.metrics for r in runs)]
+    table.add_column("learner")
+    for k in present:
+        table.add_column(k.replace("_", " "), justify="right")
+    table.add_column("self-attention ln(A_ii/A_ij)", justify="right")
+    table.add_column("time", justify="right")
+    for run in runs:
+        summary = _scalar_summary(run)
+        cells = []
+        for k in present:
+            s = summary.get(k)
+            cells.append("-" if s is None else
+                         f"{s['mean']:.4g} ± {s['std']:.2g}, {s['median']:.4g}")
+        att = run.metrics.get("attention")
+        if att is None:
+            cells.append("-")
+        else:
+            a = np.asarray(att)[:, -1]
+            n = a.shape[-1]
+            off = a[:, ~np.eye(n, dtype=bool)]
+            cells.append(f"{off.mean():.3g}")
+        table.add_row(run.learner, *cells, f"{run.wall_time:.3g} s")
+    console.print(table)
+    for run in runs:
+        mixing = _final_mixing(run)
+        if mixing is not None and run.config.get("mode") == "d3c":
+            rows = "\n".join("  [" + "  ".join(f"{x:.3f}" for x in row) + "]"
+                             for row in mixing)
+            console.print(f"{run.learner}: final mixing matrix A (mean over seeds):\n{rows}")
+    for f in files:
+        console.print(f"wrote {f}")

@@ -1,0 +1,130 @@
+"""Run a pure ``init``/``step``/``measure`` trainer over many seeds at once.
+
+All seeds advance together under ``jax.vmap`` inside one ``jax.jit``-ed
+``lax.scan``; the host loop only cuts the run into chunks so that a progress
+callback can be told how far it got.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["record_schedule", "run_seeds", "stack_games"]
+
+
+def record_schedule(steps: int, records: int) -> tuple[int, int]:
+    """``(every, count)``: record every ``every`` steps, ``count`` times.
+
+    ``every * count == steps``; ``count`` is at most ``records``.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be positive, got {steps}")
+    records = max(1, min(int(records), steps))
+    every = -(-steps // records)          # ceil
+    while steps % every:
+        every += 1
+    return every, steps // every
+
+
+def stack_games(games: Sequence[Any]) -> Any:
+    """Stack pytree games (same structure) along a new leading axis."""
+    return jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *games)
+
+
+def run_seeds(init: Callable, step: Callable, measure: Callable, *, seeds: Sequence[int],
+              steps: int, records: int, game: Any = None, games: Any = None,
+              initial_record: bool = True, progress: Callable[[int, int], None] | None = None,
+              chunks: int = 20) -> tuple[np.ndarray, dict, Any]:
+    """Train every seed for ``steps`` steps; return record steps, metrics and final states.
+
+    Parameters
+    ----------
+    init, step, measure : callable
+        ``init(g, key) -> state``, ``step(g, state) -> (state, stats)`` and
+        ``measure(g, state) -> metrics``. ``stats`` (a dict, maybe empty) is
+        averaged over each recording window; ``metrics`` is taken at its end.
+    seeds : sequence of int
+        One ``jax.random.PRNGKey(seed)`` per run.
+    game : object, optional
+        The game, closed over (same for every seed).
+    games : pytree, optional
+        Stacked per-seed games (leading axis = seeds), mapped over instead.
+    initial_record : bool
+        Also record ``measure`` before the first step (at step 0).
+    progress : callable, optional
+        ``progress(done_steps, total_steps)`` after every chunk.
+
+    Returns
+    -------
+    steps : numpy.ndarray ``[R]``
+    metrics : dict of numpy.ndarray ``[num_seeds, R, ...]``
+    final_state : pytree with leading axis ``num_seeds``
+    """
+    every, count = record_schedule(steps, records)
+    keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
+    mapped = games is not None
+    g_axis = 0 if mapped else None
+    g_arg = games if mapped else None
+
+    def pick(g):
+        return g if mapped else game
+
+    v_init = jax.jit(jax.vmap(lambda g, k: init(pick(g), k), in_axes=(g_axis, 0)))
+    v_measure = jax.jit(jax.vmap(lambda g, s: measure(pick(g), s), in_axes=(g_axis, 0)))
+
+    @functools.partial(jax.jit, static_argnums=(2,))
+    def advance(g_all, state, n_records):
+        def one(g, s):
+            g = pick(g)
+
+            def record(s, _):
+                def inner(carry, _):
+                    s, acc = carry
+                    s, stats = step(g, s)
+                    acc = jax.tree_util.tree_map(jnp.add, acc, stats)
+                    return (s, acc), None
+
+                zero = jax.tree_util.tree_map(lambda z: jnp.zeros(z.shape, z.dtype),
+                                              jax.eval_shape(lambda s: step(g, s)[1], s))
+                (s, acc), _ = jax.lax.scan(inner, (s, zero), None, length=every)
+                acc = jax.tree_util.tree_map(lambda a: a / every, acc)
+                return s, {**acc, **measure(g, s)}
+
+            return jax.lax.scan(record, s, None, length=n_records)
+
+        return jax.vmap(one, in_axes=(g_axis, 0))(g_all, state)
+
+    state = v_init(g_arg, keys)
+    parts: list[dict] = []
+    record_steps: list[int] = []
+    if initial_record:
+        first = v_measure(g_arg, state)
+        parts.append({k: np.asarray(v)[:, None] for k, v in first.items()})
+        record_steps.append(0)
+    per_chunk = max(1, -(-count // max(1, chunks)))
+    done = 0
+    if progress is not None:
+        progress(0, steps)
+    while done < count:
+        n = min(per_chunk, count - done)
+        state, metrics = advance(g_arg, state, n)
+        parts.append({k: np.asarray(v) for k, v in metrics.items()})
+        record_steps.extend(every * (done + i + 1) for i in range(n))
+        done += n
+        if progress is not None:
+            progress(done * every, steps)
+    keys_all = parts[-1].keys()
+    metrics_out = {}
+    for k in keys_all:
+        pieces = [p[k] for p in parts if k in p]
+        metrics_out[k] = np.concatenate(pieces, axis=1)
+    if initial_record:
+        # step-0 records lack window statistics: keep only metrics present everywhere
+        n_rec = len(record_steps)
+        metrics_out = {k: v for k, v in metrics_out.items() if v.shape[1] == n_rec}
+    return np.asarray(record_steps), metrics_out, state
