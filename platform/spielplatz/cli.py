@@ -177,13 +177,9 @@ def welfare_functions(as_json: bool) -> None:
 # -- games ----------------------------------------------------------------------
 
 def _load_normal_form(spec: str) -> Any:
-    from .api import load_game
-    from .normal_form import NormalFormGame
+    from .validation import normal_form_game
 
-    game = load_game(spec)
-    if not isinstance(game, NormalFormGame):
-        raise SpielplatzError(f"{spec!r} is a {type(game).__name__}, not a normal-form game")
-    return game
+    return normal_form_game(spec, "this command")
 
 
 @cli.command()

@@ -76,7 +76,7 @@ def plot_solution(solution: Any, path: str | Path, max_bars: int = 40) -> Path:
                       fontsize=8)
         ax.set_ylabel("probability")
         ax.set_xlabel("joint action (support, largest first)")
-    ax.set_title(title, fontsize=9)
+    fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)
 
 

@@ -46,6 +46,7 @@ from spielplatz import constraints, deviations, measures
 from spielplatz.errors import SpielplatzError
 from spielplatz.normal_form import NormalFormGame
 from spielplatz.results import Solution
+from spielplatz.validation import normal_form_game, per_player
 
 from . import OPTIONS as _REGISTERED_OPTIONS
 from .highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
@@ -419,22 +420,6 @@ def _tiebreak(problem: _Problem, found: dict) -> tuple[np.ndarray, dict]:
 
 
 # --------------------------------------------------------------------------- the solver
-def _check_epsilon(epsilon: Any, num_players: int) -> np.ndarray:
-    try:
-        eps = np.asarray(epsilon, dtype=float)
-    except (TypeError, ValueError):
-        raise SpielplatzError(f"epsilon must be a number or one number per player, "
-                              f"got {epsilon!r}") from None
-    if eps.ndim == 0:
-        eps = np.full(num_players, float(eps))
-    if eps.shape != (num_players,):
-        raise SpielplatzError(f"epsilon must be a number or {num_players} numbers (one per "
-                              f"player), got shape {eps.shape}")
-    if not np.all(np.isfinite(eps)):
-        raise SpielplatzError(f"epsilon must be finite, got {epsilon!r}")
-    return eps
-
-
 def _check_objective(objective: Any, weights: Any, num_players: int) -> tuple:
     name = str(objective).lower()
     if name not in OBJECTIVES:
@@ -456,18 +441,6 @@ def _check_objective(objective: Any, weights: Any, num_players: int) -> tuple:
     if weights is not None:
         raise SpielplatzError(f"weights are only used by objective 'weighted', not {name!r}")
     return name, None
-
-
-def _as_game(game: Any) -> NormalFormGame:
-    if isinstance(game, NormalFormGame):
-        return game
-    from spielplatz.api import load_game
-
-    loaded = load_game(game)
-    if not isinstance(loaded, NormalFormGame):
-        raise SpielplatzError(f"the welfare solver needs a normal-form game, "
-                              f"got {type(loaded).__name__}")
-    return loaded
 
 
 def _objective_value(objective: str, values: np.ndarray, weights: np.ndarray | None) -> float:
@@ -533,9 +506,9 @@ class WelfareSolver:
                                   f"(options: {', '.join(OPTIONS)})")
         start = time.perf_counter()
         concept = deviations._check_concept(concept)
-        game = _as_game(game)
+        game = normal_form_game(game, "the welfare solver")
         objective, w = _check_objective(objective, weights, game.num_players)
-        eps = _check_epsilon(epsilon, game.num_players)
+        eps = per_player(epsilon, game.num_players, "epsilon")
         config = {"objective": objective, "weights": None if w is None else w.tolist(),
                   "epsilon": float(eps[0]) if np.all(eps == eps[0]) else eps.tolist(),
                   "maxent_tiebreak": bool(maxent_tiebreak), "summary": bool(summary)}
@@ -621,7 +594,7 @@ def efficiency_summary(game: Any, concept: str = "ce", *, epsilon: Any = 0.0) ->
     zero or negative). The absolute losses are always defined, and are
     invariant to payoff offsets; a ratio is not.
     """
-    game = _as_game(game)
+    game = normal_form_game(game, "the welfare solver")
     concept = deviations._check_concept(concept)
     solver = WelfareSolver()
     best = solver.solve(game, concept, objective="utilitarian", epsilon=epsilon)
