@@ -18,7 +18,7 @@ import numpy as np
 from . import deviations, measures
 from .normal_form import NormalFormGame
 
-__all__ = ["Evaluation", "Solution", "Run", "evaluate", "STATUSES"]
+__all__ = ["Evaluation", "Solution", "BatchSolution", "Run", "evaluate", "STATUSES"]
 
 #: Statuses a solver may report.
 STATUSES = ("optimal", "approximate", "infeasible", "iteration_limit", "failed")
@@ -130,7 +130,7 @@ def evaluate(game: NormalFormGame, joint: Any, concept: str = "ce") -> Evaluatio
     return Evaluation(
         game=game.name, concept=concept.lower(), joint=joint, epsilons=eps,
         gap=float(max(eps.max(), 0.0)), values=vals, welfare=float(vals.sum()),
-        entropy=float(measures.entropy(joint)),
+        entropy=float(max(measures.entropy(joint), 0.0)),
         total_correlation=float(max(measures.total_correlation(joint), 0.0)),
         player_names=game.player_names, action_names=game.action_names)
 
@@ -193,6 +193,72 @@ class Solution(Evaluation):
         head = (f"{self.game}: {self.concept.upper()} by {self.solver} - {self.status}, "
                 f"{self.iterations} iterations, {self.wall_time:.3g} s")
         return "\n".join([head] + self._summary_lines())
+
+
+@dataclass(frozen=True)
+class BatchSolution:
+    """A solver's answers for a batch of games of one shape.
+
+    Attributes
+    ----------
+    solver : str
+    concept : str
+    joints : numpy.ndarray
+        ``[B, A_1, ..., A_N]``.
+    epsilons : numpy.ndarray
+        Per-game, per-player epsilon achieved (largest deviation gain), ``[B, N]``.
+    gaps : numpy.ndarray
+        ``max(0, max_p epsilons[b, p])`` per game, ``[B]``.
+    entropies : numpy.ndarray
+        Shannon entropy of each joint in nats, ``[B]``.
+    statuses : tuple of str
+        One of :data:`STATUSES` per game.
+    iterations : numpy.ndarray
+        ``[B]``.
+    wall_time : float
+        Seconds for the whole batch.
+    config : dict
+    extra : dict
+        Solver-specific details (per-game residuals, which games fell back, ...).
+    """
+
+    solver: str
+    concept: str
+    joints: np.ndarray
+    epsilons: np.ndarray
+    gaps: np.ndarray
+    entropies: np.ndarray
+    statuses: tuple
+    iterations: np.ndarray
+    wall_time: float = 0.0
+    config: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.statuses)
+
+    @property
+    def all_optimal(self) -> bool:
+        return all(s == "optimal" for s in self.statuses)
+
+    def to_dict(self) -> dict:
+        return _jsonable({"solver": self.solver, "concept": self.concept,
+                          "joints": self.joints, "epsilons": self.epsilons, "gaps": self.gaps,
+                          "entropies": self.entropies, "statuses": list(self.statuses),
+                          "iterations": self.iterations, "wall_time": self.wall_time,
+                          "config": self.config, "extra": self.extra})
+
+    def __str__(self) -> str:
+        counts: dict = {}
+        for s in self.statuses:
+            counts[s] = counts.get(s, 0) + 1
+        shape = "x".join(str(a) for a in self.joints.shape[1:])
+        status = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        gaps = np.asarray(self.gaps, dtype=float)
+        return (f"{len(self)} {shape} games: {self.concept.upper()} by {self.solver} - {status}, "
+                f"{self.wall_time:.3g} s\n"
+                f"gap: max {gaps.max(initial=0.0):.3e}, median {np.median(gaps):.3e}   "
+                f"entropy: mean {np.mean(self.entropies):.6g} nats")
 
 
 @dataclass(frozen=True)
