@@ -130,7 +130,7 @@ def evaluate(game: NormalFormGame, joint: Any, concept: str = "ce") -> Evaluatio
     return Evaluation(
         game=game.name, concept=concept.lower(), joint=joint, epsilons=eps,
         gap=float(max(eps.max(), 0.0)), values=vals, welfare=float(vals.sum()),
-        entropy=float(max(measures.entropy(joint), 0.0)),
+        entropy=float(max(measures.entropy(joint), 0.0)) + 0.0,  # never -0.0
         total_correlation=float(max(measures.total_correlation(joint), 0.0)),
         player_names=game.player_names, action_names=game.action_names)
 

@@ -97,16 +97,21 @@ def plot_comparison(solutions: Sequence[Any], labels: Sequence[str], path: str |
         profiles = sorted(np.argsort(-joints.max(axis=0))[:max_profiles])
     k = len(solutions)
     width = 0.8 / k
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(profiles) * max(k, 2) / 2 + 2), 3.8))
+    longest = max(len(names[i]) for i in profiles)
+    fig_width = min(18.0, max(5.0, 0.45 * len(profiles) * max(k, 2) / 2 + 2,
+                              0.085 * longest * len(profiles) + 1.5))
+    # Labels stay level when they fit side by side, else they are slanted.
+    level = 0.085 * longest * len(profiles) + 1.5 <= fig_width and len(profiles) <= 8
+    fig, ax = plt.subplots(figsize=(fig_width, 3.8))
     x = np.arange(len(profiles))
     for s, label in enumerate(labels):
         ax.bar(x - 0.4 + width * (s + 0.5), joints[s, profiles], width=width, label=label,
                color=OKABE_ITO[s % len(OKABE_ITO)], alpha=0.85)
-    ax.set_xticks(x, [names[i] for i in profiles], rotation=0 if len(profiles) <= 6 else 60,
-                  ha="center" if len(profiles) <= 6 else "right")
+    ax.set_xticks(x, [names[i] for i in profiles], rotation=0 if level else 40,
+                  ha="center" if level else "right", fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_ylabel("probability")
     ax.set_xlabel("action profile")
-    ax.legend(title="criterion", fontsize=8)
+    ax.legend(title="criterion", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"{first.game}: {first.concept.upper()} by criterion", fontsize=10)
     return save_figure(fig, path)
