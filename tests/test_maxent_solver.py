@@ -303,6 +303,23 @@ def test_welfare_term_mu_against_cvxpy():
     assert sol.values[0] >= base.values[0] - 1e-12
 
 
+def test_welfare_by_registered_name():
+    """``welfare="egalitarian"`` is ``W(a) = min_p G_p(a)``, the same as passing that array."""
+    game = sp.load_game("chicken")
+    by_name = solve(game, "ce", mu=1.0, welfare="egalitarian")
+    by_array = solve(game, "ce", mu=1.0, welfare=game.payoffs.min(axis=0))
+    assert by_name.status == "optimal"
+    np.testing.assert_allclose(by_name.joint, by_array.joint, atol=1e-12)
+    assert by_name.config["welfare"] == "egalitarian"
+    # mu > 0 on the worst-off player's payoff moves mass away from the crash (D, D)
+    assert by_name.joint[1, 1] < solve(game, "ce").joint[1, 1]
+    batch = sp.get_solver("maxent").solve_batch(game.payoffs[None], "ce", mu=1.0,
+                                                welfare="egalitarian")
+    np.testing.assert_allclose(batch.joints[0], by_array.joint, atol=1e-7)
+    with pytest.raises(SpielplatzError, match="no_such_welfare|unknown"):
+        solve(game, "ce", mu=1.0, welfare="no_such_welfare")
+
+
 def test_fixed_epsilon_against_cvxpy():
     rng = np.random.default_rng(8)
     game = random_game(rng, (3, 3))

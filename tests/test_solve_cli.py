@@ -30,6 +30,15 @@ def test_solve_maxent_chicken_json(runner):
     assert data["entropy_bits"] == pytest.approx(data["entropy"] / np.log(2))
 
 
+def test_solve_maxent_welfare_by_name(runner):
+    result = runner.invoke(cli, ["solve", "chicken", "-o", "mu=1", "-o", "welfare=egalitarian",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["status"] == "optimal"
+    assert data["config"]["welfare"] == "egalitarian"
+
+
 def test_solve_prints_tables_and_plot(runner, tmp_path):
     plot = tmp_path / "joint.png"
     result = runner.invoke(cli, ["solve", "battle_of_the_sexes", "--solver", "welfare",

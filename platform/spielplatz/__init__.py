@@ -23,6 +23,7 @@ _LAZY = {
     "load_game": "api", "solve": "api", "solve_batch": "api", "learn": "api",
     "evaluate": "api", "get_solver": "api", "get_learner": "api",
     "get_welfare_function": "api",
+    "BatchSolution": "results",
     "SpielplatzError": "errors", "GameError": "errors", "UnknownNameError": "errors",
     "get_host": "plugins",
 }

@@ -68,7 +68,8 @@ def _csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple
     return mat
 
 
-def ce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False) -> Any:
+def ce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False,
+                         include_diagonal: bool = False) -> Any:
     """CE deviation-gain matrix ``[sum_p A_p (A_p - 1), prod_p A_p]`` (CSR).
 
     Parameters
@@ -78,6 +79,11 @@ def ce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False) -> Any:
     drop_zeros : bool
         Remove explicitly stored zero coefficients (payoff ties) from the
         sparsity pattern. The matrix's values are the same either way.
+    include_diagonal : bool
+        Also give the rows ``(p, a', a')`` (always empty), so that player
+        ``p``'s rows are the C order of the full ``[A_p, A_p]`` gain matrix
+        (the layout of :func:`spielplatz.mwmre.flatten_duals`); the matrix is
+        then ``[sum_p A_p^2, prod_p A_p]``.
 
     Returns
     -------
@@ -114,9 +120,13 @@ def ce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False) -> Any:
         block.reshape(a_p, a_p - 1, r_p)[...] -= gp[:, None, :]  # - G_p(a', a_-p)
         indices[start:stop].reshape(a_p, a_p - 1, r_p)[...] = idx[:, None, :]
         start = stop
-    lengths = np.repeat(np.asarray(row_len, dtype=np.int64), num_rows)
+    if include_diagonal:   # the same entries, with an empty row at every (a', a')
+        lengths = np.concatenate([np.where(np.eye(a, dtype=bool).ravel(), 0, r)
+                                  for a, r in zip(shape, row_len)]).astype(np.int64)
+    else:
+        lengths = np.repeat(np.asarray(row_len, dtype=np.int64), num_rows)
     indptr = np.concatenate([[0], np.cumsum(lengths)])
-    return _csr(data, indices, indptr, (sum(num_rows), total), drop_zeros)
+    return _csr(data, indices, indptr, (len(lengths), total), drop_zeros)
 
 
 def cce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False) -> Any:
@@ -165,12 +175,17 @@ def cce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False) -> Any:
     return _csr(data, indices, indptr, (sum(shape), total), drop_zeros)
 
 
-def constraint_matrix(payoffs: Any, concept: str = "ce", *, drop_zeros: bool = False) -> Any:
-    """:func:`ce_constraint_matrix` or :func:`cce_constraint_matrix` by ``concept``."""
+def constraint_matrix(payoffs: Any, concept: str = "ce", *, drop_zeros: bool = False,
+                      include_diagonal: bool = False) -> Any:
+    """:func:`ce_constraint_matrix` or :func:`cce_constraint_matrix` by ``concept``.
+
+    ``include_diagonal`` applies to CE only (CCE rows have no diagonal).
+    """
     from .deviations import _check_concept
 
     if _check_concept(concept) == "ce":
-        return ce_constraint_matrix(payoffs, drop_zeros=drop_zeros)
+        return ce_constraint_matrix(payoffs, drop_zeros=drop_zeros,
+                                    include_diagonal=include_diagonal)
     return cce_constraint_matrix(payoffs, drop_zeros=drop_zeros)
 
 

@@ -9,7 +9,8 @@ from spielplatz import hookimpl
 OPTIONS = {
     "prior": "full-support target joint sigma_hat [A_1..A_N] (default uniform: maximum entropy)",
     "mu": "weight of the welfare term mu W(a) (default 0)",
-    "welfare": "welfare W(a) as an array [A_1..A_N] (default: sum of the payoffs)",
+    "welfare": ("welfare W(a): an array [A_1..A_N] or a registered welfare function's name, "
+                "e.g. egalitarian (default: sum of the payoffs)"),
     "epsilon": "fixed epsilon, scalar or one per player (default 0: an exact (C)CE)",
     "target_epsilon": "target eps_hat (scalar or per player): switches on the rho/eps_plus "
                       "formulation, feasible for any target",

@@ -37,7 +37,7 @@ from spielplatz import deviations
 from spielplatz.errors import SpielplatzError
 from spielplatz.results import BatchSolution
 
-from .solver import GAP_TOLERANCE, KKT_TOLERANCE, prepare, solve_exact
+from .solver import GAP_TOLERANCE, KKT_TOLERANCE, prepare, solve_exact, welfare_values
 
 __all__ = ["solve_batch", "compile_count", "batch_function"]
 
@@ -416,6 +416,8 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
                               f"{tuple(int(i) for i in bad[1:])}")
     b, n = payoffs.shape[:2]
     shape = payoffs.shape[2:]
+    if isinstance(welfare, str):
+        welfare = welfare_values(payoffs, welfare, player_axis=1)
     priors = _per_game(prior, b, shape, "prior")
     welfares = _per_game(welfare, b, shape, "welfare")
     options = dict(mu=mu, epsilon=epsilon, target_epsilon=target_epsilon, rho=rho,

@@ -12,7 +12,8 @@ Degenerate games: when the answer has zeros (a unique pure CE as in the
 prisoner's dilemma, weakly dominated strategies, boundary solutions) the
 fixed-epsilon dual has no finite minimiser. :func:`support_lp` then finds the
 joint actions that some feasible joint plays (the support of the relative
-interior of the (C)CE polytope) with one LP solved by HiGHS, and the dual is
+interior of the (C)CE polytope) with one LP solved by HiGHS
+(:func:`spielplatz.polytope.face_support`), and the dual is
 minimised on that support, where its minimiser is finite (the optimum is
 interior there and the constraints are linear, so KKT multipliers exist).
 
@@ -30,9 +31,9 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from spielplatz import deviations
+from spielplatz.constraints import constraint_matrix
 from spielplatz.errors import SpielplatzError
-
-from ._sparse import gain_matrix
+from spielplatz.polytope import face_support
 
 #: Largest ``constraints x joint actions`` kept as a dense matrix (small games).
 DENSE_ENTRIES = 500_000
@@ -89,7 +90,8 @@ class DualProblem:
     @property
     def matrix(self) -> sp.csr_matrix:
         if self._matrix is None:
-            self._matrix = gain_matrix(self.payoffs, self.concept)
+            self._matrix = constraint_matrix(self.payoffs, self.concept,
+                                             include_diagonal=True)
         return self._matrix
 
     def adjoint_of(self, alpha: np.ndarray) -> np.ndarray:
@@ -339,13 +341,9 @@ def _hessian_diagonal(problem: DualProblem, state: dict) -> np.ndarray:
 def support_lp(problem: DualProblem) -> np.ndarray:
     """Joint actions played by some joint of ``{sigma : gains(sigma) <= eps}`` (bool ``[A...]``).
 
-    One LP over the homogenised polytope (a cone): maximise ``sum_a z_a``
-    subject to ``z_a <= x_a``, ``0 <= z <= 1``, ``A x <= eps_k t``,
-    ``sum_a x_a = t``, ``x >= 0``. Because a sum of feasible points is
-    feasible, every joint action that some feasible point plays reaches
-    ``z_a = 1`` at the optimum and the others stay at 0: ``z`` is the indicator
-    of the maximal support. Solved by HiGHS (``highspy``; scipy's ``linprog``
-    if the first attempt fails).
+    The support of the relative interior of the epsilon-(C)CE polytope, by the
+    host's one-LP facial reduction (:func:`spielplatz.polytope.face_support`,
+    solved by HiGHS); joint actions outside ``problem.support`` stay at zero.
 
     Raises
     ------
@@ -353,70 +351,15 @@ def support_lp(problem: DualProblem) -> np.ndarray:
         If the polytope is empty (only possible for ``epsilon < 0``), or the LP
         cannot be solved.
     """
-    a = problem.matrix
     keep = np.flatnonzero(~problem.fixed)
-    a = a[keep]
-    eps_rows = problem.epsilon[problem.owner[keep]]
-    size = a.shape[1]
-    k = a.shape[0]
-    prior_support = problem.support.ravel()
-    # variables [x (size), z (size), t]; rows [A x - eps t <= 0; z - x <= 0; sum x - t = 0]
-    top = sp.hstack([a, sp.csr_matrix((k, size)), sp.csr_matrix(-eps_rows[:, None])])
-    eye = sp.identity(size, format="csr")
-    mid = sp.hstack([-eye, eye, sp.csr_matrix((size, 1))])
-    last = sp.csr_matrix(np.concatenate([np.ones(size), np.zeros(size), [-1.0]])[None, :])
-    matrix = sp.vstack([top, mid, last]).tocsr()
-    row_lower = np.concatenate([np.full(k + size, -np.inf), [0.0]])
-    row_upper = np.zeros(k + size + 1)
-    cost = np.concatenate([np.zeros(size), -np.ones(size), [0.0]])
-    col_lower = np.zeros(2 * size + 1)
-    col_upper = np.concatenate([np.where(prior_support, np.inf, 0.0),
-                                np.where(prior_support, 1.0, 0.0), [np.inf]])
-    x = _highs(matrix, cost, row_lower, row_upper, col_lower, col_upper)
-    if x is None:
-        from scipy.optimize import linprog
-
-        res = linprog(cost, A_ub=sp.vstack([top, mid]).tocsc(), b_ub=np.zeros(k + size),
-                      A_eq=last.tocsc(), b_eq=[0.0], bounds=np.column_stack([col_lower,
-                                                                            col_upper]),
-                      method="highs")
-        if res.status != 0:
-            raise SpielplatzError(f"maxent: the support LP failed ({res.message})")
-        x = res.x
-    z = x[size:2 * size]
-    support = (z > 0.5).reshape(problem.shape)
-    if not support.any():
+    try:
+        found = face_support(problem.matrix.shape[1], B=problem.matrix[keep],
+                             b=problem.epsilon[problem.owner[keep]],
+                             zero=~problem.support.ravel(), equalities=False)
+    except SpielplatzError as exc:
+        raise SpielplatzError(f"maxent: {exc}") from None
+    if found.empty:
         raise SpielplatzError("no joint distribution satisfies the constraints with this "
                               "epsilon (the polytope is empty); use a larger epsilon, or "
                               "target_epsilon for the nearest feasible answer")
-    return support
-
-
-def _highs(matrix: sp.csr_matrix, cost: np.ndarray, row_lower: np.ndarray,
-           row_upper: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray):
-    """Solve a minimisation LP with highspy; the primal solution, or None on failure."""
-    try:
-        import highspy
-    except ImportError:  # pragma: no cover - highspy is a dependency
-        return None
-    num_rows, num_cols = matrix.shape
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
-    h.passModel(int(num_cols), int(num_rows), int(matrix.nnz),
-                int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize), 0.0,
-                np.ascontiguousarray(cost, dtype=np.float64),
-                np.ascontiguousarray(col_lower, dtype=np.float64),
-                np.ascontiguousarray(col_upper, dtype=np.float64),
-                np.ascontiguousarray(row_lower, dtype=np.float64),
-                np.ascontiguousarray(row_upper, dtype=np.float64),
-                np.ascontiguousarray(matrix.indptr, dtype=np.int32),
-                np.ascontiguousarray(matrix.indices, dtype=np.int32),
-                np.ascontiguousarray(matrix.data, dtype=np.float64),
-                np.zeros(num_cols, dtype=np.int32))
-    h.run()
-    if h.modelStatusToString(h.getModelStatus()) != "Optimal":
-        return None
-    sol = h.getSolution()
-    return np.asarray(sol.col_value, dtype=np.float64) if sol.value_valid else None
+    return found.support.reshape(problem.shape)

@@ -32,6 +32,7 @@ from spielplatz.errors import SpielplatzError
 from spielplatz.mwmre import unflatten_duals
 from spielplatz.normal_form import NormalFormGame
 from spielplatz.results import Solution
+from spielplatz.validation import finite_float, normal_form_game, per_player
 
 __all__ = ["MaxEntSolver", "Options"]
 
@@ -75,30 +76,28 @@ class Options:
     config: dict
 
 
-def _per_player(value: Any, n: int, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise SpielplatzError(f"{name} must be a number or one number per player, "
-                              f"got {value!r}") from None
-    if arr.ndim == 0:
-        arr = np.full(n, float(arr))
-    if arr.shape != (n,):
-        raise SpielplatzError(f"{name} must be a number or {n} numbers (one per player), "
-                              f"got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise SpielplatzError(f"{name} must be finite, got {arr.tolist()}")
-    return arr
+def welfare_values(payoffs: np.ndarray, name: str, player_axis: int = 0) -> np.ndarray:
+    """``W(a)`` from the registered welfare function ``name``.
 
+    ``payoffs`` is ``[N, A...]`` (or ``[B, N, A...]`` with ``player_axis=1``);
+    the players' payoffs are moved to the last axis, ``[..., N]``, and the
+    function maps them to ``[A...]`` (``[B, A...]``).
 
-def _float(value: Any, name: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise SpielplatzError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise SpielplatzError(f"{name} must be finite, got {value!r}")
-    return x
+    Raises
+    ------
+    SpielplatzError
+        For an unknown name or a welfare that is not finite.
+    """
+    from spielplatz.api import get_welfare_function
+
+    func = get_welfare_function(name)
+    g = np.asarray(payoffs, dtype=float)
+    w = np.asarray(func(np.moveaxis(g, player_axis, -1)), dtype=float)
+    expected = g.shape[:player_axis] + g.shape[player_axis + 1:]
+    if w.shape != expected or not np.all(np.isfinite(w)):
+        raise SpielplatzError(f"welfare function {name!r} must give finite values of shape "
+                              f"{expected}, got shape {w.shape}")
+    return w
 
 
 def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: Any = None,
@@ -135,16 +134,19 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
                                   "entropy infinite)")
         log_prior = np.log(p) - math.log(p.sum())
         config["prior"] = (p / p.sum()).tolist()
-    mu = _float(mu, "mu")
+    mu = finite_float(mu, "mu")
     if welfare is None:
         w = payoffs.sum(axis=0)
+    elif isinstance(welfare, str):
+        w = welfare_values(payoffs, welfare)
+        config["welfare"] = welfare
     else:
         w = np.asarray(welfare, dtype=float)
         if w.shape != shape or not np.all(np.isfinite(w)):
             raise SpielplatzError(f"welfare must be a finite array of shape {shape}")
         config["welfare"] = w.tolist()
     welfare_term = mu * w if mu != 0 else np.zeros(shape)
-    tol = _float(tol, "tol")
+    tol = finite_float(tol, "tol")
     if not tol > 0:
         raise SpielplatzError("tol must be > 0")
     try:
@@ -158,19 +160,19 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
         if rho is not None or eps_plus is not None:
             raise SpielplatzError("rho and eps_plus belong to the target formulation; "
                                   "give target_epsilon too")
-        eps_fixed = _per_player(epsilon, n, "epsilon") / scale
+        eps_fixed = per_player(epsilon, n, "epsilon") / scale
     else:
         if not (isinstance(epsilon, (int, float)) and epsilon == 0):
             raise SpielplatzError("give either epsilon (fixed) or target_epsilon, not both")
-        target_raw = _per_player(target_epsilon, n, "target_epsilon")
+        target_raw = per_player(target_epsilon, n, "target_epsilon")
         eplus_raw = (scale + np.maximum(target_raw, 0.0) if eps_plus is None
-                     else _per_player(eps_plus, n, "eps_plus"))
+                     else per_player(eps_plus, n, "eps_plus"))
         if np.any(eplus_raw <= 0):
             raise SpielplatzError(f"eps_plus must be > 0, got {eplus_raw.tolist()}")
         if np.any(target_raw >= eplus_raw):
             raise SpielplatzError(f"target_epsilon {target_raw.tolist()} must be below "
                                   f"eps_plus {eplus_raw.tolist()}")
-        rho_raw = 10.0 / scale if rho is None else _float(rho, "rho")
+        rho_raw = 10.0 / scale if rho is None else finite_float(rho, "rho")
         if not rho_raw > 0:
             raise SpielplatzError(f"rho must be > 0, got {rho_raw}")
         target, eplus, rho_int = target_raw / scale, eplus_raw / scale, rho_raw * scale
@@ -180,14 +182,6 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
     return Options(scale=scale, log_prior=log_prior, welfare_term=welfare_term,
                    epsilon=eps_fixed, target=target, eps_plus=eplus, rho=rho_int, tol=tol,
                    max_iter=max_iter, config=config)
-
-
-def _check_game(game: Any) -> NormalFormGame:
-    if isinstance(game, NormalFormGame):
-        return game
-    from spielplatz.api import load_game
-
-    return load_game(game)
 
 
 class MaxEntSolver:
@@ -214,8 +208,10 @@ class MaxEntSolver:
             by default.
         mu : float
             Weight of the welfare term ``mu <W, sigma>``.
-        welfare : array_like ``[A_1, ..., A_N]``, optional
-            ``W(a)``; the sum of the payoffs by default.
+        welfare : array_like ``[A_1, ..., A_N]`` or str, optional
+            ``W(a)``; the sum of the payoffs by default. A string names a
+            registered welfare function (``spielplatz welfare`` lists them,
+            e.g. ``"egalitarian"``), applied to each joint action's payoffs.
         epsilon : float or array_like ``[N]``
             Fixed epsilon of the (C)CE constraints (0: exact).
         target_epsilon : float or array_like ``[N]``, optional
@@ -255,7 +251,7 @@ class MaxEntSolver:
             raise SpielplatzError(f"maxent: unknown option(s) {', '.join(sorted(unknown))}; "
                                   f"see `spielplatz solvers`")
         concept = deviations._check_concept(concept)
-        game = _check_game(game)
+        game = normal_form_game(game, "the maxent solver")
         start = time.perf_counter()
         opts = prepare(game.payoffs, prior=prior, mu=mu, welfare=welfare, epsilon=epsilon,
                        target_epsilon=target_epsilon, rho=rho, eps_plus=eps_plus, tol=tol,

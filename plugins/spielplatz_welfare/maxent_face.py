@@ -10,13 +10,11 @@ pivoting. ``F`` is given as
 The maximum-entropy point of a polytope lies in its relative interior, so it is
 computed in two exact steps rather than by a barrier or a thickened face:
 
-1. **Facial reduction** (one LP): find the support ``S`` (coordinates that are
-   positive somewhere on ``F``) and the rows of ``B`` that are tight on all of
-   ``F`` (implicit equalities), by maximising ``sum_k min(slack_k, 1)`` over
-   the homogenised cone ``{(y, t): y in t F}``. At an optimum every slack that
-   can be positive equals 1 and every implicit one is 0, so the result is
-   binary and robust to rounding. Coordinates that cannot exceed
-   ``1 / MAX_SCALE`` on ``F`` are treated as zero.
+1. **Facial reduction** (one LP, the host's
+   :func:`spielplatz.polytope.face_support`): find the support ``S``
+   (coordinates that are positive somewhere on ``F``) and the rows of ``B``
+   that are tight on all of ``F`` (implicit equalities). Coordinates that
+   cannot exceed ``1 / MAX_SCALE`` on ``F`` are treated as zero.
 2. **Dual Newton** on the reduced problem, where Slater's condition holds so the
    dual optimum is attained. The equalities are homogenised with ``sum x = 1``
    and orthonormalised (``Q x = 0``); each remaining row is split into a part
@@ -41,14 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from .highs import solve_lp
+from spielplatz.errors import SpielplatzError
+from spielplatz.polytope import MAX_SCALE, face_support
 
 __all__ = ["maxent_on_face", "FaceResult", "MAX_SCALE", "row_max_over_simplex"]
-
-#: Largest scale of the homogenised facial-reduction LP: coordinates (and
-#: slacks) below ``1 / MAX_SCALE`` everywhere on the face count as zero.
-MAX_SCALE = 1e7
-
 
 @dataclass
 class FaceResult:
@@ -98,42 +92,6 @@ def row_max_over_simplex(mat: Any) -> np.ndarray:
         out[nonempty] = maxima
     out[counts < mat.shape[1]] = np.maximum(out[counts < mat.shape[1]], 0.0)
     return out
-
-
-def _facial_reduction(E: Any, f: np.ndarray, B: Any, b: np.ndarray) -> tuple | None:
-    """Support and slack rows of ``{x >= 0, 1'x = 1, E x = f, B x <= b}`` (one LP)."""
-    import scipy.sparse as sp
-
-    s = E.shape[1]
-    k, m = E.shape[0], B.shape[0]
-    # Columns: y (s), tau (1), t_x (s), t_b (m).
-    ones = sp.csr_matrix(np.ones((1, s)))
-    eye_s = sp.identity(s, format="csr")
-    blocks = [
-        [ones, sp.csr_matrix(-np.ones((1, 1))), None, None],                 # 1'y - tau = 0
-        [E, sp.csr_matrix(-f.reshape(-1, 1)), None, None] if k else None,     # E y - f tau = 0
-        [B, sp.csr_matrix(-b.reshape(-1, 1)), None, sp.identity(m, format="csr")] if m else None,
-        [-eye_s, None, eye_s, None],                                         # t_x - y <= 0
-    ]
-    blocks = [row for row in blocks if row is not None]
-    shapes = [s, 1, s, m]
-    fixed = []
-    for row in blocks:
-        height = next(blk.shape[0] for blk in row if blk is not None)
-        fixed.append([blk if blk is not None else sp.csr_matrix((height, w))
-                      for blk, w in zip(row, shapes)])
-    matrix = sp.bmat(fixed, format="csr")
-    row_lower = np.concatenate([[0.0], np.zeros(k), np.full(m, -np.inf), np.full(s, -np.inf)])
-    row_upper = np.concatenate([[0.0], np.zeros(k), np.zeros(m), np.zeros(s)])
-    col_lower = np.zeros(2 * s + 1 + m)
-    col_upper = np.concatenate([np.full(s, np.inf), [MAX_SCALE], np.ones(s + m)])
-    cost = np.concatenate([np.zeros(s + 1), -np.ones(s + m)])
-    res = solve_lp(cost, matrix, row_lower, row_upper, col_lower, col_upper)
-    if res.status != "optimal":
-        return None
-    t_x = res.x[s + 1:2 * s + 1]
-    t_b = res.x[2 * s + 1:]
-    return t_x > 0.5, t_b > 0.5
 
 
 def _orthonormal_rows(mat: np.ndarray) -> np.ndarray:
@@ -253,10 +211,11 @@ def maxent_on_face(n: int, *, zero: np.ndarray | None = None, E: Any = None,
         x = np.zeros(n)
         x[cols] = 1.0 / s
         return FaceResult(x, s, s - 1, 0, "uniform")
-    reduced = _facial_reduction(E, f, B, b)
-    if reduced is None:
+    try:
+        reduced = face_support(s, E=E, f=f, B=B, b=b)
+    except SpielplatzError:
         return FaceResult(None, 0, 0, 0, "none", "the face is empty (facial-reduction LP failed)")
-    support, slack = reduced
+    support, slack = reduced.support, reduced.slack
     if not support.any():
         return FaceResult(None, 0, 0, 0, "none", "the face has no support")
     sup_cols = cols[support]

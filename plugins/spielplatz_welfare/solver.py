@@ -44,12 +44,12 @@ import numpy as np
 
 from spielplatz import constraints, deviations, measures
 from spielplatz.errors import SpielplatzError
+from spielplatz.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
 from spielplatz.normal_form import NormalFormGame
 from spielplatz.results import Solution
 from spielplatz.validation import normal_form_game, per_player
 
 from . import OPTIONS as _REGISTERED_OPTIONS
-from .highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
 from .maxent_face import row_max_over_simplex, maxent_on_face
 
 __all__ = ["WelfareSolver", "efficiency_summary", "OBJECTIVES", "OPTIONS"]

@@ -1,4 +1,7 @@
-"""A thin wrapper around HiGHS (through ``highspy``) for the welfare LPs.
+"""A thin wrapper around HiGHS (through ``highspy``), shared by the LP-based solvers.
+
+Used by the ``welfare`` solver's LPs and by :mod:`spielplatz.polytope` (the
+support / facial-reduction LP of the ``maxent`` and ``welfare`` solvers).
 
 ``highspy`` is called directly rather than through
 ``scipy.optimize.linprog(method="highs-ds")``: both run the same solver, but the
