@@ -1,0 +1,225 @@
+"""Commands for trainable (neural) solvers: ``train-solver`` and ``evaluate-solver``.
+
+They work with any registered solver that offers ``train(...)`` and
+``evaluate(...)`` methods (the built-in ``nes`` solver does). Importing this
+module is cheap: jax, flax and matplotlib are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import SpielplatzError
+
+__all__ = ["train_solver", "evaluate_solver", "plot_training"]
+
+CONCEPT = click.Choice(["ce", "cce"], case_sensitive=False)
+
+
+def _trainable(name: str, method: str) -> Any:
+    from .api import get_solver
+
+    impl = get_solver(name)
+    if not hasattr(impl, method):
+        verb = "trained" if method == "train" else "evaluated"
+        raise SpielplatzError(f"solver {name!r} cannot be {verb} (it has no {method}() method)")
+    return impl
+
+
+def _architecture(text: str | None) -> dict | None:
+    """``"32,32,32/32/32"`` -> payoff channels, dual channels, dual layers."""
+    if not text:
+        return None
+    parts = text.split("/")
+    if len(parts) != 3:
+        raise SpielplatzError(f"--architecture {text!r}: expected PAYOFF,.../DUAL/DUAL,... "
+                              f"such as 32,32,32,32,32/64/32,32 (Section D.1)")
+    try:
+        return {"payoff_channels": [int(x) for x in parts[0].split(",") if x],
+                "dual_channels": int(parts[1]),
+                "dual_layers": [int(x) for x in parts[2].split(",") if x]}
+    except ValueError:
+        raise SpielplatzError(f"--architecture {text!r}: channel counts must be integers") from None
+
+
+def plot_training(history: list[dict], path: str | Path, title: str = "") -> Path:
+    """Loss and gap (with the uniform joint's gap) against the training step, to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .files import atomic_write
+
+    steps = [h["step"] for h in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax1.plot(steps, [h["loss"] for h in history], color="C0")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("dual loss (Theorems 1-2)")
+    ax1.set_title("loss")
+    ax2.plot(steps, [h["gap"] for h in history], color="C1", label="network")
+    ax2.plot(steps, [h["uniform_gap"] for h in history], color="C7", ls="--", label="uniform joint")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("mean gap (L2-scaled games)")
+    ax2.set_title("gap")
+    ax2.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format=path.suffix.lstrip(".") or "png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+@click.command(name="train-solver")
+@click.option("--solver", default="nes", show_default=True, help="A trainable solver.")
+@click.option("--concept", type=CONCEPT, default="cce", show_default=True)
+@click.option("--shape", default="8x8", show_default=True,
+              help="Action counts: 8x8 (two players), 3x3x3 (three players), ...")
+@click.option("--parameterization", default="ME", show_default=True,
+              help="Table 3 row: ME, MT, MU, MWME, MRE, MS, eps-ME, eps-MWME, eps-MRE.")
+@click.option("--steps", type=int, default=2000, show_default=True, help="Training steps.")
+@click.option("--batch-size", type=int, default=256, show_default=True,
+              help="Games per step (a multiple of the number of JAX devices).")
+@click.option("--learning-rate", type=float, default=4e-4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--rho", type=float, default=None,
+              help="Weight of the distance to the target epsilon (Theorem 1) [default: the "
+                   "parameterization's, 1000].")
+@click.option("--architecture", default=None,
+              help="PAYOFF,.../DUAL/DUAL,...; default 32,32,32,32,32/64/32,32 (Section D.1).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for checkpoint, metrics, plot and model [default: nes-CONCEPT-SHAPE]. "
+                   "A checkpoint there is resumed.")
+@click.option("--plot/--no-plot", default=True, show_default=True,
+              help="Write OUT/training.png (loss and gap).")
+@click.option("--json", "as_json", is_flag=True, help="Print the final metrics as JSON.")
+def train_solver(solver: str, concept: str, shape: str, parameterization: str, steps: int,
+                 batch_size: int, learning_rate: float, seed: int, rho: float | None,
+                 architecture: str | None,
+                 out: str | None, plot: bool, as_json: bool) -> None:
+    """Train a neural (C)CE solver without labels and save it to OUT.
+
+    Shows a progress bar with the loss and the mean gap; writes
+    OUT/metrics.json, OUT/training.png and OUT/model.msgpack (use it with
+    `spielplatz solve GAME --solver nes -o model=OUT`).
+    """
+    impl = _trainable(solver, "train")
+    out = out or f"nes-{concept.lower()}-{shape}"
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeElapsedColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("[bold]training[/]"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("loss {task.fields[loss]:>9.4f}  gap {task.fields[gap]:.4f}"),
+                        TimeElapsedColumn(), TimeRemainingColumn(),
+                        disable=as_json, transient=False,
+                        console=None if sys.stdout.isatty() else _plain_console())
+    with progress:
+        task = progress.add_task("train", total=steps, loss=float("nan"), gap=float("nan"))
+
+        def callback(step: int, metrics: dict) -> None:
+            progress.update(task, completed=step, loss=metrics["loss"], gap=metrics["gap"])
+
+        result = impl.train(concept=concept.lower(), shape=shape,
+                            parameterization=parameterization, steps=steps,
+                            batch_size=batch_size, out=out, learning_rate=learning_rate,
+                            seed=seed, architecture=_architecture(architecture),
+                            callback=callback, **({"rho": rho} if rho is not None else {}))
+        progress.update(task, completed=steps)
+    history = result["history"]
+    plot_path = None
+    if plot and history:
+        plot_path = plot_training(history, Path(out) / "training.png",
+                                  f"{solver} {concept.upper()} {shape} {parameterization}")
+    final = history[-1] if history else {}
+    summary = {"out": str(out), "model": result["model"], "steps": steps,
+               "resumed_from": result["resumed_from"], "final": final,
+               "plot": str(plot_path) if plot_path else None}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    if result["resumed_from"] is not None:
+        click.echo(f"resumed from step {result['resumed_from']}")
+    if final:
+        click.echo(f"step {final['step']}: loss {final['loss']:.5g}, mean gap {final['gap']:.4g} "
+                   f"(uniform joint {final['uniform_gap']:.4g})")
+    click.echo(f"model: {result['model']}\nmetrics: {Path(out) / 'metrics.json'}"
+               + (f"\nplot: {plot_path}" if plot_path else ""))
+
+
+def _plain_console() -> Any:
+    from rich.console import Console
+
+    return Console(width=120)
+
+
+@click.command(name="evaluate-solver")
+@click.option("--solver", default="nes", show_default=True, help="A trained solver.")
+@click.option("--model", default=None,
+              help="Shipped model name or training folder [default: shipped model of "
+                   "--concept and --shape].")
+@click.option("--concept", type=CONCEPT, default="cce", show_default=True)
+@click.option("--shape", default="8x8", show_default=True)
+@click.option("--classes", default=None,
+              help="Comma-separated game classes (registered names with parameters, "
+                   "e.g. l2_invariant,polymatrix_game(graph=road)) [default: 14 Table 4 classes].")
+@click.option("--games", "num_games", type=int, default=200, show_default=True,
+              help="Games per class.")
+@click.option("--seed", type=int, default=12345, show_default=True)
+@click.option("--exact/--no-exact", default=True, show_default=True,
+              help="Compare with the exact batched maxent solver (solver gap, throughput).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def evaluate_solver(solver: str, model: str | None, concept: str, shape: str,
+                    classes: str | None, num_games: int, seed: int, exact: bool,
+                    as_json: bool) -> None:
+    """Evaluate a trained solver per game class.
+
+    Mean and 95th-percentile (C)CE gap (games scaled to unit variance, eq. 16a)
+    against the uniform joint's, the solver gap (half the L1 distance to the
+    exact maxent answer) and throughput in games per second of both solvers.
+    """
+    if num_games < 1:
+        raise SpielplatzError("--games must be at least 1")
+    impl = _trainable(solver, "evaluate")
+    class_list = None
+    if classes:
+        from .gamestring import _split_top_level
+
+        class_list = _split_top_level(classes, classes)
+    result = impl.evaluate(model, concept=concept.lower(), shape=shape, classes=class_list,
+                           num_games=num_games, seed=seed, exact=exact,
+                           progress=None if as_json else
+                           (lambda spec: click.echo(f"evaluating {spec} ...", err=True)))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result['model']}: {result['concept'].upper()} {result['shape']} "
+                        f"{result['parameterization']}, {result['num_games']} games per class")
+    cols = ["class", "gap mean", "gap p95", "uniform gap", "ratio"]
+    if exact:
+        cols += ["solver gap mean", "solver gap p95", "nes games/s", "maxent games/s"]
+    else:
+        cols += ["nes games/s"]
+    for c in cols:
+        table.add_column(c, justify="left" if c == "class" else "right")
+    for spec, row in result["classes"].items():
+        cells = [spec, f"{row['gap']['mean']:.4f}", f"{row['gap']['p95']:.4f}",
+                 f"{row['uniform_gap']['mean']:.4f}", f"{row['gap_ratio']:.1f}x"]
+        if exact:
+            cells += [f"{row['solver_gap']['mean']:.4f}", f"{row['solver_gap']['p95']:.4f}",
+                      f"{row['nes_games_per_s']:.0f}", f"{row['maxent_games_per_s']:.0f}"]
+        else:
+            cells += [f"{row['nes_games_per_s']:.0f}"]
+        table.add_row(*cells)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)

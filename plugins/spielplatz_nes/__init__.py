@@ -1,0 +1,34 @@
+"""Built-in solver plugin: the neural MWMRE (C)CE solver ``nes``.
+
+A Neural Equilibrium Solver (NES appendix, Sections A-D) maps a game's payoffs
+to the duals of the maximum-welfare minimum-relative-entropy (C)CE problem
+(Theorems 1-2) with a player- and action-equivariant network; the joint is
+recovered from the duals in closed form. It is trained without labels on the
+dual loss. The package ships small trained models (``models/``), so
+``spielplatz solve chicken --solver nes`` works with no training step.
+
+Registration is cheap: jax and flax are imported only when the solver is used.
+Training and evaluation commands are the host's ``spielplatz train-solver``
+and ``spielplatz evaluate-solver``.
+"""
+
+from spielplatz import hookimpl
+
+OPTIONS = {
+    "model": "a shipped model (me_cce_8x8, me_ce_8x8, ...; see docs/nes.md) or a folder "
+             "from `spielplatz train-solver`; default: the shipped model of the game's "
+             "shape and concept",
+    "refine": "exact dual (projected Newton) steps after the network; 0 = the network "
+              "alone; 'auto' = until the exact maxent answer (default 0)",
+    "parameterization": "Table 3 row of the shipped model to use (default ME)",
+    "target_joint, welfare, target_epsilon": "inputs of MRE/MT, MWME and eps-hat models",
+    "tol": "gradient tolerance of refinement (default 1e-10)",
+}
+
+
+@hookimpl
+def register_solvers(register):
+    register("nes", "spielplatz_nes.solver:NESSolver",
+             description="neural MWMRE (C)CE solver (approximate; fast batched inference, "
+                         "optional exact refinement)",
+             concepts=("ce", "cce"), exact=False, options=OPTIONS)

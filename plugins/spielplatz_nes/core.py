@@ -1,0 +1,175 @@
+"""Model configuration, the batched dual loss and inference (shared by training and solving).
+
+The loss and the primal recovery are the host's :mod:`spielplatz.mwmre`
+(Theorems 1-2), vmapped over the batch; this module only wires the network's
+duals into them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from spielplatz import deviations, mwmre
+
+from . import parameterizations as pz
+from .network import DEFAULT_ARCHITECTURE, NESNetwork
+
+__all__ = ["ModelConfig", "TrainConfig", "make_network", "init_variables", "batch_loss",
+           "batch_joint", "apply_network", "parse_shape"]
+
+
+def parse_shape(shape: Any) -> tuple[int, ...]:
+    """``"8x8"`` / ``(8, 8)`` -> ``(8, 8)``."""
+    if isinstance(shape, str):
+        try:
+            dims = tuple(int(s) for s in shape.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"shape {shape!r} is not of the form 8x8 or 3x3x3") from None
+    else:
+        dims = tuple(int(s) for s in shape)
+    if len(dims) < 2 or min(dims) < 1:
+        raise ValueError(f"shape {shape!r}: need at least two players with one action each")
+    return dims
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What a trained model is: problem, game shape and architecture.
+
+    Two checkpoints are compatible only if their ``ModelConfig`` is equal.
+    ``rho`` overrides the parameterization's ``rho`` (Theorem 1's weight of the
+    distance to the target epsilon; larger is closer to the exact epsilon = 0 answer).
+    """
+
+    concept: str = "cce"
+    shape: tuple = (8, 8)
+    parameterization: str = "ME"
+    payoff_channels: tuple = DEFAULT_ARCHITECTURE["payoff_channels"]
+    dual_channels: int = DEFAULT_ARCHITECTURE["dual_channels"]
+    dual_layers: tuple = DEFAULT_ARCHITECTURE["dual_layers"]
+    full_payoff_pooling: bool = False
+    aligned_action_pooling: bool = False
+    rho: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "concept", deviations._check_concept(self.concept))
+        object.__setattr__(self, "shape", parse_shape(self.shape))
+        object.__setattr__(self, "parameterization", pz.get(self.parameterization).name)
+        object.__setattr__(self, "payoff_channels", tuple(int(c) for c in self.payoff_channels))
+        object.__setattr__(self, "dual_layers", tuple(int(c) for c in self.dual_layers))
+        if self.rho is not None:
+            if not float(self.rho) > 0:
+                raise ValueError(f"rho must be > 0, got {self.rho}")
+            object.__setattr__(self, "rho", float(self.rho))
+
+    @property
+    def param(self) -> pz.Parameterization:
+        return pz.get(self.parameterization)
+
+    @property
+    def shape_str(self) -> str:
+        return "x".join(map(str, self.shape))
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["shape"] = list(self.shape)
+        d["payoff_channels"] = list(self.payoff_channels)
+        d["dual_layers"] = list(self.dual_layers)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained (D.2 defaults, except the batch size and step count).
+
+    ``schedule_scale`` multiplies the iteration boundaries of the D.2
+    learning-rate schedule (1.0 = the paper's, over 1e8 steps); a short CPU
+    training uses e.g. ``steps / 1e7`` so that the whole schedule happens.
+    """
+
+    steps: int = 2000
+    batch_size: int = 256
+    learning_rate: float = 4e-4
+    clipping: float = 1e-3
+    weight_decay: float = 1e-7
+    schedule_scale: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 500
+    log_every: int = 10
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def make_network(cfg: ModelConfig) -> NESNetwork:
+    return NESNetwork(concept=cfg.concept, payoff_channels=cfg.payoff_channels,
+                      dual_channels=cfg.dual_channels, dual_layers=cfg.dual_layers,
+                      full_payoff_pooling=cfg.full_payoff_pooling,
+                      aligned_action_pooling=cfg.aligned_action_pooling)
+
+
+def init_variables(cfg: ModelConfig, key: jax.Array) -> dict:
+    """Fresh ``{"params", "batch_stats"}``.
+
+    D.1 initialises weights so that every layer's activations have unit
+    variance (found empirically); BatchNorm after every layer gives exactly
+    that at initialisation in training mode, so the default initialisers are kept.
+    """
+    net = make_network(cfg)
+    x = jnp.zeros((2, len(cfg.shape)) + cfg.shape + (pz.input_channels(cfg.param),), jnp.float32)
+    return dict(net.init(key, x, train=False))
+
+
+def apply_network(cfg: ModelConfig, variables: dict, problem: dict, train: bool = False):
+    """Duals for a batch of (scaled) problems; with ``train`` also the new batch statistics."""
+    net = make_network(cfg)
+    x = pz.features(problem, cfg.param)
+    if train:
+        return net.apply(variables, x, train=True, mutable=["batch_stats"])
+    return net.apply(variables, x, train=False)
+
+
+def _one_loss(cfg: ModelConfig, payoffs, duals, log_prior, welfare, target_epsilon):
+    terms = pz.loss_terms(cfg.param, cfg.shape)
+    rho = cfg.rho if cfg.rho is not None else terms["rho"]
+    return mwmre.loss(payoffs, duals, cfg.concept, target_epsilon=target_epsilon,
+                      eps_plus=terms["eps_plus"], rho=rho, log_prior=log_prior,
+                      welfare=welfare, mu=terms["mu"])
+
+
+def batch_loss(cfg: ModelConfig, problem: dict, duals: list) -> jax.Array:
+    """Theorem 1/2 dual loss of every game in the batch, ``[B]``.
+
+    Computed by :func:`spielplatz.mwmre.loss`, vmapped.
+    """
+    return jax.vmap(lambda g, d, lp, w, e: _one_loss(cfg, g, d, lp, w, e))(
+        problem["payoffs"], duals, problem["log_prior"], problem["welfare"],
+        problem["target_epsilon"])
+
+
+def batch_joint(cfg: ModelConfig, problem: dict, duals: list) -> jax.Array:
+    """Primal recovery (Theorems 1-2, :func:`spielplatz.mwmre.joint`), ``[B, A...]``."""
+    mu = cfg.param.mu
+    return jax.vmap(lambda g, d, lp, w: mwmre.joint(g, d, cfg.concept, log_prior=lp,
+                                                    welfare=w, mu=mu))(
+        problem["payoffs"], duals, problem["log_prior"], problem["welfare"])
+
+
+def batch_gap(cfg: ModelConfig, payoffs: jax.Array, joint: jax.Array) -> jax.Array:
+    """(C)CE gap of each game, ``[B]``, in the payoffs' units."""
+    return jax.vmap(lambda g, s: deviations.gap(g, s, cfg.concept))(payoffs, joint)

@@ -1,0 +1,243 @@
+"""Trained models: finding, loading and running them (batched, any JAX backend).
+
+A model answers for games of exactly its shape (player and action counts) and
+concept. Inputs are first mapped to the L2 invariant subspace (Appendix B,
+eq. 16a, :mod:`spielplatz.scaling`), so any payoff offset and positive scale
+works; epsilons and duals are mapped back to the game's own units.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spielplatz import scaling
+from spielplatz.errors import SpielplatzError
+
+from .checkpoint import CheckpointError, read_model_file, restore_variables
+from .core import ModelConfig
+
+__all__ = ["TrainedModel", "shipped_models", "find_model", "load_model", "Prediction"]
+
+
+def _models_dir() -> Path:
+    return Path(str(resources.files("spielplatz_nes") / "models"))
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_models() -> dict[str, Path]:
+    """Shipped model name -> folder (``models/<name>/model.msgpack``)."""
+    root = _models_dir()
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "model.msgpack").is_file()}
+
+
+def _shipped_index() -> dict[str, dict]:
+    out = {}
+    for name, folder in shipped_models().items():
+        try:
+            out[name] = json.loads((folder / "model.json").read_text())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def find_model(concept: str, shape: tuple, parameterization: str = "ME") -> str:
+    """Name of the shipped model for ``concept``/``shape``/``parameterization``.
+
+    Raises
+    ------
+    SpielplatzError
+        Listing the shipped models, when none fits.
+    """
+    shape = tuple(int(a) for a in shape)
+    for name, meta in _shipped_index().items():
+        m = meta.get("model", {})
+        if (m.get("concept") == concept and tuple(m.get("shape", ())) == shape
+                and m.get("parameterization", "").lower() == parameterization.lower()):
+            return name
+    have = ", ".join(sorted(shipped_models())) or "none"
+    raise SpielplatzError(
+        f"nes: no shipped {parameterization} model for {concept.upper()} in "
+        f"{'x'.join(map(str, shape))} games (shipped: {have}); train one with "
+        f"`spielplatz train-solver --concept {concept} --shape {'x'.join(map(str, shape))} "
+        f"--out DIR` and pass -o model=DIR")
+
+
+@dataclass
+class Prediction:
+    """The network's answer for a batch, in the games' own units.
+
+    Attributes
+    ----------
+    joint : ndarray ``[B, A...]``
+    duals : list of ndarray
+        Per player ``[B, A_p(, A_p)]``, multipliers of the game's own-unit constraints.
+    scaled_duals : list of ndarray
+        The same for the scaled games (what the network outputs).
+    scaling : spielplatz.scaling.Scaling
+    """
+
+    joint: np.ndarray
+    duals: list
+    scaled_duals: list
+    scaling: Any
+
+
+class TrainedModel:
+    """A trained network with its configuration; ``predict`` runs it on a batch.
+
+    Parameters
+    ----------
+    config : ModelConfig
+    variables : dict
+        ``{"params", "batch_stats"}``.
+    name : str
+    meta : dict
+        What the model file says about its training.
+    """
+
+    def __init__(self, config: ModelConfig, variables: dict, name: str = "model",
+                 meta: dict | None = None):
+        self.config = config
+        self.variables = variables
+        self.name = name
+        self.meta = dict(meta or {})
+
+    @functools.cached_property
+    def _forward(self):
+        import jax
+
+        from . import core
+
+        cfg = self.config
+
+        def forward(variables, problem):
+            duals = core.apply_network(cfg, variables, problem, train=False)
+            return duals, core.batch_joint(cfg, problem, duals)
+        return jax.jit(forward)
+
+    def check_shape(self, shape: tuple) -> None:
+        if tuple(shape) != self.config.shape:
+            raise SpielplatzError(
+                f"nes: model {self.name!r} solves {self.config.shape_str} games, got a "
+                f"{'x'.join(map(str, shape))} game")
+
+    def predict(self, payoffs: Any, *, target_joint: Any = None, welfare: Any = None,
+                target_epsilon: Any = None, batch_size: int = 1024) -> Prediction:
+        """Run the network on payoffs ``[B, N, A...]`` (any units).
+
+        Parameters
+        ----------
+        payoffs : array ``[B, N, A_1..A_N]``
+        target_joint : array ``[A...]`` or ``[B, A...]``, optional
+            Full-support target ``sigma_hat`` (MRE/MT models); uniform otherwise.
+        welfare : array ``[A...]`` or ``[B, A...]``, optional
+            ``W(a)`` (MWME models; MU uses the sum of the payoffs); mapped by eq. (16c).
+        target_epsilon : float or array ``[N]`` or ``[B, N]``, optional
+            ``eps_hat`` in the games' own units (epsilon-hat models); eq. (16b).
+        """
+        import jax.numpy as jnp
+
+        cfg = self.config
+        param = cfg.param
+        payoffs = np.asarray(payoffs, dtype=np.float64)
+        n = len(cfg.shape)
+        if payoffs.ndim != n + 2 or tuple(payoffs.shape[1:]) != (n,) + cfg.shape:
+            raise SpielplatzError(f"nes: model {self.name!r} needs payoffs of shape "
+                                  f"[B, {n}, {', '.join(map(str, cfg.shape))}], got "
+                                  f"{list(payoffs.shape)}")
+        if not np.all(np.isfinite(payoffs)):
+            raise SpielplatzError("nes: payoffs contain NaN or infinity")
+        b = payoffs.shape[0]
+        scaled, scl = scaling.unit_variance(payoffs, m=2, num_players=n)
+        size = int(np.prod(cfg.shape))
+        if target_joint is not None:
+            tj = np.broadcast_to(np.asarray(target_joint, dtype=np.float64), (b,) + cfg.shape)
+            if np.any(~np.isfinite(tj)) or np.any(tj <= 0):
+                raise SpielplatzError("nes: the target joint must have full support (all > 0)")
+            log_prior = np.log(tj / tj.reshape(b, -1).sum(1).reshape((b,) + (1,) * n))
+        else:
+            log_prior = np.full((b,) + cfg.shape, -np.log(size))
+        if param.welfare == "sum":
+            w = scaled.sum(axis=1)
+        elif welfare is not None:
+            w = scaling.scale_welfare(np.broadcast_to(np.asarray(welfare, float),
+                                                      (b,) + cfg.shape), 2, n)
+        elif param.welfare == "random":
+            w = scaling.scale_welfare(payoffs.sum(axis=1), 2, n)   # utilitarian by default
+        else:
+            w = np.zeros((b,) + cfg.shape)
+        eps = np.zeros((b, n)) if target_epsilon is None else np.broadcast_to(
+            np.asarray(target_epsilon, float), (b, n))
+        if param.target_epsilon == "min":
+            eps = np.full((b, n), -scaling.z_norm(size, 2))
+        elif param.target_epsilon == "uniform":
+            eps = scl.scale_epsilon(eps)
+        problem_all = {"payoffs": scaled, "log_prior": log_prior, "welfare": w,
+                       "target_epsilon": eps}
+        joints, duals = [], []
+        for start in range(0, b, batch_size):
+            stop = min(start + batch_size, b)
+            # Pad each chunk to a power of two: one compilation per bucket, not per size.
+            rows = stop - start
+            padded = min(1 << max(rows - 1, 0).bit_length(), max(batch_size, rows))
+            chunk = {}
+            for k, v in problem_all.items():
+                part = v[start:stop]
+                if padded > rows:
+                    part = np.concatenate([part, np.repeat(part[-1:], padded - rows, 0)])
+                chunk[k] = jnp.asarray(part, jnp.float32)
+            d, j = self._forward(self.variables, chunk)
+            joints.append(np.asarray(j, dtype=np.float64)[:rows])
+            duals.append([np.asarray(x, dtype=np.float64)[:rows] for x in d])
+        joint = np.concatenate(joints)
+        joint = joint / joint.reshape(b, -1).sum(1).reshape((b,) + (1,) * n)
+        scaled_duals = [np.concatenate([d[p] for d in duals]) for p in range(n)]
+        return Prediction(joint=joint, duals=scl.unscale_duals(scaled_duals),
+                          scaled_duals=scaled_duals, scaling=scl)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(path: str) -> TrainedModel:
+    import jax
+
+    from .core import init_variables
+
+    cfg, blob, extra = read_model_file(path)
+    target = init_variables(cfg, jax.random.PRNGKey(0))
+    variables = restore_variables(path, cfg, blob, extra.get("kind", "model"), target)
+    return TrainedModel(cfg, variables, name=Path(path).name, meta=extra)
+
+
+def load_model(spec: str | Path | None = None, *, concept: str | None = None,
+               shape: tuple | None = None, parameterization: str = "ME") -> TrainedModel:
+    """Load a model: a shipped name, a folder (model or training checkpoint) or a file.
+
+    With ``spec=None``, the shipped model for ``concept``, ``shape`` and
+    ``parameterization``.
+
+    Raises
+    ------
+    SpielplatzError
+        No such model, or a corrupt/mismatched file (:class:`CheckpointError`).
+    """
+    if spec is None:
+        spec = find_model(concept, shape, parameterization)
+    shipped = shipped_models()
+    path = shipped.get(str(spec)) or Path(spec)
+    if not Path(path).exists():
+        raise SpielplatzError(f"nes: no model {str(spec)!r}: neither a shipped model "
+                              f"({', '.join(shipped) or 'none'}) nor a file or folder")
+    model = _load_cached(str(Path(path).resolve()))
+    if concept is not None and model.config.concept != concept:
+        raise CheckpointError(f"nes: model {model.name!r} solves {model.config.concept.upper()}, "
+                              f"not {concept.upper()}")
+    return model
