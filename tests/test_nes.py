@@ -413,11 +413,22 @@ def test_corrupt_and_mismatched_checkpoints_are_clear_errors(tmp_path):
 
 
 def test_batch_size_must_divide_over_devices():
-    if len(jax.devices()) < 2:
-        pytest.skip("one device")
-    mc, tc = _tiny(batch_size=len(jax.devices()) + 1)
-    with pytest.raises(ValueError, match="not divisible"):
-        Trainer(mc, tc)
+    """With 8 (forced) CPU devices, a batch of 9 games is refused with a clear error."""
+    code = ("import sys\n"
+            f"sys.path.insert(0, {str(os.path.dirname(os.path.abspath(__file__)))!r})\n"
+            "import jax\n"
+            "from test_nes import Trainer, _tiny\n"
+            "mc, tc = _tiny(batch_size=9)\n"
+            "try:\n"
+            "    Trainer(mc, tc)\n"
+            "except ValueError as exc:\n"
+            "    print('REFUSED', len(jax.devices()), exc)\n")
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "REFUSED 8" in out.stdout and "not divisible" in out.stdout, out.stdout[-500:]
 
 
 # -- the solver with a shipped model --------------------------------------------------------------
