@@ -13,27 +13,17 @@ recorded by hand in docs/benchmarks.md, section ``## d3c``.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import numpy as np
 import pytest
 
 import spielplatz as sp
+from recording import Recorder
 
 pytestmark = pytest.mark.benchmark
 
-RESULTS: dict = {}
-
-
-def _record(key: str, value: dict) -> None:
-    RESULTS[key] = value
-    print(f"\n{key}: {json.dumps(value)}")
-    path = os.environ.get("D3C_BENCHMARK_OUT")
-    if path:
-        with open(path, "w") as fh:
-            json.dump(RESULTS, fh, indent=1)
+_record = Recorder("D3C_BENCHMARK_OUT")
 
 
 def _timed(game: str, learner: str, steps: int, runs: int, **options) -> tuple:

@@ -13,27 +13,17 @@ recorded by hand in docs/benchmarks.md, section ``## nes``.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import numpy as np
 import pytest
 
 import spielplatz as sp
+from recording import Recorder
 
 pytestmark = pytest.mark.benchmark
 
-RESULTS: dict = {}
-
-
-def _record(key: str, value: dict) -> None:
-    RESULTS[key] = value
-    print(f"\n{key}: {json.dumps(value)}")
-    path = os.environ.get("NES_BENCHMARK_OUT")
-    if path:
-        with open(path, "w") as fh:
-            json.dump(RESULTS, fh, indent=1)
+_record = Recorder("NES_BENCHMARK_OUT")
 
 
 def _games(n: int, seed: int) -> np.ndarray:
