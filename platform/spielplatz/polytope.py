@@ -50,7 +50,7 @@ import numpy as np
 
 from .errors import SpielplatzError
 
-__all__ = ["FaceSupport", "face_support", "MAX_SCALE"]
+__all__ = ["FaceSupport", "face_support", "as_rows", "MAX_SCALE"]
 
 #: Largest scale ``tau`` of the homogenised LP: coordinates and slacks below
 #: ``1 / MAX_SCALE`` everywhere on the polytope count as zero.
@@ -85,7 +85,8 @@ class FaceSupport:
         return not bool(self.support.any())
 
 
-def _rows(mat: Any, n: int) -> Any:
+def as_rows(mat: Any, n: int) -> Any:
+    """``mat`` as a CSR matrix with ``n`` columns; ``None`` gives no rows."""
     import scipy.sparse as sp
 
     return sp.csr_matrix((0, n)) if mat is None else sp.csr_matrix(mat)
@@ -134,7 +135,7 @@ def face_support(n: int, *, E: Any = None, f: Any = None, B: Any = None, b: Any 
 
     from .highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
 
-    E, B = _rows(E, n), _rows(B, n)
+    E, B = as_rows(E, n), as_rows(B, n)
     f = np.zeros(E.shape[0]) if f is None else np.asarray(f, dtype=float).reshape(-1)
     b = np.zeros(B.shape[0]) if b is None else np.asarray(b, dtype=float).reshape(-1)
     cols = np.arange(n) if zero is None else np.flatnonzero(~np.asarray(zero, dtype=bool))

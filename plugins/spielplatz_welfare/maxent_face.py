@@ -14,7 +14,7 @@ computed in two exact steps rather than by a barrier or a thickened face:
    :func:`spielplatz.polytope.face_support`): find the support ``S``
    (coordinates that are positive somewhere on ``F``) and the rows of ``B``
    that are tight on all of ``F`` (implicit equalities). Coordinates that
-   cannot exceed ``1 / MAX_SCALE`` on ``F`` are treated as zero.
+   cannot exceed ``1 / spielplatz.polytope.MAX_SCALE`` on ``F`` are treated as zero.
 2. **Dual Newton** on the reduced problem, where Slater's condition holds so the
    dual optimum is attained. The equalities are homogenised with ``sum x = 1``
    and orthonormalised (``Q x = 0``); each remaining row is split into a part
@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 
 from spielplatz.errors import SpielplatzError
-from spielplatz.polytope import MAX_SCALE, face_support
+from spielplatz.polytope import as_rows, face_support
 
-__all__ = ["maxent_on_face", "FaceResult", "MAX_SCALE", "row_max_over_simplex"]
+__all__ = ["maxent_on_face", "FaceResult", "row_max_over_simplex"]
 
 @dataclass
 class FaceResult:
@@ -71,14 +71,6 @@ class FaceResult:
     iterations: int
     method: str
     message: str = ""
-
-
-def _sparse(mat: Any, n: int) -> Any:
-    import scipy.sparse as sp
-
-    if mat is None:
-        return sp.csr_matrix((0, n))
-    return sp.csr_matrix(mat)
 
 
 def row_max_over_simplex(mat: Any) -> np.ndarray:
@@ -191,8 +183,8 @@ def maxent_on_face(n: int, *, zero: np.ndarray | None = None, E: Any = None,
     -------
     FaceResult
     """
-    E = _sparse(E, n)
-    B = _sparse(B, n)
+    E = as_rows(E, n)
+    B = as_rows(B, n)
     f = np.zeros(0) if f is None else np.asarray(f, dtype=float)
     b = np.zeros(0) if b is None else np.asarray(b, dtype=float)
     keep = np.ones(n, dtype=bool) if zero is None else ~np.asarray(zero, dtype=bool)
