@@ -49,13 +49,9 @@ def _architecture(text: str | None) -> dict | None:
 
 def plot_training(history: list[dict], path: str | Path, title: str = "") -> Path:
     """Loss and gap (with the uniform joint's gap) against the training step, to ``path``."""
-    import matplotlib
+    from .figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .files import atomic_write
-
+    plt = pyplot()
     steps = [h["step"] for h in history]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     ax1.plot(steps, [h["loss"] for h in history], color="C0")
@@ -72,11 +68,7 @@ def plot_training(history: list[dict], path: str | Path, title: str = "") -> Pat
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format=path.suffix.lstrip(".") or "png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110, bbox_inches=None)
 
 
 @click.command(name="train-solver")

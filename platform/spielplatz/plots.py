@@ -22,15 +22,6 @@ __all__ = ["plot_runs", "PLOT_FORMATS"]
 PLOT_FORMATS = ("png", "pdf", "svg")
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _band(ax: Any, x: Any, values: Any, label: str, color: Any) -> None:
     """Median line, mean +-1 std shading over seeds (axis 0)."""
     import numpy as np
@@ -74,7 +65,7 @@ def plot_runs(runs: Sequence[Any], path: str | Path, *, title: str | None = None
     """
     import numpy as np
 
-    from .files import atomic_write
+    from .figures import pyplot, save_figure
 
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
@@ -84,7 +75,7 @@ def plot_runs(runs: Sequence[Any], path: str | Path, *, title: str | None = None
     runs = list(runs)
     if not runs:
         raise ValueError("nothing to plot: no runs")
-    plt = _pyplot()
+    plt = pyplot()
     with_attention = [r for r in runs if "attention" in r.metrics]
     panels = 3 if with_attention else 2
     fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels, 3.8), squeeze=False)
@@ -146,7 +137,4 @@ def plot_runs(runs: Sequence[Any], path: str | Path, *, title: str | None = None
     fig.suptitle(title or f"{runs[0].game}: {seeds} run{'s' if seeds != 1 else ''}",
                  fontsize=11)
     fig.tight_layout()
-    with atomic_write(path, "wb") as handle:
-        fig.savefig(handle, format=fmt, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120, bbox_inches=None)

@@ -11,35 +11,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .files import atomic_write
+from .figures import pyplot, save_figure
 
-__all__ = ["plot_solution", "plot_comparison", "save_figure"]
+__all__ = ["plot_solution", "plot_comparison"]
 
 #: Okabe-Ito colours (colour-blind safe), as in the MaxEnt CE tutorial's figure.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
              "#000000"]
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig: Any, path: str | Path) -> Path:
-    """Save ``fig`` to ``path`` atomically and close it."""
-    path = Path(path)
-    fmt = path.suffix.lstrip(".").lower() or "png"
-    plt = _pyplot()
-    try:
-        with atomic_write(path, "wb") as handle:
-            fig.savefig(handle, format=fmt, bbox_inches="tight", dpi=150)
-    finally:
-        plt.close(fig)
-    return path
 
 
 def _profile_labels(action_names: Sequence[Sequence[str]], shape: Sequence[int]) -> list[str]:
@@ -49,7 +27,7 @@ def _profile_labels(action_names: Sequence[Sequence[str]], shape: Sequence[int])
 
 def plot_solution(solution: Any, path: str | Path, max_bars: int = 40) -> Path:
     """Heatmap of the joint for two players, bar chart of its support otherwise."""
-    plt = _pyplot()
+    plt = pyplot()
     joint = np.asarray(solution.joint)
     title = (f"{solution.game}: {solution.concept.upper()} by "
              f"{getattr(solution, 'solver', '') or 'given joint'} "
@@ -87,7 +65,7 @@ def plot_comparison(solutions: Sequence[Any], labels: Sequence[str], path: str |
     Profiles are every joint action for small games, else those with the most
     probability under any of the solutions.
     """
-    plt = _pyplot()
+    plt = pyplot()
     first = solutions[0]
     joints = np.stack([np.asarray(s.joint).reshape(-1) for s in solutions])
     names = _profile_labels(first.action_names, np.asarray(first.joint).shape)
