@@ -144,16 +144,7 @@ def refine_batch(payoffs: np.ndarray, concept: str, alpha0: np.ndarray, *, base=
     base = np.full((bsz, size), -math.log(size)) if base is None else np.asarray(base, float)
     alpha = np.maximum(np.asarray(alpha0, dtype=float), 0.0)
 
-    def evaluate(a):
-        z = base - np.einsum("bkj,bk->bj", f, a)
-        m = z.max(axis=1, keepdims=True)
-        e = np.exp(z - m)
-        tot = e.sum(axis=1, keepdims=True)
-        sigma = e / tot
-        gains = np.einsum("bkj,bj->bk", f, sigma)
-        return (m + np.log(tot))[:, 0], sigma, -gains, gains
-
-    value, sigma, grad, gains = evaluate(alpha)
+    value, sigma, grad, gains = _evaluate(f, base, alpha)
     iterations = np.zeros(bsz, dtype=int)
     eye = np.eye(k)
     residual = np.full(bsz, np.inf)
@@ -184,7 +175,7 @@ def refine_batch(payoffs: np.ndarray, concept: str, alpha0: np.ndarray, *, base=
         out_v, out_s, out_g, out_gn = value[idx].copy(), s.copy(), g.copy(), gn.copy()
         for _ls in range(40):
             trial = np.maximum(a + step[:, None] * d, 0.0)
-            tv, ts, tg, tgn = _evaluate_subset(f[idx], base[idx], trial)
+            tv, ts, tg, tgn = _evaluate(f[idx], base[idx], trial)
             ok = pending & (tv <= value[idx] + 1e-4 * ((g * (trial - a)).sum(axis=1)))
             new_a[ok], out_v[ok], out_s[ok], out_g[ok], out_gn[ok] = \
                 trial[ok], tv[ok], ts[ok], tg[ok], tgn[ok]
@@ -203,7 +194,8 @@ def refine_batch(payoffs: np.ndarray, concept: str, alpha0: np.ndarray, *, base=
             "iterations": iterations, "residual": residual, "converged": residual <= tol}
 
 
-def _evaluate_subset(f, base, a):
+def _evaluate(f, base, a):
+    """Dual value, joint, dual gradient and constraint gains of games ``[B]`` at duals ``a``."""
     z = base - np.einsum("bkj,bk->bj", f, a)
     m = z.max(axis=1, keepdims=True)
     e = np.exp(z - m)

@@ -130,19 +130,21 @@ class Trainer:
             return jax.tree_util.tree_map(
                 lambda x: jax.lax.with_sharding_constraint(x, sharded), tree)
 
-        def step_fn(state):
+        def step_problem(state):
+            """The batch of step ``state["step"]``: the same for any number of devices."""
             key = jax.random.fold_in(data_key, state["step"])
-            problem = constrain(pz.sample_problem(key, param, cfg.shape, tc.batch_size))
+            return constrain(pz.sample_problem(key, param, cfg.shape, tc.batch_size))
 
-            def loss_fn(params):
-                duals, updates = apply_network(
-                    cfg, {"params": params, "batch_stats": state["batch_stats"]}, problem,
-                    train=True)
-                losses = batch_loss(cfg, problem, duals)
-                return losses.mean(), (updates["batch_stats"], duals)
+        def forward(params, batch_stats, problem):
+            """Mean dual loss (Theorems 1-2) with the new batch statistics and the duals."""
+            duals, updates = apply_network(
+                cfg, {"params": params, "batch_stats": batch_stats}, problem, train=True)
+            return batch_loss(cfg, problem, duals).mean(), (updates["batch_stats"], duals)
 
-            (loss, (stats, duals)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                state["params"])
+        def step_fn(state):
+            problem = step_problem(state)
+            (loss, (stats, duals)), grads = jax.value_and_grad(forward, has_aux=True)(
+                state["params"], state["batch_stats"], problem)
             updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
             params = optax.apply_updates(state["params"], updates)
             joint = batch_joint(cfg, problem, jax.lax.stop_gradient(duals))
@@ -156,16 +158,9 @@ class Trainer:
 
         def eval_fn(state):
             """Loss and gradient norm of the current state on this step's batch (no update)."""
-            key = jax.random.fold_in(data_key, state["step"])
-            problem = constrain(pz.sample_problem(key, param, cfg.shape, tc.batch_size))
-
-            def loss_fn(params):
-                duals, _ = apply_network(
-                    cfg, {"params": params, "batch_stats": state["batch_stats"]}, problem,
-                    train=True)
-                return batch_loss(cfg, problem, duals).mean()
-
-            loss, grads = jax.value_and_grad(loss_fn)(state["params"])
+            problem = step_problem(state)
+            (loss, _), grads = jax.value_and_grad(forward, has_aux=True)(
+                state["params"], state["batch_stats"], problem)
             norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree_util.tree_leaves(grads)))
             return {"loss": loss, "grad_norm": norm}
 
