@@ -564,3 +564,59 @@ def test_solve_batch_cce_target_and_errors():
         sp.solve_batch(np.zeros((2, 2, 3)), concept="ce")
     with pytest.raises(SpielplatzError, match="not finite"):
         sp.solve_batch(np.full((2, 2, 2, 2), np.nan), concept="ce")
+
+
+@pytest.mark.parametrize("concept", ["ce", "cce"])
+def test_warm_start_gives_the_same_answer_in_fewer_iterations(concept):
+    """``initial_duals`` (payoff units, the layout of ``extra["duals"]``) only changes
+    where Newton starts: from the answer's own duals it has nothing left to do."""
+    rng = np.random.default_rng(21)
+    payoffs = rng.normal(size=(32, 2, 3, 3)) * 4.0 + 2.0      # CE: 4 interior answers
+    cold = sp.solve_batch(payoffs, solver="maxent", concept=concept)
+    assert cold.all_optimal
+    duals = cold.extra["duals"]
+    assert [d.shape for d in duals] == ([(32, 3, 3)] * 2 if concept == "ce" else [(32, 3)] * 2)
+    # the returned duals are the answer's: sigma = softmax(-adjoint(duals)) where it has
+    # no zeros (uniform prior, mu = 0)
+    adjoint = (deviations.ce_gains_adjoint if concept == "ce" else deviations.cce_gains_adjoint)
+    interior = [i for i in range(32) if cold.joints[i].min() > 1e-6]
+    assert len(interior) >= 4
+    for i in interior:
+        logits = -np.asarray(adjoint(payoffs[i], [d[i] for d in duals]))
+        sigma = np.exp(logits - logits.max())
+        np.testing.assert_allclose(sigma / sigma.sum(), cold.joints[i], atol=1e-7)
+    warm = sp.solve_batch(payoffs, solver="maxent", concept=concept, initial_duals=duals)
+    assert warm.all_optimal
+    np.testing.assert_allclose(warm.joints, cold.joints, atol=1e-7)
+    assert np.all(warm.iterations[interior] <= 1)
+    assert warm.iterations.sum() < cold.iterations.sum()
+    # single games: the same option, the same answer
+    game = sp.NormalFormGame(payoffs[interior[0]])
+    one = sp.solve(game, solver="maxent", concept=concept)
+    again = sp.solve(game, solver="maxent", concept=concept, initial_duals=one.extra["duals"])
+    assert again.status == "optimal" and again.iterations <= 1 < one.iterations
+    np.testing.assert_allclose(again.joint, one.joint, atol=1e-9)
+    json.dumps(warm.to_dict())
+
+
+def test_warm_start_errors():
+    payoffs = np.random.default_rng(2).normal(size=(3, 2, 3, 3))
+    with pytest.raises(SpielplatzError, match="need 2 per-player arrays"):
+        sp.solve_batch(payoffs, solver="maxent", concept="cce", initial_duals=[np.zeros((3, 3))])
+    with pytest.raises(SpielplatzError, match=r"player 1 must have shape \[3, 3\]"):
+        sp.solve_batch(payoffs, solver="maxent", concept="cce",
+                       initial_duals=[np.zeros((3, 3)), np.zeros((3, 4))])
+    with pytest.raises(SpielplatzError, match="player 0 are not finite"):
+        sp.solve(sp.NormalFormGame(payoffs[0]), solver="maxent", concept="ce",
+                 initial_duals=[np.full((3, 3), np.nan), np.zeros((3, 3))])
+    # negative entries are projected onto alpha >= 0: same answer
+    a = sp.solve(sp.NormalFormGame(payoffs[0]), solver="maxent", concept="ce")
+    b = sp.solve(sp.NormalFormGame(payoffs[0]), solver="maxent", concept="ce",
+                 initial_duals=[-np.ones((3, 3)), -np.ones((3, 3))])
+    np.testing.assert_allclose(a.joint, b.joint, atol=1e-9)
+
+
+def test_max_iter_caps_the_batched_iterations():
+    payoffs = np.random.default_rng(3).normal(size=(10, 2, 6, 6))
+    out = sp.solve_batch(payoffs, solver="maxent", concept="ce", max_iter=3, fallback=False)
+    assert out.iterations.max() <= 3 and "approximate" in out.statuses

@@ -510,24 +510,50 @@ def test_refinement_reaches_the_exact_maxent_answer(seed):
     assert sol.status == "optimal" and sol.extra["refine_iterations"] <= 15
 
 
-@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 2)])
-@pytest.mark.parametrize("concept", ["ce", "cce"])
-def test_dense_constraints_match_the_host_matrix(shape, concept):
-    from spielplatz.constraints import constraint_matrix
-    from spielplatz_nes.refine import dense_constraints
-
-    payoffs = sample("l2_invariant", shape, 3, seed=1)
-    f = dense_constraints(payoffs, concept)
-    for i in range(3):
-        np.testing.assert_allclose(f[i], constraint_matrix(payoffs[i], concept).toarray())
-
-
 def test_refinement_in_batches_matches_maxent():
     payoffs = sample("covariant_game", "8x8", 6, seed=3)
     res = sp.solve_batch(payoffs, solver="nes", concept="cce", refine="auto")
     exact = _exact(payoffs, "cce")
     assert np.abs(res.joints - exact).reshape(6, -1).sum(1).max() < 1e-6
     assert set(res.statuses) == {"optimal"}
+    assert res.solver == "nes" and res.config["refine"] == "auto"
+    assert res.extra["network_time"] > 0 and res.extra["refine_time"] > 0
+
+
+@pytest.mark.parametrize("concept", ["ce", "cce"])
+def test_refinement_is_maxent_warm_started_from_the_network(concept):
+    """Refinement hands the network's duals to maxent as a warm start: the same
+    certified answer as a cold maxent solve, in fewer Newton iterations."""
+    from spielplatz_nes.model import load_model
+    from spielplatz_nes.solver import warm_start
+
+    payoffs = sample("l2_invariant", "8x8", 64, seed=5)
+    maxent = sp.get_solver("maxent")
+    cold = maxent.solve_batch(payoffs, concept)
+    pred = load_model(None, concept=concept, shape=(8, 8)).predict(payoffs)
+    warm = maxent.solve_batch(payoffs, concept, initial_duals=warm_start(pred.duals))
+    assert warm.all_optimal and cold.all_optimal
+    assert np.abs(warm.joints - cold.joints).reshape(64, -1).sum(1).max() < 1e-6
+    assert warm.iterations.mean() < cold.iterations.mean()
+    # warm_start zeroes the duals below a tenth of each game's largest one
+    started = warm_start(pred.duals)
+    top = np.max([d.reshape(64, -1).max(1) for d in pred.duals], axis=0)
+    for d, s in zip(pred.duals, started):
+        kept = s.reshape(64, -1) > 0
+        assert np.all(d.reshape(64, -1)[kept] > 0.1 * np.repeat(top, kept.shape[1]).reshape(
+            kept.shape)[kept])
+        assert np.all((s == d) | (s == 0))
+
+
+def test_refine_with_a_step_budget_reports_approximate_when_not_certified():
+    game = sp.load_game("l2_invariant(shape=8x8,seed=101)")
+    sol = sp.solve(game, solver="nes", concept="ce", refine=1)
+    assert sol.config["refine"] == 1 and sol.iterations <= 3
+    batch = sp.solve_batch(sample("l2_invariant", "8x8", 8, seed=2), solver="nes",
+                           concept="ce", refine=1)
+    assert "approximate" in batch.statuses and batch.iterations.max() <= 1
+    with pytest.raises(sp.SpielplatzError, match="refine must be a number of steps"):
+        sp.solve(game, solver="nes", concept="ce", refine="soon")
 
 
 # -- command line --------------------------------------------------------------------------

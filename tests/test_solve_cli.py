@@ -58,8 +58,8 @@ def test_solve_options_and_errors(runner):
     assert result.exit_code == 1
     assert "did you mean 'maxent'" in result.stderr
     result = runner.invoke(cli, ["solve", "chicken", "-o", "objective"])
-    assert result.exit_code == 1
-    assert "not of the form key=value" in result.stderr
+    assert result.exit_code == 2   # a malformed -o pair is a usage error, as for `learn`
+    assert "'objective' is not of the form key=value" in result.stderr
     result = runner.invoke(cli, ["solve", "chicken", "--concept", "nash"])
     assert result.exit_code == 2   # click's own usage error
 

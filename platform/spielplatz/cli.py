@@ -244,15 +244,17 @@ def check(game: str, file: str, concept: str, as_json: bool) -> None:
 
 # -- solving --------------------------------------------------------------------
 
-def _parse_options(items: tuple[str, ...]) -> dict[str, Any]:
-    """``-o key=value`` pairs; values typed like game-string parameters, ``a;b`` lists."""
+def parse_options(items: tuple[str, ...]) -> dict[str, Any]:
+    """``-o key=value`` pairs of any command; values typed like game-string parameters
+    (numbers, booleans, ``a;b`` lists). A malformed pair is a usage error (exit 2)."""
     from .gamestring import _value
 
     options: dict[str, Any] = {}
     for item in items:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise SpielplatzError(f"option {item!r} is not of the form key=value")
+            raise click.BadParameter(f"{item!r} is not of the form key=value",
+                                     param_hint="'-o' / '--option'")
         value = value.strip()
         options[key.strip().replace("-", "_")] = (
             [_value(v.strip()) for v in value.split(";")] if ";" in value else _value(value))
@@ -300,7 +302,7 @@ def solve(game: str, solver: str, concept: str, options: tuple[str, ...], as_jso
 
     g = _load_normal_form(game)
     impl = get_solver(solver)
-    sol = impl.solve(g, concept=concept.lower(), **_parse_options(options))
+    sol = impl.solve(g, concept=concept.lower(), **parse_options(options))
     if plot:
         from .solution_plots import plot_solution
 

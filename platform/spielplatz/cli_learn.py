@@ -19,17 +19,6 @@ import click
 __all__ = ["learn_command", "save_run"]
 
 
-def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise click.BadParameter(f"{item!r} is not of the form KEY=VALUE",
-                                     param_hint="'-o' / '--option'")
-        out[key.strip()] = value.strip()
-    return out
-
-
 def _scalar_summary(run: Any) -> dict[str, dict[str, float]]:
     """Mean, median and std over seeds of each scalar metric's last record."""
     import numpy as np
@@ -172,6 +161,7 @@ def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: 
     import sys
 
     from .api import load_game
+    from .cli import parse_options
     from .plugins import get_host
 
     names = [n.strip() for n in learners.split(",") if n.strip()]
@@ -182,7 +172,7 @@ def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: 
         registry.get(name)                      # unknown names fail before training
     if plot_file is not None and Path(plot_file).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise click.BadParameter("must end in .png, .pdf or .svg", param_hint="'--plot'")
-    opts = _parse_options(options)
+    opts = parse_options(options)
     loaded = load_game(game)
     seed_list = tuple(range(first_seed, first_seed + seeds))
     show_progress = not as_json and sys.stderr.isatty()

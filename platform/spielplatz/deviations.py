@@ -150,6 +150,39 @@ def epsilons(payoffs: Any, joint: Any, concept: str = "ce") -> Any:
     return xp.stack([g.max() for g in gains(payoffs, joint, concept)])
 
 
+def batch_epsilons(payoffs: np.ndarray, joints: np.ndarray, concept: str = "ce") -> np.ndarray:
+    """:func:`epsilons` of a whole batch at once (numpy), ``[B, N]``.
+
+    ``payoffs`` ``[B, N, A_1..A_N]``, ``joints`` ``[B, A_1..A_N]``; one batched
+    matrix product per player instead of a Python loop over games.
+    """
+    concept = _check_concept(concept)
+    payoffs = np.asarray(payoffs, dtype=float)
+    joints = np.asarray(joints, dtype=float)
+    b, n = payoffs.shape[:2]
+    out = np.empty((b, n))
+    for p in range(n):
+        ap = payoffs.shape[2 + p]
+        gp = np.moveaxis(payoffs[:, p], p + 1, 1).reshape(b, ap, -1)     # [B, A_p, R]
+        sp_ = np.moveaxis(joints, p + 1, 1).reshape(b, ap, -1)          # [B, A_p, R]
+        if concept == "ce":
+            m = sp_ @ np.swapaxes(gp, 1, 2)                               # [B, a', a'']
+            gains_ = m - np.diagonal(m, axis1=1, axis2=2)[:, :, None]
+            out[:, p] = gains_.reshape(b, -1).max(axis=1)
+        else:
+            others = sp_.sum(axis=1)                                      # [B, R]
+            gains_ = np.einsum("bar,br->ba", gp, others) - (sp_ * gp).sum(axis=(1, 2))[:, None]
+            out[:, p] = gains_.max(axis=1)
+    return out
+
+
+def batch_payoff_scales(payoffs: np.ndarray) -> np.ndarray:
+    """:func:`payoff_scale` of every game of a batch ``[B, N, A...]``, ``[B]``."""
+    payoffs = np.asarray(payoffs, dtype=float)
+    flat = payoffs.reshape(payoffs.shape[0], payoffs.shape[1], -1)
+    return (flat.max(axis=2) - flat.min(axis=2)).max(axis=1)
+
+
 def gap(payoffs: Any, joint: Any, concept: str = "ce") -> Any:
     """The (C)CE gap: ``max(0, max_p epsilon_p)``; zero iff ``joint`` is an exact (C)CE."""
     xp = array_module(payoffs, joint)

@@ -20,6 +20,8 @@ OPTIONS = {
     "tol": "stopping tolerance on the projected dual gradient, payoffs scaled to range 1 "
            "(default 1e-10)",
     "max_iter": "maximum Newton iterations (default 200)",
+    "initial_duals": "warm start: per-player duals in payoff units, the layout of "
+                     "extra['duals'] (Python API; e.g. a previous answer's or the nes network's)",
 }
 
 

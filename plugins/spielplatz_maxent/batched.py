@@ -33,11 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from spielplatz import deviations
+from spielplatz import deviations, measures
 from spielplatz.errors import SpielplatzError
 from spielplatz.results import BatchSolution
 
-from .solver import GAP_TOLERANCE, KKT_TOLERANCE, prepare, solve_exact, welfare_values
+from .solver import (GAP_TOLERANCE, KKT_TOLERANCE, initial_duals as _initial_duals, prepare,
+                     solve_exact, welfare_values)
 
 __all__ = ["solve_batch", "compile_count", "batch_function"]
 
@@ -136,6 +137,8 @@ def _contractions(shape: tuple, concept: str) -> tuple[Any, Any, Any, Any]:
 STEPS = (16.0, 4.0, 1.0, 0.5, 0.2, 0.05, 0.01, 1e-3, 1e-4, 1e-6)
 CG_FACTOR = 2.0
 CG_FORCING = 0.3
+#: CG stops at relative residual ``min(CG_FORCING, residual ** FORCING_POWER)``.
+FORCING_POWER = 0.5
 #: Relative curvature (and absolute gradient) below which a dual is frozen.
 DEAD = 1e-13
 #: Newton iterations a game may use in the batch before the exact path takes over.
@@ -235,7 +238,7 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             precond = jnp.where(freem > 0, 1.0 / jnp.maximum(hd + shift, 1e-300), 0.0)
             b = -grad * freem
             bnorm = jnp.sqrt(b @ b)
-            cg_tol = jnp.minimum(CG_FORCING, jnp.sqrt(residual)) * bnorm
+            cg_tol = jnp.minimum(CG_FORCING, residual ** FORCING_POWER) * bnorm
 
             def apply(v):
                 return hvp(st, v * freem) * freem + shift * v
@@ -302,7 +305,8 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
 def batch_function(batch_shape: tuple, concept: str, target_mode: bool) -> Any:
     """The jitted, vmapped solver for a chunk of payoffs ``batch_shape`` ``[C, N, A...]`` (cached).
 
-    Arguments: ``(G, base, eps, target, eps_plus, rho, alpha0, tol, steps)``.
+    Arguments: ``(G, base, eps, target, eps_plus, rho, alpha0, tol, steps)``, ``steps``
+    the per-game iteration budget ``[C]``.
     """
     key = (tuple(batch_shape), concept, bool(target_mode))
     fn = _CACHE.get(key)
@@ -313,7 +317,7 @@ def batch_function(batch_shape: tuple, concept: str, target_mode: bool) -> Any:
 
         def traced(*args):
             _TRACES["count"] += 1           # runs only while tracing
-            return jax.vmap(single, in_axes=(0, 0, 0, 0, 0, 0, 0, None, None))(*args)
+            return jax.vmap(single, in_axes=(0, 0, 0, 0, 0, 0, 0, None, 0))(*args)
 
         fn = jax.jit(traced)
         _CACHE[key] = fn
@@ -322,7 +326,8 @@ def batch_function(batch_shape: tuple, concept: str, target_mode: bool) -> Any:
 
 def _run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndarray,
                 eplus: np.ndarray, rho: np.ndarray, concept: str, target_mode: bool, *, tol: float,
-                max_iter: int, chunk: int, steps_per_round: int, threads: int) -> dict:
+                max_iter: int, chunk: int, steps_per_round: int, threads: int,
+                alpha0: np.ndarray | None = None) -> dict:
     """Advance every game by rounds of ``steps_per_round`` Newton iterations.
 
     Each round fills a fixed-size chunk with games that are still running
@@ -338,7 +343,8 @@ def _run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.nda
     b, n = g.shape[:2]
     chunk = int(max(1, min(chunk, b)))
     k = sum(a * a if concept == "ce" else a for a in g.shape[2:])
-    out = {"alpha": np.zeros((b, k)), "joint": np.zeros((b,) + g.shape[2:]),
+    out = {"alpha": np.zeros((b, k)) if alpha0 is None else np.array(alpha0, dtype=float),
+           "joint": np.zeros((b,) + g.shape[2:]),
            "eps": np.zeros((b, n)), "residual": np.full(b, np.inf),
            "iterations": np.zeros(b, dtype=int)}
 
@@ -349,9 +355,10 @@ def _run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.nda
         while pending:
             idx = np.array(pending[:chunk])
             pad = np.concatenate([idx, np.full(chunk - idx.size, idx[-1])])
+            budget = np.minimum(steps_per_round, max_iter - out["iterations"][pad])
             res = fn(jnp.asarray(g[pad]), jnp.asarray(base[pad]), jnp.asarray(eps[pad]),
                      jnp.asarray(target[pad]), jnp.asarray(eplus[pad]), jnp.asarray(rho[pad]),
-                     jnp.asarray(out["alpha"][pad]), tol, steps_per_round)
+                     jnp.asarray(out["alpha"][pad]), tol, jnp.asarray(budget))
             res = {key: np.asarray(v)[:idx.size] for key, v in res.items()}
             for key in ("alpha", "joint", "eps", "residual"):
                 out[key][idx] = res[key]
@@ -398,7 +405,8 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
                 welfare: Any = None, epsilon: Any = 0.0, target_epsilon: Any = None,
                 rho: Any = None, eps_plus: Any = None, tol: float = 1e-10,
                 max_iter: int = 200, fallback: bool = True, chunk: int = 64,
-                steps_per_round: int = 4, threads: int = 1) -> BatchSolution:
+                steps_per_round: int = 4, threads: int = 1,
+                initial_duals: Any = None) -> BatchSolution:
     """Solve ``payoffs`` ``[B, N, A...]``; see :meth:`MaxEntSolver.solve_batch`."""
     start = time.perf_counter()
     try:
@@ -425,8 +433,7 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     first = prepare(payoffs[0], prior=priors[0], welfare=welfares[0], **options)  # validates
     target_mode = first.target is not None
     # the per-game quantities of prepare(), vectorised over the batch
-    flat = payoffs.reshape(b, n, -1)
-    scales = (flat.max(axis=2) - flat.min(axis=2)).max(axis=1)
+    scales = deviations.batch_payoff_scales(payoffs)
     scales = np.where(scales > 0, scales, 1.0)
     g = payoffs / scales.reshape((b,) + (1,) * (n + 1))
     if prior is None:
@@ -462,9 +469,11 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     def options_of(i: int) -> Any:
         return prepare(payoffs[i], prior=priors[i], welfare=welfares[i], **options)
 
+    alpha0 = None if initial_duals is None else _initial_duals(initial_duals, shape, concept,
+                                                                scales)
     out = _run_rounds(g, base, eps, target, eplus, rho_int, concept, target_mode,
                       tol=float(tol), max_iter=min(int(max_iter), BATCH_ITERATIONS), chunk=chunk,
-                      steps_per_round=steps_per_round, threads=threads)
+                      steps_per_round=steps_per_round, threads=threads, alpha0=alpha0)
     batch_time = time.perf_counter() - start
 
     from . import exact  # noqa: F401  (loads scipy's BLAS before it is limited)
@@ -475,23 +484,15 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
                        start, batch_time)
 
 
-def _batched_epsilons(payoffs: np.ndarray, joints: np.ndarray, concept: str) -> np.ndarray:
-    """Per-game, per-player epsilon achieved, ``[B, N]`` (:func:`spielplatz.deviations.epsilons`
-    for a whole batch at once, with batched matrix products)."""
-    b, n = payoffs.shape[:2]
-    out = np.empty((b, n))
-    for p in range(n):
-        ap = payoffs.shape[2 + p]
-        gp = np.moveaxis(payoffs[:, p], p + 1, 1).reshape(b, ap, -1)     # [B, A_p, R]
-        sp_ = np.moveaxis(joints, p + 1, 1).reshape(b, ap, -1)          # [B, A_p, R]
-        if concept == "ce":
-            m = sp_ @ np.swapaxes(gp, 1, 2)                               # [B, a', a'']
-            gains = m - np.diagonal(m, axis1=1, axis2=2)[:, :, None]
-            out[:, p] = gains.reshape(b, -1).max(axis=1)
-        else:
-            others = sp_.sum(axis=1)                                      # [B, R]
-            gains = np.einsum("bar,br->ba", gp, others) - (sp_ * gp).sum(axis=(1, 2))[:, None]
-            out[:, p] = gains.max(axis=1)
+def _per_player_duals(flat: np.ndarray, shape: tuple, concept: str) -> list:
+    """Flat duals ``[B, K]`` -> per player ``[B, A_p, A_p]`` (CE) / ``[B, A_p]`` (CCE)."""
+    from spielplatz.mwmre import dual_shapes
+
+    out, start = [], 0
+    for s in dual_shapes(shape, concept):
+        size = int(np.prod(s))
+        out.append(flat[:, start:start + size].reshape((flat.shape[0],) + s))
+        start += size
     return out
 
 
@@ -504,8 +505,9 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
     joints = joints / joints.sum(axis=tuple(range(1, n + 1)), keepdims=True)
     residuals = out["residual"].astype(float)
     iterations = out["iterations"].astype(int).copy()
+    alphas = np.array(out["alpha"], dtype=float)
     eps_req = out["eps"] * scales[:, None]
-    achieved = _batched_epsilons(payoffs, joints, concept)
+    achieved = deviations.batch_epsilons(payoffs, joints, concept)
     violations = (achieved - eps_req).max(axis=1)
     certified = (violations <= GAP_TOLERANCE * scales) & (residuals <= KKT_TOLERANCE) \
         & np.all(np.isfinite(joints.reshape(b, -1)), axis=1)
@@ -522,12 +524,12 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             eps_req[i] = res.eps_required * scales[i]
             violations[i] = (achieved[i] - eps_req[i]).max()
             residuals[i] = res.residual
+            alphas[i] = res.duals
             iterations[i] += res.iterations
             ok = violations[i] <= GAP_TOLERANCE * scales[i] and res.residual <= KKT_TOLERANCE
             statuses[i] = "optimal" if ok else "approximate"
             paths[i] = "exact"
-    flat = joints.reshape(b, -1)
-    entropies = -(flat * np.log(np.where(flat > 0, flat, 1.0))).sum(axis=1)
+    entropies = -measures.xlogx(joints).reshape(b, -1).sum(axis=1)
     gaps = np.maximum(achieved.max(axis=1), 0.0)
     config = dict(config)
     config.pop("prior", None)
@@ -536,7 +538,8 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
         solver="maxent", concept=concept, joints=joints, epsilons=achieved, gaps=gaps,
         entropies=entropies, statuses=tuple(str(s) for s in statuses), iterations=iterations,
         wall_time=time.perf_counter() - start, config=config,
-        extra={"kkt_residuals": residuals, "max_violations": violations,
+        extra={"duals": _per_player_duals(alphas / scales[:, None], payoffs.shape[2:], concept),
+               "kkt_residuals": residuals, "max_violations": violations,
                "epsilon_required": eps_req, "payoff_scales": scales,
                "fallback": [int(i) for i in fallback_idx] if fallback else [],
                "paths": [str(p) for p in paths], "batch_time": batch_time})

@@ -100,6 +100,46 @@ def welfare_values(payoffs: np.ndarray, name: str, player_axis: int = 0) -> np.n
     return w
 
 
+
+def initial_duals(value: Any, shape: tuple, concept: str, scales: np.ndarray) -> np.ndarray:
+    """Warm-start duals in payoff units -> flat range-1 duals ``[B, K]``.
+
+    ``value`` is a list over players of ``[B, A_p, A_p]`` (CE) / ``[B, A_p]`` (CCE)
+    arrays, the layout of ``Solution.extra["duals"]`` with a batch axis first
+    (a single game's list is taken as a batch of one). A multiplier of payoff-unit
+    gains becomes ``alpha * scale`` on the range-1 game; negative entries are
+    projected to 0 (duals of inequality constraints).
+
+    Raises
+    ------
+    SpielplatzError
+        When the list has the wrong length, an array the wrong shape, or a value
+        that is not finite.
+    """
+    from spielplatz.mwmre import dual_shapes
+
+    b = len(scales)
+    want = dual_shapes(shape, concept)
+    try:
+        parts = [np.asarray(v, dtype=float) for v in value]
+    except (TypeError, ValueError):
+        raise SpielplatzError("initial_duals must be a list of per-player arrays") from None
+    if len(parts) != len(want):
+        raise SpielplatzError(f"initial_duals: need {len(want)} per-player arrays, got "
+                              f"{len(parts)}")
+    flat = []
+    for p, (arr, w) in enumerate(zip(parts, want)):
+        if arr.shape == w:
+            arr = np.broadcast_to(arr, (b,) + w)
+        if arr.shape != (b,) + w:
+            raise SpielplatzError(f"initial_duals of player {p} must have shape "
+                                  f"{list((b,) + w) if b > 1 else list(w)}, got {list(arr.shape)}")
+        if not np.all(np.isfinite(arr)):
+            raise SpielplatzError(f"initial_duals of player {p} are not finite")
+        flat.append(arr.reshape(b, -1))
+    return np.maximum(np.concatenate(flat, axis=1), 0.0) * np.asarray(scales)[:, None]
+
+
 def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: Any = None,
             epsilon: Any = 0.0, target_epsilon: Any = None, rho: Any = None,
             eps_plus: Any = None, tol: Any = 1e-10, max_iter: Any = 200) -> Options:
@@ -196,7 +236,7 @@ class MaxEntSolver:
     def solve(self, game: Any, concept: str = "ce", *, prior: Any = None, mu: float = 0.0,
               welfare: Any = None, epsilon: Any = 0.0, target_epsilon: Any = None,
               rho: Any = None, eps_plus: Any = None, tol: float = 1e-10,
-              max_iter: int = 200, **unknown: Any) -> Solution:
+              max_iter: int = 200, initial_duals: Any = None, **unknown: Any) -> Solution:
         """Solve one game.
 
         Parameters
@@ -227,6 +267,10 @@ class MaxEntSolver:
             to range 1).
         max_iter : int
             Newton iterations per phase.
+        initial_duals : list of array_like, optional
+            Warm start: per-player duals in payoff units, the layout of
+            ``extra["duals"]`` (e.g. a previous answer's, or a network's).
+            Changes how fast the answer is found, not the answer.
 
         Returns
         -------
@@ -256,7 +300,11 @@ class MaxEntSolver:
         opts = prepare(game.payoffs, prior=prior, mu=mu, welfare=welfare, epsilon=epsilon,
                        target_epsilon=target_epsilon, rho=rho, eps_plus=eps_plus, tol=tol,
                        max_iter=max_iter)
-        result = solve_exact(game.payoffs, concept, opts)
+        alpha0 = None
+        if initial_duals is not None:
+            alpha0 = globals()["initial_duals"](initial_duals, game.shape, concept,
+                                                np.array([opts.scale]))[0]
+        result = solve_exact(game.payoffs, concept, opts, alpha0=alpha0)
         return _solution(game, concept, opts, result, time.perf_counter() - start)
 
     def solve_batch(self, payoffs: Any, concept: str = "ce", *, prior: Any = None,
@@ -264,7 +312,7 @@ class MaxEntSolver:
                     target_epsilon: Any = None, rho: Any = None, eps_plus: Any = None,
                     tol: float = 1e-10, max_iter: int = 200, fallback: bool = True,
                     chunk: int = 64, steps_per_round: int = 4, threads: int = 1,
-                    **unknown: Any) -> Any:
+                    initial_duals: Any = None, **unknown: Any) -> Any:
         """Solve ``payoffs`` ``[B, N, A_1, ..., A_N]`` (many games of one shape) at once.
 
         A JAX-vectorised projected Newton-CG (:mod:`spielplatz_maxent.batched`,
@@ -289,6 +337,9 @@ class MaxEntSolver:
             Newton iterations per call before finished games leave the chunk.
         threads : int
             Host threads feeding the compiled function.
+        initial_duals : list of array_like, optional
+            Warm start: per player ``[B, A_p, A_p]`` (CE) or ``[B, A_p]`` (CCE)
+            duals in payoff units (e.g. the ``nes`` network's).
         **options
             As for :meth:`solve`.
 
@@ -304,7 +355,7 @@ class MaxEntSolver:
                            welfare=welfare, epsilon=epsilon, target_epsilon=target_epsilon,
                            rho=rho, eps_plus=eps_plus, tol=tol, max_iter=max_iter,
                            fallback=fallback, chunk=chunk, steps_per_round=steps_per_round,
-                           threads=threads)
+                           threads=threads, initial_duals=initial_duals)
 
 
 @dataclass

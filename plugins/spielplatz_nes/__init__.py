@@ -18,8 +18,9 @@ OPTIONS = {
     "model": "a shipped model (me_cce_8x8, me_ce_8x8, ...; see docs/nes.md) or a folder "
              "from `spielplatz train-solver`; default: the shipped model of the game's "
              "shape and concept",
-    "refine": "exact dual (projected Newton) steps after the network; 0 = the network "
-              "alone; 'auto' = until the exact maxent answer (default 0)",
+    "refine": "'auto': the maxent solver warm-started from the network's duals, to its "
+              "certified exact answer; K: at most K of its Newton steps; 0: the network "
+              "alone (default 0)",
     "parameterization": "Table 3 row of the shipped model to use (default ME)",
     "target_joint, welfare, target_epsilon": "inputs of MRE/MT, MWME and eps-hat models",
     "tol": "gradient tolerance of refinement (default 1e-10)",

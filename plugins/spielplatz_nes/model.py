@@ -23,7 +23,8 @@ from spielplatz.errors import SpielplatzError
 from .checkpoint import CheckpointError, read_model_file, restore_variables
 from .core import ModelConfig
 
-__all__ = ["TrainedModel", "shipped_models", "find_model", "load_model", "Prediction"]
+__all__ = ["TrainedModel", "shipped_models", "find_model", "load_model", "Prediction",
+           "default_batch_size"]
 
 
 def _models_dir() -> Path:
@@ -131,7 +132,7 @@ class TrainedModel:
                 f"{'x'.join(map(str, shape))} game")
 
     def predict(self, payoffs: Any, *, target_joint: Any = None, welfare: Any = None,
-                target_epsilon: Any = None, batch_size: int = 1024) -> Prediction:
+                target_epsilon: Any = None, batch_size: int | None = None) -> Prediction:
         """Run the network on payoffs ``[B, N, A...]`` (any units).
 
         Parameters
@@ -143,8 +144,14 @@ class TrainedModel:
             ``W(a)`` (MWME models; MU uses the sum of the payoffs); mapped by eq. (16c).
         target_epsilon : float or array ``[N]`` or ``[B, N]``, optional
             ``eps_hat`` in the games' own units (epsilon-hat models); eq. (16b).
+        batch_size : int, optional
+            Games per network call: :func:`default_batch_size` by default.
         """
         import jax.numpy as jnp
+
+        batch_size = int(batch_size or default_batch_size())
+        if batch_size < 1:
+            raise SpielplatzError(f"nes: batch_size must be >= 1, got {batch_size}")
 
         cfg = self.config
         param = cfg.param
@@ -203,6 +210,14 @@ class TrainedModel:
         scaled_duals = [np.concatenate([d[p] for d in duals]) for p in range(n)]
         return Prediction(joint=joint, duals=scl.unscale_duals(scaled_duals),
                           scaled_duals=scaled_duals, scaling=scl)
+
+
+def default_batch_size() -> int:
+    """Games per network call: 64 on CPU (the activations of a chunk stay in cache;
+    measured 2x faster per game than 1024 for 8x8 games), 1024 on GPU/TPU."""
+    import jax
+
+    return 64 if jax.default_backend() == "cpu" else 1024
 
 
 @functools.lru_cache(maxsize=16)

@@ -149,24 +149,25 @@ class PayoffsLayer(nn.Module):
         n = x.shape[1]
         act = tuple(range(2, 2 + n))
         dense = lambda name: nn.Dense(self.features, use_bias=False, name=name)  # noqa: E731
+        full_shape = x.shape[:-1] + (self.features,)
+        # Only (18a) is a dense map at full resolution; every pooled term is
+        # mapped while it is small and then broadcast by the addition.
         out = nn.Dense(self.features, name="18a")(x)
         out = out + dense("18b")(pool(x, act))
         out = out + dense("18c")(pool(x, (1,) + act))
         out = out + dense("18d")(pool(x, (1,)))
-        full_shape = x.shape[:-1]
 
-        def per_q(kind: str) -> jax.Array:
-            hs = []
-            for q in range(n):
-                xq = x[:, q]                                          # [B, A..., C]
-                axes = (1 + q,) if kind == "own" else tuple(1 + i for i in range(n) if i != q)
-                h = pool(xq, axes)
-                hs.append(jnp.broadcast_to(h, full_shape[:1] + full_shape[2:] + h.shape[-1:]))
-            return jnp.stack(hs, axis=1)                               # [B, N, A..., 2C]
+        def others(q: int) -> tuple:
+            return tuple(1 + i for i in range(n) if i != q)
 
-        hk, hl = per_q("own"), per_q("others")
-        out = out + dense("18k_self")(hk) + dense("18k_all")(hk.mean(axis=1, keepdims=True))
-        out = out + dense("18l_self")(hl) + dense("18l_all")(hl.mean(axis=1, keepdims=True))
+        for kind in ("18k", "18l"):
+            d_self, d_all = dense(kind + "_self"), dense(kind + "_all")
+            # h_q = phi over a_q (18k) or over a_-q (18l) of x(q, a): [B, A.. (ones), C']
+            hs = [pool(x[:, q], (1 + q,) if kind == "18k" else others(q)) for q in range(n)]
+            own = jnp.stack([jnp.broadcast_to(d_self(h), full_shape[:1] + full_shape[2:])
+                             for h in hs], axis=1)                     # h_p at player p
+            every = sum(d_all(h) for h in hs) / n                      # mean over q of h_q
+            out = out + own + every[:, None]
         if self.full:
             # (18g)/(18h): player p's own payoffs pooled over player q's actions.
             g_self, g_other, h_self, h_other = [], [], [], []
@@ -174,13 +175,13 @@ class PayoffsLayer(nn.Module):
                 xp_ = x[:, p]
                 gs = [jnp.broadcast_to(pool(xp_, (1 + q,)), xp_.shape[:-1] + (2 * x.shape[-1],))
                       for q in range(n)]
-                hs = [jnp.broadcast_to(pool(xp_, tuple(1 + i for i in range(n) if i != q)),
+                hs = [jnp.broadcast_to(pool(xp_, others(q)),
                                        xp_.shape[:-1] + (2 * x.shape[-1],)) for q in range(n)]
                 g_self.append(gs[p])
                 h_self.append(hs[p])
-                others = [q for q in range(n) if q != p] or [p]
-                g_other.append(sum(gs[q] for q in others) / len(others))
-                h_other.append(sum(hs[q] for q in others) / len(others))
+                rest = [q for q in range(n) if q != p] or [p]
+                g_other.append(sum(gs[q] for q in rest) / len(rest))
+                h_other.append(sum(hs[q] for q in rest) / len(rest))
             g_self, g_other = jnp.stack(g_self, 1), jnp.stack(g_other, 1)
             h_self, h_other = jnp.stack(h_self, 1), jnp.stack(h_other, 1)
             out = out + dense("18g_self")(g_self) + dense("18g_other")(g_other)

@@ -3,11 +3,11 @@
 * ``solve(game)`` / ``solve_batch(payoffs)``: scale the games (Appendix B),
   run the network, recover the joint from its duals (Theorems 1-2) and report
   it with its measured gaps and status ``"approximate"``.
-* ``refine=K`` (``K > 0``) or ``refine="auto"``: then minimise the exact
-  fixed-epsilon dual from the network's duals (:mod:`spielplatz_nes.refine`);
-  a refined answer whose projected dual gradient reaches ``tol`` is the exact
-  MaxEnt (C)CE the ``maxent`` solver gives, and is reported ``"optimal"``
-  when its gap is below ``1e-8`` times the payoff range (the ``maxent`` certificate).
+* ``refine="auto"`` or ``refine=K``: the exact ``maxent`` solver, warm-started
+  from the network's duals (:func:`warm_start`), solves the same problem
+  (epsilon = 0, the model's prior and welfare term): ``"auto"`` runs it to its
+  certified answer (``maxent``'s certificate, status ``"optimal"``), ``K`` caps
+  it at ``K`` Newton iterations per game without the exact fallback path.
 """
 
 from __future__ import annotations
@@ -18,33 +18,48 @@ from typing import Any
 
 import numpy as np
 
-from spielplatz import deviations
+from spielplatz import deviations, measures
 from spielplatz.errors import SpielplatzError
 from spielplatz.normal_form import NormalFormGame
 from spielplatz.results import BatchSolution, Solution
 
 __all__ = ["NESSolver"]
 
-GAP_TOLERANCE = 1e-8
+#: ``refine="auto"``: up to this many Newton iterations per phase, then certified.
+AUTO = 200
+#: Network duals below this fraction of the game's largest dual start at 0
+#: (softplus never outputs an exact zero, but most constraints are slack at the
+#: answer; measured: 4.0 instead of 4.5 Newton iterations per 8x8 CCE game).
+WARM_START_KEEP = 0.1
 
 
-def _refine_steps(refine: Any) -> int:
+def _refine_steps(refine: Any) -> tuple[int, bool]:
+    """``refine`` -> (Newton iterations, run to the certified answer)."""
     if isinstance(refine, str):
         if refine.lower() in ("auto", "exact", "true", "yes"):
-            return 200
+            return AUTO, True
         if refine.lower() in ("false", "no", "none", "0", ""):
-            return 0
+            return 0, False
         try:
             refine = int(refine)
         except ValueError:
             raise SpielplatzError(f"nes: refine must be a number of steps or 'auto', "
                                   f"got {refine!r}") from None
     if refine is True:
-        return 200
+        return AUTO, True
     refine = int(refine or 0)
     if refine < 0:
         raise SpielplatzError("nes: refine must be >= 0")
-    return refine
+    return refine, False
+
+
+def warm_start(duals: list, keep: float = WARM_START_KEEP) -> list:
+    """The network's per-player duals ``[B, ...]`` as a Newton start: entries below
+    ``keep`` times the game's largest dual (over all players) are set to 0."""
+    b = duals[0].shape[0]
+    top = np.max([d.reshape(b, -1).max(axis=1) for d in duals], axis=0)
+    return [np.where(d > keep * top.reshape((b,) + (1,) * (d.ndim - 1)), d, 0.0)
+            for d in duals]
 
 
 class NESSolver:
@@ -85,8 +100,9 @@ class NESSolver:
         Solution
             ``status`` ``"approximate"`` (network alone, or refinement that did
             not converge) or ``"optimal"`` (refined to the certified exact answer).
-            ``extra``: ``model``, ``network_gap``, ``refine_iterations``,
-            ``refine_residual``, ``duals`` (own units).
+            ``extra``: ``model``, ``network_gap``, ``network_time``,
+            ``refine_iterations``, ``refine_residual``, ``refine_time``, ``duals``
+            (per player, payoff units: the network's, or the refined ones).
         """
         if unknown:
             raise SpielplatzError(f"nes: unknown option(s) {', '.join(sorted(unknown))}; "
@@ -98,88 +114,88 @@ class NESSolver:
             game = load_game(game)
         start = time.perf_counter()
         net = self._model(model, concept, game.shape, parameterization)
-        steps = _refine_steps(refine)
+        steps, exact = _refine_steps(refine)
         pred = net.predict(game.payoffs[None], target_joint=target_joint, welfare=welfare,
                            target_epsilon=target_epsilon)
+        network_time = time.perf_counter() - start
         joint = pred.joint[0]
-        duals = [d[0] for d in pred.duals]
         network_gap = float(deviations.gap(game.payoffs, joint, concept))
         extra: dict = {"model": net.name, "parameterization": net.config.parameterization,
-                       "network_gap": network_gap, "refine_iterations": 0}
-        status, iterations = "approximate", 0
-        if steps:
-            info = self._refine(game.payoffs[None], concept, pred.duals, steps, tol, net,
-                                target_joint, welfare)
-            joint, duals = info["joint"][0], info["own_duals"][0]
-            iterations = int(info["iterations"][0])
-            extra.update(refine_iterations=iterations,
-                         refine_residual=float(info["residual"][0]),
-                         refine_time=info["time"])
-            gap = float(deviations.gap(game.payoffs, joint, concept))
-            if info["converged"][0] and gap <= GAP_TOLERANCE * info["scales"][0]:
-                status = "optimal"
-        extra["duals"] = [np.asarray(d).tolist() for d in duals]
-        config = {"model": net.name, "refine": steps, "tol": tol,
+                       "network_gap": network_gap, "network_time": network_time,
+                       "refine_iterations": 0}
+        config = {"model": net.name, "refine": "auto" if exact else steps, "tol": tol,
                   "parameterization": net.config.parameterization}
+        if steps:
+            options = self._maxent_options(game.payoffs[None], net, steps, exact, tol,
+                                           target_joint, welfare)
+            options = {k: (v[0] if k in ("prior", "welfare") and v is not None else v)
+                       for k, v in options.items() if k != "fallback"}
+            duals0 = [d[0] for d in warm_start(pred.duals)]
+            res = self._maxent().solve(game, concept, initial_duals=duals0, **options)
+            extra.update(refine_iterations=res.iterations,
+                         refine_residual=res.extra["kkt_residual"],
+                         refine_time=time.perf_counter() - start - network_time,
+                         duals=[np.asarray(d).tolist() for d in res.extra["duals"]])
+            return Solution.from_joint(game, res.joint, concept, solver="nes", config=config,
+                                       status=res.status, iterations=res.iterations,
+                                       wall_time=time.perf_counter() - start, extra=extra)
+        extra["duals"] = [np.asarray(d[0]).tolist() for d in pred.duals]
         return Solution.from_joint(game, joint, concept, solver="nes", config=config,
-                                   status=status, iterations=iterations,
+                                   status="approximate", iterations=0,
                                    wall_time=time.perf_counter() - start, extra=extra)
 
-    def _refine(self, payoffs, concept, duals, steps, tol, net, target_joint, welfare):
-        """Exact refinement of a batch from the network's duals (own units).
+    @staticmethod
+    def _maxent() -> Any:
+        """The exact solver that refinement delegates to (``maxent``, via the host)."""
+        from spielplatz.api import get_solver
 
-        Games that do not converge from the warm start are restarted from zero duals.
+        try:
+            return get_solver("maxent")
+        except SpielplatzError as exc:
+            raise SpielplatzError(f"nes: refinement needs the maxent solver plugin: "
+                                  f"{exc}") from None
+
+    @staticmethod
+    def _maxent_options(payoffs: np.ndarray, net: Any, steps: int, exact: bool, tol: float,
+                        target_joint: Any, welfare: Any) -> dict:
+        """``maxent`` options for the exact version of the model's problem (epsilon = 0).
+
+        The network's problem has the model's prior (uniform, or ``target_joint``) and
+        ``mu`` times the L2-scaled welfare (eq. 16c); refinement solves it with
+        epsilon = 0 exactly (the network's target-epsilon penalty is its training
+        device, Theorems 1-2).
         """
-        from .refine import flat_to_duals, network_to_flat, range_scale, refine_batch, \
-            warm_start
-
         param = net.config.param
         if param.target_epsilon != "zero":
             raise SpielplatzError(f"nes: refinement solves the exact epsilon = 0 problem; "
                                   f"model {net.name!r} ({param.name}) has a target epsilon")
         bsz = payoffs.shape[0]
         shape = payoffs.shape[2:]
-        n = len(shape)
-        size = int(np.prod(shape))
-        scales = np.array([range_scale(p) for p in payoffs])
-        g = payoffs / scales.reshape((bsz,) + (1,) * (n + 1))
-        base = np.full((bsz, size), -math.log(size))
+        options: dict = {"tol": tol, "max_iter": steps, "fallback": exact, "prior": None,
+                         "welfare": None}
         if target_joint is not None:
-            tj = np.broadcast_to(np.asarray(target_joint, float), (bsz,) + shape).reshape(bsz, -1)
-            base = np.log(tj / tj.sum(axis=1, keepdims=True))
+            options["prior"] = np.broadcast_to(np.asarray(target_joint, float), (bsz,) + shape)
         if param.mu:
-            # Same problem as the network's: mu times the L2-scaled welfare (eq. 16c).
             from spielplatz import scaling
 
             w = (payoffs.sum(axis=1) if welfare is None
                  else np.broadcast_to(np.asarray(welfare, float), (bsz,) + shape))
-            base = base + param.mu * scaling.scale_welfare(w, 2, n).reshape(bsz, -1)
-        alpha0 = np.stack([network_to_flat([d[i] for d in duals], concept, scales[i])
-                           for i in range(bsz)])
-        start = time.perf_counter()
-        res = refine_batch(g, concept, warm_start(alpha0), base=base, tol=tol, max_iter=steps)
-        failed = np.flatnonzero(~res["converged"])
-        if len(failed):
-            cold = refine_batch(g[failed], concept, np.zeros_like(alpha0[failed]),
-                                base=base[failed], tol=tol, max_iter=steps)
-            for key in ("joint", "duals", "residual", "converged"):
-                res[key][failed] = cold[key]
-            res["iterations"][failed] += cold["iterations"]
-        res["time"] = time.perf_counter() - start
-        res["scales"] = scales
-        res["own_duals"] = [flat_to_duals(res["duals"][i], shape, concept, scales[i])
-                            for i in range(bsz)]
-        return res
+            options.update(mu=param.mu, welfare=scaling.scale_welfare(w, 2, len(shape)))
+        return options
 
     def solve_batch(self, payoffs: Any, concept: str = "ce", *, model: Any = None,
                     refine: Any = 0, tol: float = 1e-10, parameterization: str = "ME",
                     target_joint: Any = None, welfare: Any = None, target_epsilon: Any = None,
-                    batch_size: int = 1024, **unknown: Any) -> BatchSolution:
+                    batch_size: int | None = None, **unknown: Any) -> BatchSolution:
         """Solve ``payoffs`` ``[B, N, A_1, ..., A_N]`` in batches on the JAX backend.
 
         Options as for :meth:`solve` (the same for every game; ``target_joint``,
-        ``welfare`` may be per game ``[B, A...]``). Returns a
-        :class:`spielplatz.results.BatchSolution` (``extra``: ``model``, ``network_time``).
+        ``welfare`` may be per game ``[B, A...]``); ``batch_size`` is the number of games
+        per network call (by default 64 on CPU, where small chunks stay in cache, and
+        1024 on accelerators). Returns a :class:`spielplatz.results.BatchSolution`
+        (``extra``: ``model``, ``network_time``, ``duals`` per player ``[B, ...]`` in
+        payoff units; refined: also ``refine_time`` and the ``fallback`` games that
+        ``maxent`` re-solved on its single-game path).
         """
         if unknown:
             raise SpielplatzError(f"nes: unknown option(s) {', '.join(sorted(unknown))}")
@@ -194,34 +210,31 @@ class NESSolver:
         pred = net.predict(payoffs, target_joint=target_joint, welfare=welfare,
                            target_epsilon=target_epsilon, batch_size=batch_size)
         network_time = time.perf_counter() - start
+        steps, exact = _refine_steps(refine)
+        config = {"model": net.name, "refine": "auto" if exact else steps, "tol": tol,
+                  "parameterization": net.config.parameterization}
+        extra = {"model": net.name, "network_time": network_time}
+        if steps:
+            options = self._maxent_options(payoffs, net, steps, exact, tol, target_joint,
+                                           welfare)
+            res = self._maxent().solve_batch(payoffs, concept,
+                                             initial_duals=warm_start(pred.duals), **options)
+            extra.update(refine_time=time.perf_counter() - start - network_time,
+                         duals=res.extra["duals"], fallback=res.extra["fallback"])
+            return BatchSolution(
+                solver="nes", concept=concept, joints=res.joints, epsilons=res.epsilons,
+                gaps=res.gaps, entropies=res.entropies, statuses=res.statuses,
+                iterations=res.iterations, wall_time=time.perf_counter() - start,
+                config=config, extra=extra)
         joint = pred.joint
-        steps = _refine_steps(refine)
-        status = ["approximate"] * len(payoffs)
-        iterations = np.zeros(len(payoffs), dtype=int)
-        if steps:
-            info = self._refine(payoffs, concept, pred.duals, steps, tol, net, target_joint,
-                                welfare)
-            joint = info["joint"]
-            iterations = info["iterations"].astype(int)
-            status = ["optimal" if c else "approximate" for c in info["converged"]]
-        eps = np.stack([np.asarray(deviations.epsilons(payoffs[i], joint[i], concept))
-                        for i in range(len(payoffs))])
-        gap = np.maximum(eps.max(axis=1), 0.0)
-        if steps:
-            for i in range(len(payoffs)):
-                scale = float(deviations.payoff_scale(payoffs[i])) or 1.0
-                if status[i] == "optimal" and gap[i] > GAP_TOLERANCE * scale:
-                    status[i] = "approximate"
-        from spielplatz import measures
-
-        entropies = np.array([float(measures.entropy(j)) for j in joint])
+        eps = deviations.batch_epsilons(payoffs, joint, concept)
+        entropies = -measures.xlogx(joint).reshape(len(joint), -1).sum(axis=1)
+        extra["duals"] = pred.duals
         return BatchSolution(
-            solver="nes", concept=concept, joints=joint, epsilons=eps, gaps=gap,
-            entropies=entropies, statuses=tuple(status), iterations=iterations,
-            wall_time=time.perf_counter() - start,
-            config={"model": net.name, "refine": steps, "tol": tol,
-                    "parameterization": net.config.parameterization},
-            extra={"model": net.name, "network_time": network_time})
+            solver="nes", concept=concept, joints=joint, epsilons=eps,
+            gaps=np.maximum(eps.max(axis=1), 0.0), entropies=entropies,
+            statuses=("approximate",) * len(payoffs), iterations=np.zeros(len(payoffs), int),
+            wall_time=time.perf_counter() - start, config=config, extra=extra)
 
     # -- training and evaluation (used by `spielplatz train-solver` / `evaluate-solver`) --
     def train(self, *, concept: str = "cce", shape: Any = "8x8", parameterization: str = "ME",
