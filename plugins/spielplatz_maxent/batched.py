@@ -22,8 +22,11 @@ the global JAX configuration is left alone.
 
 Every answer is certified on the host in float64 (gap at most ``1e-8`` times
 the game's payoff range, projected dual gradient at most ``1e-8``); a game that
-is not certified is re-solved by the exact single-game path (warm-started from
-the batch's duals), which finds zeros exactly with an LP.
+is not certified is re-solved by the exact single-game path, which finds zeros
+exactly with an LP (first, when the batch's answer already has vanishing masses).
+
+``initial_duals`` warm-starts every game's Newton (e.g. from the ``nes`` network);
+the duals of the answers come back in ``extra["duals"]`` (payoff units).
 """
 
 from __future__ import annotations

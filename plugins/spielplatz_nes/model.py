@@ -40,6 +40,7 @@ def shipped_models() -> dict[str, Path]:
     return {p.name: p for p in sorted(root.iterdir()) if (p / "model.msgpack").is_file()}
 
 
+@functools.lru_cache(maxsize=1)
 def _shipped_index() -> dict[str, dict]:
     out = {}
     for name, folder in shipped_models().items():
