@@ -142,6 +142,8 @@ CG_FACTOR = 2.0
 CG_FORCING = 0.3
 #: CG stops at relative residual ``min(CG_FORCING, residual ** FORCING_POWER)``.
 FORCING_POWER = 0.5
+#: Loss differences below ``TIE * (1 + |loss|)`` are rounding: the unit step wins ties.
+TIE = 1e-13
 #: Relative curvature (and absolute gradient) below which a dual is frozen.
 DEAD = 1e-13
 #: Newton iterations a game may use in the batch before the exact path takes over.
@@ -271,7 +273,12 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             return x * freem + jnp.where(act, -grad, 0.0)
 
         def line_search(st, d, residual):
-            """All step lengths at once; the lowest loss among those passing Armijo."""
+            """All step lengths at once; the lowest loss among those passing Armijo.
+
+            Near the answer the losses of all trial steps agree to rounding; the
+            Newton step (length 1) is then taken instead of whichever length the
+            rounding favours (a tiny one would stall the iteration).
+            """
             alpha, grad, value = st["alpha"], st["grad"], st["value"]
             trials = jnp.maximum(alpha[None, :] + ts[:, None] * d[None, :], 0.0) * notfixed
             values = jax.vmap(lambda a: value_of(a)[0])(trials)
@@ -279,6 +286,8 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             slack = jnp.where(ts <= 1.0, 1e-15 * jnp.abs(value), 0.0)
             ok = (values <= value - 1e-4 * dec + slack) & jnp.isfinite(values)
             best = jnp.argmin(jnp.where(ok, values, jnp.inf))
+            tie = TIE * (1.0 + jnp.abs(value))
+            best = jnp.where(ok[unit] & (values[unit] <= values[best] + tie), unit, best)
             new = evaluate(trials[jnp.where(ok.any(), best, unit)])
             new_res = residual_of(new)
             accept = ok.any() | (new_res < residual)

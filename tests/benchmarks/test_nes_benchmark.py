@@ -27,10 +27,10 @@ pytestmark = pytest.mark.benchmark
 _record = Recorder("NES_BENCHMARK_OUT")
 
 
-def _games(n: int, seed: int) -> np.ndarray:
+def _games(n: int, seed: int, shape: str = "8x8") -> np.ndarray:
     from spielplatz_random.distributions import sample
 
-    return sample("l2_invariant", "8x8", n, seed=seed)
+    return sample("l2_invariant", shape, n, seed=seed)
 
 
 @pytest.mark.parametrize("concept", ["cce", "ce"])
@@ -54,8 +54,9 @@ def test_batched_inference_throughput_8x8(concept):
     assert n / t_nes > 500          # recorded against maxent in docs/benchmarks.md
 
 
-@pytest.mark.parametrize("concept", ["cce", "ce"])
-def test_refinement_vs_cold_exact_solve(concept):
+@pytest.mark.parametrize("concept,shape", [("cce", "8x8"), ("ce", "8x8"), ("cce", "3x3x3"),
+                                           ("ce", "3x3x3")])
+def test_refinement_vs_cold_exact_solve(concept, shape):
     """Refinement (``maxent`` warm-started from the network's duals) against a cold start.
 
     Asserted: refined answers equal maxent's to 1e-6 in L1, all certified, and the warm
@@ -71,11 +72,12 @@ def test_refinement_vs_cold_exact_solve(concept):
     from spielplatz_nes.solver import warm_start
 
     n = 1000
-    payoffs, _ = scaling.unit_variance(_games(n, 4242), m=2, num_players=2)
+    dims = tuple(int(a) for a in shape.split("x"))
+    payoffs, _ = scaling.unit_variance(_games(n, 4242, shape), m=2, num_players=len(dims))
     maxent = sp.get_solver("maxent")
-    model = load_model(None, concept=concept, shape=(8, 8))
-    sp.solve_batch(_games(n, 1), solver="nes", concept=concept, refine="auto")   # compile
-    maxent.solve_batch(_games(n, 1), concept)
+    model = load_model(None, concept=concept, shape=dims)
+    sp.solve_batch(_games(n, 1, shape), solver="nes", concept=concept, refine="auto")  # compile
+    maxent.solve_batch(_games(n, 1, shape), concept)
     t_ref, t_cold = [], []
     for _ in range(3):                                   # interleaved repeats
         t0 = time.perf_counter()
@@ -86,7 +88,7 @@ def test_refinement_vs_cold_exact_solve(concept):
         t_cold.append(time.perf_counter() - t0)
     l1 = np.abs(refined.joints - cold.joints).reshape(n, -1).sum(1)
     # a perfect network: the exact minimiser of the model's training loss
-    terms = loss_terms(model.config.param, (8, 8))
+    terms = loss_terms(model.config.param, dims)
     rho = model.config.rho if model.config.rho is not None else terms["rho"]
     own = maxent.solve_batch(payoffs, concept, target_epsilon=0.0, rho=rho,
                              eps_plus=terms["eps_plus"])
@@ -107,7 +109,7 @@ def test_refinement_vs_cold_exact_solve(concept):
         maxent.solve(g, concept)
         single_cold.append(time.perf_counter() - t0)
     network = float(np.median([refined.extra["network_time"]]))
-    _record(f"refine_{concept}_8x8", {
+    _record(f"refine_{concept}_{shape}", {
         "games": n, "refined_batch_s": float(np.median(t_ref)),
         "maxent_cold_batch_s": float(np.median(t_cold)),
         "ratio_cold_over_refined": float(np.median(t_cold) / np.median(t_ref)),
