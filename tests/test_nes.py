@@ -501,6 +501,23 @@ def _acceptance(concept, n):
     assert solver_gap.mean() < 0.1, solver_gap.mean()
 
 
+@pytest.mark.parametrize("name,concept,shape,ratio,solver_gap", [
+    ("me_cce_3x3", "cce", "3x3", 8.0, 0.12), ("me_ce_3x3", "ce", "3x3", 4.5, 0.22),
+    ("me_cce_2x2", "cce", "2x2", 20.0, 0.12), ("me_ce_2x2", "ce", "2x2", 20.0, 0.1)])
+def test_small_shipped_models_keep_their_measured_quality(name, concept, shape, ratio,
+                                                          solver_gap):
+    """Regression guard for the small shipped models (docs/nes.md, 1000-game table):
+    gap ratio to the uniform joint and solver gap on 300 fresh games, with margin."""
+    dims = tuple(int(a) for a in shape.split("x"))
+    payoffs = sample("l2_invariant", shape, 300, seed=20260)
+    res = sp.solve_batch(payoffs, solver="nes", concept=concept, model=name)
+    uniform = np.full(dims, 1 / np.prod(dims))
+    ugaps = np.array([float(deviations.gap(p, uniform, concept)) for p in payoffs])
+    sg = 0.5 * np.abs(res.joints - _exact(payoffs, concept)).reshape(300, -1).sum(1)
+    assert ugaps.mean() / res.gaps.mean() >= ratio, ugaps.mean() / res.gaps.mean()
+    assert sg.mean() < solver_gap, sg.mean()
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_refinement_reaches_the_exact_maxent_answer(seed):
     game = sp.load_game(f"l2_invariant(shape=8x8,seed={100 + seed})")
