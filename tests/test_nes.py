@@ -441,7 +441,8 @@ def test_shipped_models_are_small_and_listed():
     from spielplatz_nes.model import shipped_models
 
     models = shipped_models()
-    assert {"me_cce_8x8", "me_ce_8x8", "me_cce_2x2", "me_ce_2x2"} <= set(models)
+    assert {"me_cce_8x8", "me_ce_8x8", "me_cce_2x2", "me_ce_2x2", "me_cce_3x3x3",
+            "me_ce_3x3x3"} <= set(models)
     for folder in models.values():
         assert (folder / "model.msgpack").stat().st_size < 3_000_000
 
@@ -503,7 +504,8 @@ def _acceptance(concept, n):
 
 @pytest.mark.parametrize("name,concept,shape,ratio,solver_gap", [
     ("me_cce_3x3", "cce", "3x3", 8.0, 0.12), ("me_ce_3x3", "ce", "3x3", 4.5, 0.22),
-    ("me_cce_2x2", "cce", "2x2", 20.0, 0.12), ("me_ce_2x2", "ce", "2x2", 20.0, 0.1)])
+    ("me_cce_2x2", "cce", "2x2", 20.0, 0.12), ("me_ce_2x2", "ce", "2x2", 20.0, 0.1),
+    ("me_cce_3x3x3", "cce", "3x3x3", 7.5, 0.05), ("me_ce_3x3x3", "ce", "3x3x3", 3.5, 0.12)])
 def test_small_shipped_models_keep_their_measured_quality(name, concept, shape, ratio,
                                                           solver_gap):
     """Regression guard for the small shipped models (docs/nes.md, 1000-game table):

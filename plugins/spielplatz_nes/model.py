@@ -148,8 +148,6 @@ class TrainedModel:
         batch_size : int, optional
             Games per network call: :func:`default_batch_size` by default.
         """
-        import jax.numpy as jnp
-
         batch_size = int(batch_size or default_batch_size())
         if batch_size < 1:
             raise SpielplatzError(f"nes: batch_size must be >= 1, got {batch_size}")
@@ -202,7 +200,7 @@ class TrainedModel:
                 part = v[start:stop]
                 if padded > rows:
                     part = np.concatenate([part, np.repeat(part[-1:], padded - rows, 0)])
-                chunk[k] = jnp.asarray(part, jnp.float32)
+                chunk[k] = np.asarray(part, np.float32)   # jit transfers it
             d, j = self._forward(self.variables, chunk)
             joints.append(np.asarray(j, dtype=np.float64)[:rows])
             duals.append([np.asarray(x, dtype=np.float64)[:rows] for x in d])
