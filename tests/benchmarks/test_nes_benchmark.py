@@ -9,7 +9,7 @@ recorded by hand in docs/benchmarks.md, section ``## nes``.
   (compiled) on a batch of the same size first;
 * refinement: ``nes`` with ``refine="auto"`` (network, then ``maxent`` warm-started
   from its duals) vs a cold batched ``maxent`` solve on the same games, median of
-  interleaved runs, plus the bound a perfect network would reach, and single games.
+  interleaved runs; the training-loss minimiser as the warm start; single games.
 """
 
 from __future__ import annotations
@@ -59,12 +59,13 @@ def test_batched_inference_throughput_8x8(concept):
 def test_refinement_vs_cold_exact_solve(concept, shape):
     """Refinement (``maxent`` warm-started from the network's duals) against a cold start.
 
-    Asserted: refined answers equal maxent's to 1e-6 in L1, all certified, and the warm
-    start needs fewer Newton iterations than the cold one. Recorded: end to end
-    (network + warm-started maxent) against the cold batched ``maxent``; the same
-    with a *perfect* network (the exact duals of the model's own target-epsilon
-    problem, Theorems 1-2, as the warm start: a bound on what any network can gain);
-    one game at a time against a cold ``maxent.solve``.
+    Asserted: refined answers equal maxent's to 1e-6 in L1, all certified, the warm
+    start needs fewer Newton iterations than the cold one, and for 8x8 CCE (the shipped
+    model that meets issue 4's accuracy bar) refinement end to end beats the cold
+    batched solve. Recorded: end to end (network + warm-started maxent) against the
+    cold batched ``maxent``; the same with the exact minimiser of the model's training
+    loss (its target-epsilon problem, Theorems 1-2) as the warm start instead of the
+    network's duals; one game at a time against a cold ``maxent.solve``.
     """
     from spielplatz import scaling
     from spielplatz_nes.model import load_model
@@ -87,16 +88,17 @@ def test_refinement_vs_cold_exact_solve(concept, shape):
         cold = maxent.solve_batch(payoffs, concept)
         t_cold.append(time.perf_counter() - t0)
     l1 = np.abs(refined.joints - cold.joints).reshape(n, -1).sum(1)
-    # a perfect network: the exact minimiser of the model's training loss
+    # the exact minimiser of the model's training loss as the warm start
     terms = loss_terms(model.config.param, dims)
     rho = model.config.rho if model.config.rho is not None else terms["rho"]
     own = maxent.solve_batch(payoffs, concept, target_epsilon=0.0, rho=rho,
                              eps_plus=terms["eps_plus"])
-    t_perfect = []
+    t_minimiser = []
     for _ in range(3):
         t0 = time.perf_counter()
-        perfect = maxent.solve_batch(payoffs, concept, initial_duals=warm_start(own.extra["duals"]))
-        t_perfect.append(time.perf_counter() - t0)
+        minimiser = maxent.solve_batch(payoffs, concept,
+                                       initial_duals=warm_start(own.extra["duals"]))
+        t_minimiser.append(time.perf_counter() - t0)
     # one game at a time
     games = [sp.NormalFormGame(p) for p in payoffs[:100]]
     nes = sp.get_solver("nes")
@@ -108,7 +110,7 @@ def test_refinement_vs_cold_exact_solve(concept, shape):
         t0 = time.perf_counter()
         maxent.solve(g, concept)
         single_cold.append(time.perf_counter() - t0)
-    network = float(np.median([refined.extra["network_time"]]))
+    network = float(refined.extra["network_time"])
     _record(f"refine_{concept}_{shape}", {
         "games": n, "refined_batch_s": float(np.median(t_ref)),
         "maxent_cold_batch_s": float(np.median(t_cold)),
@@ -119,11 +121,12 @@ def test_refinement_vs_cold_exact_solve(concept, shape):
         "cold_iterations": float(np.mean(cold.iterations)),
         "fallback_refined": len(refined.extra["fallback"]),
         "fallback_cold": len(cold.extra["fallback"]),
-        "perfect_network_iterations": float(np.mean(perfect.iterations)),
-        "perfect_network_refine_s": float(np.median(t_perfect)),
-        "perfect_network_ratio_bound": float(np.median(t_cold)
-                                             / (network + np.median(t_perfect))),
+        "loss_minimiser_iterations": float(np.mean(minimiser.iterations)),
+        "loss_minimiser_refine_s": float(np.median(t_minimiser)),
+        "loss_minimiser_ratio": float(np.median(t_cold) / (network + np.median(t_minimiser))),
         "single_game_refined_ms": 1e3 * float(np.median(single_ref)),
         "single_game_maxent_ms": 1e3 * float(np.median(single_cold))})
-    assert l1.max() < 1e-6 and refined.all_optimal and perfect.all_optimal
+    assert l1.max() < 1e-6 and refined.all_optimal and minimiser.all_optimal
     assert np.mean(refined.iterations) < np.mean(cold.iterations)
+    if (concept, shape) == ("cce", "8x8"):
+        assert np.median(t_ref) < np.median(t_cold)      # issue 4: faster than a cold solve
