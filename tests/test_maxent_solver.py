@@ -603,17 +603,22 @@ def test_warm_start_errors():
     payoffs = np.random.default_rng(2).normal(size=(3, 2, 3, 3))
     with pytest.raises(SpielplatzError, match="need 2 per-player arrays"):
         sp.solve_batch(payoffs, solver="maxent", concept="cce", initial_duals=[np.zeros((3, 3))])
-    with pytest.raises(SpielplatzError, match=r"player 1 must have shape \[3, 3\]"):
+    with pytest.raises(SpielplatzError, match=r"player 1 must have shape \[3\] or \[3, 3\]"):
         sp.solve_batch(payoffs, solver="maxent", concept="cce",
                        initial_duals=[np.zeros((3, 3)), np.zeros((3, 4))])
     with pytest.raises(SpielplatzError, match="player 0 are not finite"):
         sp.solve(sp.NormalFormGame(payoffs[0]), solver="maxent", concept="ce",
                  initial_duals=[np.full((3, 3), np.nan), np.zeros((3, 3))])
-    # negative entries are projected onto alpha >= 0: same answer
+    # negative entries are projected onto alpha >= 0: the cold start, step for step
     a = sp.solve(sp.NormalFormGame(payoffs[0]), solver="maxent", concept="ce")
     b = sp.solve(sp.NormalFormGame(payoffs[0]), solver="maxent", concept="ce",
                  initial_duals=[-np.ones((3, 3)), -np.ones((3, 3))])
     np.testing.assert_allclose(a.joint, b.joint, atol=1e-9)
+    assert b.iterations == a.iterations
+    batch = sp.solve_batch(payoffs, solver="maxent", concept="cce")
+    again = sp.solve_batch(payoffs, solver="maxent", concept="cce",
+                           initial_duals=[-np.ones((3, 3)), -5 * np.ones((3, 3))])
+    np.testing.assert_array_equal(again.iterations, batch.iterations)
 
 
 def test_max_iter_caps_the_batched_iterations():

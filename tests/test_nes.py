@@ -564,10 +564,60 @@ def test_refinement_is_maxent_warm_started_from_the_network(concept):
         assert np.all((s == d) | (s == 0))
 
 
+def test_warm_start_judges_duals_on_the_scaled_game():
+    """A player with large payoffs has small payoff-unit duals; the 10% cut is made on
+    the scaled game's duals, so that player keeps its warm start."""
+    from spielplatz_nes.model import load_model
+    from spielplatz_nes.solver import warm_start
+
+    payoffs = sample("l2_invariant", "8x8", 64, seed=8)
+    payoffs[:, 1] *= 50.0
+    pred = load_model(None, concept="cce", shape=(8, 8)).predict(payoffs)
+    started = warm_start(pred.duals, reference=pred.scaled_duals)
+    kept = [float((d > 0).mean()) for d in started]
+    assert min(kept) > 0.1, kept
+    unscaled = [float((d > 0).mean()) for d in warm_start(pred.duals)]
+    assert unscaled[1] < 0.02          # judged in payoff units, player 2 would lose them
+    maxent = sp.get_solver("maxent")
+    cold = maxent.solve_batch(payoffs, "cce")
+    warm = maxent.solve_batch(payoffs, "cce", initial_duals=started)
+    assert warm.iterations.mean() < cold.iterations.mean() - 1
+
+
+def test_refinement_solves_the_networks_own_problem_for_welfare_models():
+    """MU models: the welfare is the sum of the *scaled* payoffs (what the network saw);
+    refinement solves that problem exactly, whatever the players' payoff scales."""
+    import jax
+
+    from spielplatz import scaling
+    from spielplatz_nes.core import ModelConfig, init_variables
+    from spielplatz_nes.model import TrainedModel
+    from spielplatz_nes.solver import NESSolver
+
+    cfg = ModelConfig(concept="cce", shape=(3, 3), parameterization="MU",
+                      payoff_channels=(4,), dual_channels=4, dual_layers=())
+    model = TrainedModel(cfg, init_variables(cfg, jax.random.PRNGKey(0)), name="mu-test")
+    payoffs = sample("l2_invariant", "3x3", 6, seed=4)
+    payoffs[:, 1] = payoffs[:, 1] * 20.0 + 3.0
+    pred = model.predict(payoffs)
+    options = NESSolver._maxent_options(pred, model, 200, True, 1e-10)
+    res = sp.get_solver("maxent").solve_batch(payoffs, "cce", **options)
+    scaled, _ = scaling.unit_variance(payoffs, m=2, num_players=2)
+    for i in range(6):
+        ref = sp.solve(sp.NormalFormGame(payoffs[i]), solver="maxent", concept="cce",
+                       mu=cfg.param.mu, welfare=scaled[i].sum(axis=0))
+        np.testing.assert_allclose(res.joints[i], ref.joint, atol=1e-6)
+    with pytest.raises(sp.SpielplatzError, match=r"takes no welfare input \(its welfare is"):
+        model.predict(payoffs, welfare=np.ones((3, 3)))
+
+
 def test_refine_with_a_step_budget_reports_approximate_when_not_certified():
     game = sp.load_game("l2_invariant(shape=8x8,seed=101)")
     sol = sp.solve(game, solver="nes", concept="ce", refine=1)
-    assert sol.config["refine"] == 1 and sol.iterations <= 3
+    assert sol.config["refine"] == 1 and sol.iterations == 1
+    assert sol.status == "approximate"
+    with pytest.raises(sp.SpielplatzError, match="at most 80 Newton steps"):
+        sp.solve(game, solver="nes", concept="ce", refine=81)
     batch = sp.solve_batch(sample("l2_invariant", "8x8", 8, seed=2), solver="nes",
                            concept="ce", refine=1)
     assert "approximate" in batch.statuses and batch.iterations.max() <= 1

@@ -43,7 +43,7 @@ __all__ = ["D3CLearner", "SelfishLearner", "CooperativeLearner"]
 def _coerce(name: str, value: Any, default: Any) -> Any:
     """Convert a (maybe string, from the command line) option to its default's type."""
     if isinstance(default, str):
-        return str(value)
+        return ";".join(map(str, value)) if isinstance(value, list) else str(value)
     if isinstance(value, str):
         low = value.strip().lower()
         if low in ("none", "null", ""):

@@ -40,8 +40,8 @@ from spielplatz import deviations, measures
 from spielplatz.errors import SpielplatzError
 from spielplatz.results import BatchSolution
 
-from .solver import (GAP_TOLERANCE, KKT_TOLERANCE, initial_duals as _initial_duals, prepare,
-                     solve_exact, welfare_values)
+from .solver import (GAP_TOLERANCE, KKT_TOLERANCE, prepare, solve_exact, warm_start_duals,
+                     welfare_values)
 
 __all__ = ["solve_batch", "compile_count", "batch_function"]
 
@@ -481,8 +481,8 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     def options_of(i: int) -> Any:
         return prepare(payoffs[i], prior=priors[i], welfare=welfares[i], **options)
 
-    alpha0 = None if initial_duals is None else _initial_duals(initial_duals, shape, concept,
-                                                                scales)
+    alpha0 = None if initial_duals is None else warm_start_duals(initial_duals, shape, concept,
+                                                                   scales)
     out = _run_rounds(g, base, eps, target, eplus, rho_int, concept, target_mode,
                       tol=float(tol), max_iter=min(int(max_iter), BATCH_ITERATIONS), chunk=chunk,
                       steps_per_round=steps_per_round, threads=threads, alpha0=alpha0)

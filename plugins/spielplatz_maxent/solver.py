@@ -101,7 +101,7 @@ def welfare_values(payoffs: np.ndarray, name: str, player_axis: int = 0) -> np.n
 
 
 
-def initial_duals(value: Any, shape: tuple, concept: str, scales: np.ndarray) -> np.ndarray:
+def warm_start_duals(value: Any, shape: tuple, concept: str, scales: np.ndarray) -> np.ndarray:
     """Warm-start duals in payoff units -> flat range-1 duals ``[B, K]``.
 
     ``value`` is a list over players of ``[B, A_p, A_p]`` (CE) / ``[B, A_p]`` (CCE)
@@ -132,8 +132,9 @@ def initial_duals(value: Any, shape: tuple, concept: str, scales: np.ndarray) ->
         if arr.shape == w:
             arr = np.broadcast_to(arr, (b,) + w)
         if arr.shape != (b,) + w:
-            raise SpielplatzError(f"initial_duals of player {p} must have shape "
-                                  f"{list((b,) + w) if b > 1 else list(w)}, got {list(arr.shape)}")
+            want_shape = f"{list(w)} or {list((b,) + w)}" if b > 1 else f"{list(w)}"
+            raise SpielplatzError(f"initial_duals of player {p} must have shape {want_shape}, "
+                                  f"got {list(arr.shape)}")
         if not np.all(np.isfinite(arr)):
             raise SpielplatzError(f"initial_duals of player {p} are not finite")
         flat.append(arr.reshape(b, -1))
@@ -302,8 +303,8 @@ class MaxEntSolver:
                        max_iter=max_iter)
         alpha0 = None
         if initial_duals is not None:
-            alpha0 = globals()["initial_duals"](initial_duals, game.shape, concept,
-                                                np.array([opts.scale]))[0]
+            alpha0 = warm_start_duals(initial_duals, game.shape, concept,
+                                      np.array([opts.scale]))[0]
         result = solve_exact(game.payoffs, concept, opts, alpha0=alpha0)
         return _solution(game, concept, opts, result, time.perf_counter() - start)
 

@@ -19,8 +19,8 @@ OPTIONS = {
              "from `spielplatz train-solver`; default: the shipped model of the game's "
              "shape and concept",
     "refine": "'auto': the maxent solver warm-started from the network's duals, to its "
-              "certified exact answer; K: at most K of its Newton steps; 0: the network "
-              "alone (default 0)",
+              "certified exact answer; K <= 80: at most K of its Newton steps; 0: the "
+              "network alone (default 0)",
     "parameterization": "Table 3 row of the shipped model to use (default ME)",
     "target_joint, welfare, target_epsilon": "inputs of MRE/MT, MWME and eps-hat models",
     "tol": "gradient tolerance of refinement (default 1e-10)",

@@ -85,12 +85,19 @@ class Prediction:
     scaled_duals : list of ndarray
         The same for the scaled games (what the network outputs).
     scaling : spielplatz.scaling.Scaling
+    log_prior : ndarray ``[B, A...]``
+        ``ln sigma_hat`` of the network's problem (uniform unless a target joint was given).
+    welfare : ndarray ``[B, A...]``
+        ``W(a)`` of the network's problem (multiplied by the parameterization's ``mu``;
+        zeros for models without a welfare term).
     """
 
     joint: np.ndarray
     duals: list
     scaled_duals: list
     scaling: Any
+    log_prior: np.ndarray
+    welfare: np.ndarray
 
 
 class TrainedModel:
@@ -172,6 +179,11 @@ class TrainedModel:
             log_prior = np.log(tj / tj.reshape(b, -1).sum(1).reshape((b,) + (1,) * n))
         else:
             log_prior = np.full((b,) + cfg.shape, -np.log(size))
+        if welfare is not None and param.welfare in ("none", "sum"):
+            raise SpielplatzError(
+                f"nes: model {self.name!r} ({param.name}) takes no welfare input"
+                + (" (its welfare is the sum of the scaled payoffs)" if param.welfare == "sum"
+                   else ""))
         if param.welfare == "sum":
             w = scaled.sum(axis=1)
         elif welfare is not None:
@@ -208,7 +220,8 @@ class TrainedModel:
         joint = joint / joint.reshape(b, -1).sum(1).reshape((b,) + (1,) * n)
         scaled_duals = [np.concatenate([d[p] for d in duals]) for p in range(n)]
         return Prediction(joint=joint, duals=scl.unscale_duals(scaled_duals),
-                          scaled_duals=scaled_duals, scaling=scl)
+                          scaled_duals=scaled_duals, scaling=scl, log_prior=log_prior,
+                          welfare=np.asarray(w, dtype=float))
 
 
 def default_batch_size() -> int:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -27,6 +26,8 @@ __all__ = ["NESSolver"]
 
 #: ``refine="auto"``: up to this many Newton iterations per phase, then certified.
 AUTO = 200
+#: ``refine=K``: at most this many Newton steps (the batched maxent path's limit).
+STEP_LIMIT = 80
 #: Network duals below this fraction of the game's largest dual start at 0
 #: (softplus never outputs an exact zero, but most constraints are slack at the
 #: answer; measured: 4.0 instead of 4.5 Newton iterations per 8x8 CCE game).
@@ -50,16 +51,25 @@ def _refine_steps(refine: Any) -> tuple[int, bool]:
     refine = int(refine or 0)
     if refine < 0:
         raise SpielplatzError("nes: refine must be >= 0")
+    if refine > STEP_LIMIT:
+        raise SpielplatzError(f"nes: refine=K takes at most {STEP_LIMIT} Newton steps; use "
+                              f"refine=auto for the certified exact answer")
     return refine, False
 
 
-def warm_start(duals: list, keep: float = WARM_START_KEEP) -> list:
-    """The network's per-player duals ``[B, ...]`` as a Newton start: entries below
-    ``keep`` times the game's largest dual (over all players) are set to 0."""
-    b = duals[0].shape[0]
-    top = np.max([d.reshape(b, -1).max(axis=1) for d in duals], axis=0)
-    return [np.where(d > keep * top.reshape((b,) + (1,) * (d.ndim - 1)), d, 0.0)
-            for d in duals]
+def warm_start(duals: list, keep: float = WARM_START_KEEP, reference: list | None = None) -> list:
+    """The network's per-player duals ``[B, ...]`` as a Newton start: entries below ``keep``
+    times the game's largest dual are set to 0.
+
+    ``reference`` (default ``duals``) decides what is kept; pass the duals of the
+    *scaled* games (``Prediction.scaled_duals``, every player in the same units), since
+    payoff-unit duals of a player with large payoffs are small and would all be dropped.
+    """
+    ref = duals if reference is None else reference
+    b = ref[0].shape[0]
+    top = np.max([d.reshape(b, -1).max(axis=1) for d in ref], axis=0)
+    return [np.where(r > keep * top.reshape((b,) + (1,) * (r.ndim - 1)), d, 0.0)
+            for d, r in zip(duals, ref)]
 
 
 class NESSolver:
@@ -87,7 +97,9 @@ class NESSolver:
             Shipped model name or a folder/file from ``spielplatz train-solver``;
             by default the shipped model of the game's shape and concept.
         refine : int or "auto"
-            Exact dual steps after the network (0: the network alone).
+            ``"auto"``: the exact ``maxent`` solver warm-started from the network's
+            duals, to its certified answer; ``K``: at most ``K`` of its Newton steps
+            (``K <= 80``, no exact fallback); 0: the network alone.
         tol : float
             Refinement tolerance on the projected dual gradient (range-1 units).
         parameterization : str
@@ -126,18 +138,30 @@ class NESSolver:
         config = {"model": net.name, "refine": "auto" if exact else steps, "tol": tol,
                   "parameterization": net.config.parameterization}
         if steps:
-            options = self._maxent_options(game.payoffs[None], net, steps, exact, tol,
-                                           target_joint, welfare)
-            options = {k: (v[0] if k in ("prior", "welfare") and v is not None else v)
-                       for k, v in options.items() if k != "fallback"}
-            duals0 = [d[0] for d in warm_start(pred.duals)]
-            res = self._maxent().solve(game, concept, initial_duals=duals0, **options)
-            extra.update(refine_iterations=res.iterations,
-                         refine_residual=res.extra["kkt_residual"],
+            maxent = self._maxent()
+            options = self._maxent_options(pred, net, steps, exact, tol)
+            started = warm_start(pred.duals, reference=pred.scaled_duals)
+            if exact:
+                # one game: maxent's single-game path (Newton, then the support LP)
+                options = {k: (v[0] if k in ("prior", "welfare") and v is not None else v)
+                           for k, v in options.items() if k != "fallback"}
+                res = maxent.solve(game, concept, initial_duals=[d[0] for d in started],
+                                   **options)
+                joint, status, iterations = res.joint, res.status, res.iterations
+                duals, residual = res.extra["duals"], res.extra["kkt_residual"]
+            else:
+                # K steps exactly: the batched path, without its exact fallback
+                res = maxent.solve_batch(game.payoffs[None], concept, initial_duals=started,
+                                         **options)
+                joint, status, iterations = res.joints[0], res.statuses[0], \
+                    int(res.iterations[0])
+                duals = [d[0] for d in res.extra["duals"]]
+                residual = float(res.extra["kkt_residuals"][0])
+            extra.update(refine_iterations=iterations, refine_residual=residual,
                          refine_time=time.perf_counter() - start - network_time,
-                         duals=[np.asarray(d).tolist() for d in res.extra["duals"]])
-            return Solution.from_joint(game, res.joint, concept, solver="nes", config=config,
-                                       status=res.status, iterations=res.iterations,
+                         duals=[np.asarray(d).tolist() for d in duals])
+            return Solution.from_joint(game, joint, concept, solver="nes", config=config,
+                                       status=status, iterations=iterations,
                                        wall_time=time.perf_counter() - start, extra=extra)
         extra["duals"] = [np.asarray(d[0]).tolist() for d in pred.duals]
         return Solution.from_joint(game, joint, concept, solver="nes", config=config,
@@ -156,31 +180,22 @@ class NESSolver:
                                   f"{exc}") from None
 
     @staticmethod
-    def _maxent_options(payoffs: np.ndarray, net: Any, steps: int, exact: bool, tol: float,
-                        target_joint: Any, welfare: Any) -> dict:
-        """``maxent`` options for the exact version of the model's problem (epsilon = 0).
+    def _maxent_options(pred: Any, net: Any, steps: int, exact: bool, tol: float) -> dict:
+        """``maxent`` options for the exact version of the network's problem (epsilon = 0).
 
-        The network's problem has the model's prior (uniform, or ``target_joint``) and
-        ``mu`` times the L2-scaled welfare (eq. 16c); refinement solves it with
-        epsilon = 0 exactly (the network's target-epsilon penalty is its training
-        device, Theorems 1-2).
+        The same prior and welfare term as the network's (``Prediction.log_prior``,
+        ``Prediction.welfare`` times the parameterization's ``mu``); epsilon = 0 exactly
+        instead of the network's target-epsilon penalty (its training device, Theorems 1-2).
         """
         param = net.config.param
         if param.target_epsilon != "zero":
             raise SpielplatzError(f"nes: refinement solves the exact epsilon = 0 problem; "
                                   f"model {net.name!r} ({param.name}) has a target epsilon")
-        bsz = payoffs.shape[0]
-        shape = payoffs.shape[2:]
-        options: dict = {"tol": tol, "max_iter": steps, "fallback": exact, "prior": None,
-                         "welfare": None}
-        if target_joint is not None:
-            options["prior"] = np.broadcast_to(np.asarray(target_joint, float), (bsz,) + shape)
+        uniform = bool(np.all(pred.log_prior == pred.log_prior.flat[0]))
+        options: dict = {"tol": tol, "max_iter": steps, "fallback": exact, "welfare": None,
+                         "prior": None if uniform else np.exp(pred.log_prior)}
         if param.mu:
-            from spielplatz import scaling
-
-            w = (payoffs.sum(axis=1) if welfare is None
-                 else np.broadcast_to(np.asarray(welfare, float), (bsz,) + shape))
-            options.update(mu=param.mu, welfare=scaling.scale_welfare(w, 2, len(shape)))
+            options.update(mu=param.mu, welfare=pred.welfare)
         return options
 
     def solve_batch(self, payoffs: Any, concept: str = "ce", *, model: Any = None,
@@ -215,10 +230,10 @@ class NESSolver:
                   "parameterization": net.config.parameterization}
         extra = {"model": net.name, "network_time": network_time}
         if steps:
-            options = self._maxent_options(payoffs, net, steps, exact, tol, target_joint,
-                                           welfare)
-            res = self._maxent().solve_batch(payoffs, concept,
-                                             initial_duals=warm_start(pred.duals), **options)
+            options = self._maxent_options(pred, net, steps, exact, tol)
+            started = warm_start(pred.duals, reference=pred.scaled_duals)
+            res = self._maxent().solve_batch(payoffs, concept, initial_duals=started,
+                                             **options)
             extra.update(refine_time=time.perf_counter() - start - network_time,
                          duals=res.extra["duals"], fallback=res.extra["fallback"])
             return BatchSolution(
