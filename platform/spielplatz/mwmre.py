@@ -105,11 +105,15 @@ def flatten_duals(duals: Sequence[Any]) -> Any:
 
 
 def unflatten_duals(vector: Any, shape: Sequence[int], concept: str = "ce") -> list:
-    """Inverse of :func:`flatten_duals` for a game of action counts ``shape``."""
+    """Inverse of :func:`flatten_duals` for a game of action counts ``shape``.
+
+    Leading axes of ``vector`` are kept: ``[B, K]`` gives per-player ``[B, A_p(, A_p)]``.
+    """
+    lead = tuple(vector.shape[:-1])
     out, start = [], 0
     for s in dual_shapes(shape, concept):
         size = int(np.prod(s))
-        out.append(vector[start:start + size].reshape(s))
+        out.append(vector[..., start:start + size].reshape(lead + tuple(s)))
         start += size
     return out
 

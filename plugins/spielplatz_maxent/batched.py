@@ -38,6 +38,7 @@ import numpy as np
 
 from spielplatz import deviations, measures
 from spielplatz.errors import SpielplatzError
+from spielplatz.mwmre import unflatten_duals
 from spielplatz.results import BatchSolution
 
 from .solver import (GAP_TOLERANCE, KKT_TOLERANCE, prepare, solve_exact, warm_start_duals,
@@ -140,8 +141,6 @@ def _contractions(shape: tuple, concept: str) -> tuple[Any, Any, Any, Any]:
 STEPS = (16.0, 4.0, 1.0, 0.5, 0.2, 0.05, 0.01, 1e-3, 1e-4, 1e-6)
 CG_FACTOR = 2.0
 CG_FORCING = 0.3
-#: CG stops at relative residual ``min(CG_FORCING, residual ** FORCING_POWER)``.
-FORCING_POWER = 0.5
 #: Loss differences below ``TIE * (1 + |loss|)`` are rounding: the unit step wins ties.
 TIE = 1e-13
 #: Relative curvature (and absolute gradient) below which a dual is frozen.
@@ -243,7 +242,7 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             precond = jnp.where(freem > 0, 1.0 / jnp.maximum(hd + shift, 1e-300), 0.0)
             b = -grad * freem
             bnorm = jnp.sqrt(b @ b)
-            cg_tol = jnp.minimum(CG_FORCING, residual ** FORCING_POWER) * bnorm
+            cg_tol = jnp.minimum(CG_FORCING, jnp.sqrt(residual)) * bnorm
 
             def apply(v):
                 return hvp(st, v * freem) * freem + shift * v
@@ -496,18 +495,6 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
                        start, batch_time)
 
 
-def _per_player_duals(flat: np.ndarray, shape: tuple, concept: str) -> list:
-    """Flat duals ``[B, K]`` -> per player ``[B, A_p, A_p]`` (CE) / ``[B, A_p]`` (CCE)."""
-    from spielplatz.mwmre import dual_shapes
-
-    out, start = [], 0
-    for s in dual_shapes(shape, concept):
-        size = int(np.prod(s))
-        out.append(flat[:, start:start + size].reshape((flat.shape[0],) + s))
-        start += size
-    return out
-
-
 def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             scales: np.ndarray, out: dict, fallback: bool, start: float,
             batch_time: float) -> BatchSolution:
@@ -550,7 +537,7 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
         solver="maxent", concept=concept, joints=joints, epsilons=achieved, gaps=gaps,
         entropies=entropies, statuses=tuple(str(s) for s in statuses), iterations=iterations,
         wall_time=time.perf_counter() - start, config=config,
-        extra={"duals": _per_player_duals(alphas / scales[:, None], payoffs.shape[2:], concept),
+        extra={"duals": unflatten_duals(alphas / scales[:, None], payoffs.shape[2:], concept),
                "kkt_residuals": residuals, "max_violations": violations,
                "epsilon_required": eps_req, "payoff_scales": scales,
                "fallback": [int(i) for i in fallback_idx] if fallback else [],

@@ -62,7 +62,7 @@ def get_host_games() -> list[str]:
 
 
 def _gaps(payoffs: np.ndarray, joints: np.ndarray, concept: str) -> np.ndarray:
-    return np.array([float(deviations.gap(g, s, concept)) for g, s in zip(payoffs, joints)])
+    return np.maximum(deviations.batch_epsilons(payoffs, joints, concept).max(axis=1), 0.0)
 
 
 def _stats(x: np.ndarray) -> dict:

@@ -88,8 +88,8 @@ class Prediction:
     log_prior : ndarray ``[B, A...]``
         ``ln sigma_hat`` of the network's problem (uniform unless a target joint was given).
     welfare : ndarray ``[B, A...]``
-        ``W(a)`` of the network's problem (multiplied by the parameterization's ``mu``;
-        zeros for models without a welfare term).
+        ``W(a)`` of the network's problem, the term its loss weighs by the
+        parameterization's ``mu`` (zeros for models without a welfare term).
     """
 
     joint: np.ndarray

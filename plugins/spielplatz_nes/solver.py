@@ -135,8 +135,7 @@ class NESSolver:
         extra: dict = {"model": net.name, "parameterization": net.config.parameterization,
                        "network_gap": network_gap, "network_time": network_time,
                        "refine_iterations": 0}
-        config = {"model": net.name, "refine": "auto" if exact else steps, "tol": tol,
-                  "parameterization": net.config.parameterization}
+        config = self._config(net, steps, exact, tol)
         if steps:
             maxent = self._maxent()
             options = self._maxent_options(pred, net, steps, exact, tol)
@@ -167,6 +166,11 @@ class NESSolver:
         return Solution.from_joint(game, joint, concept, solver="nes", config=config,
                                    status="approximate", iterations=0,
                                    wall_time=time.perf_counter() - start, extra=extra)
+
+    @staticmethod
+    def _config(net: Any, steps: int, exact: bool, tol: float) -> dict:
+        return {"model": net.name, "refine": "auto" if exact else steps, "tol": tol,
+                "parameterization": net.config.parameterization}
 
     @staticmethod
     def _maxent() -> Any:
@@ -226,8 +230,7 @@ class NESSolver:
                            target_epsilon=target_epsilon, batch_size=batch_size)
         network_time = time.perf_counter() - start
         steps, exact = _refine_steps(refine)
-        config = {"model": net.name, "refine": "auto" if exact else steps, "tol": tol,
-                  "parameterization": net.config.parameterization}
+        config = self._config(net, steps, exact, tol)
         extra = {"model": net.name, "network_time": network_time}
         if steps:
             options = self._maxent_options(pred, net, steps, exact, tol)
