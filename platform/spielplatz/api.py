@@ -11,11 +11,11 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from .errors import GameError, SpielplatzError
+from .errors import GameError, OptionError, SpielplatzError
 from .plugins import get_host
 from .registry import Catalog
 
-__all__ = ["load_game", "solve", "solve_batch", "learn", "evaluate", "get_solver",
+__all__ = ["load_game", "solve", "audit_solution", "solve_batch", "learn", "evaluate", "get_solver",
            "get_learner", "get_welfare_function", "is_game_file"]
 
 
@@ -75,6 +75,8 @@ def load_game(spec: Any, **params: Any) -> Any:
         _check_params(loader, name, parsed)
         try:
             game = loader(**parsed)
+        except OptionError as exc:              # a bad parameter value: name the game
+            raise GameError(f"game {full!r}: {exc}") from None
         except SpielplatzError:
             raise
         except (TypeError, ValueError) as exc:
@@ -133,12 +135,72 @@ def solve(game: Any, solver: str = "maxent", concept: str = "ce", **options: Any
     Returns
     -------
     Solution
+        As the solver returned it, after the host's own check
+        (:func:`audit_solution`): ``extra["certificate"]`` says whether the
+        joint is a (C)CE within ``1e-8`` of the payoff range, decided rigorously
+        (:mod:`spielplatz.certificate`); an answer the solver called
+        ``optimal`` that fails it is not passed on as ``optimal``.
     """
     from .deviations import _check_concept
 
     concept = _check_concept(concept)
     game = load_game(game)
-    return get_solver(solver).solve(game, concept=concept, **options)
+    entry = get_host().registry("solver").get(solver)
+    sol = _instantiate(entry).solve(game, concept=concept, **options)
+    return audit_solution(sol, game, concept, solver=solver, plugin=entry.plugin,
+                          exact=bool(entry.meta.get("exact", False)))
+
+
+def audit_solution(sol: Any, game: Any, concept: str, *, solver: str, plugin: str,
+                   exact: bool) -> Any:
+    """The host's check of a solver's answer: measured, certified, never over-labelled.
+
+    The joint must be a finite distribution of the game's shape; its gap is
+    certified against the epsilon the solver was asked for
+    (``extra["epsilon_required"]``, else ``config["epsilon"]``, else 0). An answer
+    labelled ``optimal`` that fails is marked ``failed`` (exact solvers) or
+    ``approximate`` (the others), with a :class:`SolverWarning` naming the plugin.
+    """
+    import dataclasses
+    import warnings
+
+    import numpy as np
+
+    from .certificate import certify
+    from .errors import PluginError, SolverWarning
+    from .results import Solution
+
+    if not isinstance(sol, Solution):
+        raise PluginError(f"solver {solver!r} (plugin {plugin!r}) returned "
+                          f"{type(sol).__name__}, not a Solution")
+    joint = np.asarray(sol.joint, dtype=float)
+    if joint.shape != tuple(game.shape):
+        raise PluginError(f"solver {solver!r} (plugin {plugin!r}) returned a joint of shape "
+                          f"{joint.shape} for a game of shape {tuple(game.shape)}")
+    eps = sol.extra.get("epsilon_required", sol.config.get("epsilon", 0.0))
+    try:
+        eps = np.broadcast_to(np.asarray(eps, dtype=float), (game.num_players,))
+    except (TypeError, ValueError):
+        eps = np.zeros(game.num_players)
+    cert = certify(game.payoffs, joint, concept, epsilon=eps)
+    extra = dict(sol.extra)
+    extra["certificate"] = cert.to_dict()
+    status = sol.status
+    if not cert.finite:
+        status = "failed"
+        extra.setdefault("message", "the joint is not a finite probability distribution")
+    if status == "optimal" and not cert.certified:
+        status = "failed" if exact else "approximate"
+        warnings.warn(
+            f"solver {solver!r} (plugin {plugin!r}) labelled an answer optimal whose "
+            f"largest deviation gain exceeds the allowed epsilon by {cert.violation:.3e} "
+            f"(tolerance {cert.tolerance:.3e}); marked {status}", SolverWarning, stacklevel=3)
+    if not cert.finite:
+        return dataclasses.replace(sol, status=status, extra=extra)
+    # every reported measure is the host's own, whatever the plugin filled in
+    return Solution.from_joint(game, joint, concept, solver=sol.solver or solver,
+                               config=sol.config, status=status, iterations=sol.iterations,
+                               wall_time=sol.wall_time, objective=sol.objective, extra=extra)
 
 
 def solve_batch(payoffs: Any, solver: str = "maxent", concept: str = "ce", **options: Any) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -33,6 +34,20 @@ def _console() -> Any:
 
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2))
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int,
+                  file: Any = None, line: Any = None) -> None:
+    """Spielplatz's own warnings as one stderr line; others as Python prints them."""
+    from .errors import SolverWarning
+
+    if issubclass(category, SolverWarning):
+        click.echo(f"spielplatz: warning: {message}", err=True)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
 
 
 def _warn_plugin_problems() -> None:
@@ -72,6 +87,7 @@ def cli(debug: bool) -> None:
     GAME is a registered name with optional OpenSpiel-style parameters
     (chicken, blotto(coins=4,fields=3), kuhn_poker) or a .nfg/.json file.
     """
+    warnings.showwarning = _show_warning
     _warn_plugin_problems()
 
 
@@ -223,22 +239,27 @@ def check(game: str, file: str, concept: str, as_json: bool) -> None:
     from .files import read_joint_file
     from .results import evaluate
 
+    from .certificate import certify
+
     g = _load_normal_form(game)
     joint = read_joint_file(file, g)
     concepts = ["ce", "cce"] if concept == "both" else [concept.lower()]
     evaluations = [evaluate(g, joint, c) for c in concepts]
+    certificates = [certify(g.payoffs, joint, c) for c in concepts]
     if as_json:
-        _echo_json(evaluations[0].to_dict() if len(evaluations) == 1
-                   else {c: e.to_dict() for c, e in zip(concepts, evaluations)})
+        dicts = [dict(e.to_dict(), certificate=c.to_dict())
+                 for e, c in zip(evaluations, certificates)]
+        _echo_json(dicts[0] if len(dicts) == 1 else dict(zip(concepts, dicts)))
         return
     from .display import evaluation_summary, joint_table
 
     console = _console()
     console.print(f"[bold]{g.name}[/]: joint distribution from {file}")
     console.print(joint_table(joint, g.player_names, g.action_names))
-    for ev in evaluations:
-        verdict = ("[green]is an exact " if ev.gap <= 1e-9 else "[yellow]is not an exact ") \
-            + ev.concept.upper() + "[/]"
+    for ev, cert in zip(evaluations, certificates):
+        # the same rigorous test as the solvers' "optimal": gap within 1e-8 of the range
+        verdict = ("[green]is an exact " if cert.certified else "[yellow]is not an exact ") \
+            + ev.concept.upper() + "[/]" + f" (gap tolerance {cert.tolerance:.3g})"
         console.print(f"{ev.concept.upper()}: {verdict}")
         console.print(evaluation_summary(ev))
 
@@ -277,7 +298,7 @@ def _solver_specs(text: str) -> list[tuple[str, str, dict[str, Any]]]:
 def _print_solution(console: Any, sol: Any) -> None:
     from .display import evaluation_summary, joint_table
 
-    approx = "" if sol.status == "optimal" else "  [yellow](approximate)[/]"
+    approx = "" if sol.status == "optimal" else f"  [yellow]({sol.status})[/]"
     console.print(f"[bold]{sol.game}[/]: {sol.concept.upper()} by {sol.solver}{approx}")
     console.print(joint_table(sol.joint, sol.player_names, sol.action_names, threshold=1e-12))
     console.print(evaluation_summary(sol))
@@ -298,22 +319,22 @@ def _print_solution(console: Any, sol: Any) -> None:
 def solve(game: str, solver: str, concept: str, options: tuple[str, ...], as_json: bool,
           plot: str | None) -> None:
     """Solve GAME for a (coarse) correlated equilibrium."""
-    from .api import get_solver
+    from .api import solve as api_solve
 
     g = _load_normal_form(game)
-    impl = get_solver(solver)
-    sol = impl.solve(g, concept=concept.lower(), **parse_options(options))
+    sol = api_solve(g, solver=solver, concept=concept.lower(), **parse_options(options))
     if plot:
         from .solution_plots import plot_solution
 
         plot_solution(sol, plot)
     if as_json:
         _echo_json(sol.to_dict())
-        return
-    console = _console()
-    _print_solution(console, sol)
-    if plot:
-        console.print(f"[dim]plot written to {plot}[/]")
+    else:
+        console = _console()
+        _print_solution(console, sol)
+        if plot:
+            console.print(f"[dim]plot written to {plot}[/]")
+    _exit_if_failed([sol])
 
 
 @cli.command()
@@ -327,11 +348,11 @@ def solve(game: str, solver: str, concept: str, options: tuple[str, ...], as_jso
               help="Write the probability of each action profile, one bar per solver.")
 def compare(game: str, solvers_text: str, concept: str, as_json: bool, plot: str | None) -> None:
     """Solve GAME with several solvers and show the answers side by side."""
-    from .api import get_solver
+    from .api import solve as api_solve
 
     g = _load_normal_form(game)
     specs = _solver_specs(solvers_text)
-    solutions = [get_solver(name).solve(g, concept=concept.lower(), **opts)
+    solutions = [api_solve(g, solver=name, concept=concept.lower(), **opts)
                  for _, name, opts in specs]
     labels = [label for label, _, _ in specs]
     if plot:
@@ -340,13 +361,24 @@ def compare(game: str, solvers_text: str, concept: str, as_json: bool, plot: str
         plot_comparison(solutions, labels, plot)
     if as_json:
         _echo_json({label: s.to_dict() for label, s in zip(labels, solutions)})
-        return
-    from .display import comparison_table
+    else:
+        from .display import comparison_table
 
-    console = _console()
-    console.print(comparison_table(solutions, labels))
-    if plot:
-        console.print(f"[dim]plot written to {plot}[/]")
+        console = _console()
+        console.print(comparison_table(solutions, labels))
+        if plot:
+            console.print(f"[dim]plot written to {plot}[/]")
+    _exit_if_failed(solutions)
+
+
+def _exit_if_failed(solutions: list) -> None:
+    """A ``failed`` answer is printed (it says what went wrong) and exits with status 1."""
+    failed = [s for s in solutions if s.status == "failed"]
+    for s in failed:
+        why = s.extra.get("message") or "no answer within tolerance"
+        click.echo(f"Error: solver {s.solver!r} failed on {s.game}: {why}", err=True)
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 def main() -> None:

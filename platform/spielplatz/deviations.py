@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = [
-    "array_module", "player_matrix", "ce_gains", "cce_gains", "gains",
+    "array_module", "centred", "remove_offsets", "player_matrix", "ce_gains", "cce_gains", "gains",
     "ce_gains_adjoint", "cce_gains_adjoint", "epsilons", "gap", "payoff_scale",
     "CONCEPTS",
 ]
@@ -55,6 +55,33 @@ def _check_concept(concept: str) -> str:
     return concept
 
 
+def centred(g: Any) -> Any:
+    """``g - min(g)``: a player's payoffs with their offset removed.
+
+    Every gain is a difference of two expected payoffs; computed from raw
+    payoffs with a large common offset (``1e15 + small integers``) the two
+    terms cancel catastrophically. Subtracting the smallest payoff (an element
+    of the array, so the shift is exact whenever the offset is) leaves values in
+    ``[0, range]`` and makes every gain, gap and certificate depend only on
+    payoff differences, in floating point too: the rounding error of a gain is
+    then at most a few ``K * 2**-53 * range`` for ``K`` summed terms
+    (:mod:`spielplatz.certificate` bounds it).
+    """
+    return g - g.min()
+
+
+def remove_offsets(payoffs: Any, num_players: int | None = None) -> Any:
+    """Payoffs ``[..., N, A_1..A_N]`` minus each player's smallest payoff (per game).
+
+    No (C)CE, gain or gap changes (they depend on differences of one player's
+    payoffs only); solvers work on these so that a large common offset costs no
+    precision. ``num_players`` is needed only with leading batch axes.
+    """
+    n = payoffs.shape[0] if num_players is None else num_players
+    axes = tuple(range(payoffs.ndim - n, payoffs.ndim))
+    return payoffs - payoffs.min(axis=axes, keepdims=True)
+
+
 def player_matrix(x: Any, p: int, num_players: int) -> Any:
     """View a joint-action tensor ``[..., A_1, ..., A_N]`` as ``[..., A_p, R]``.
 
@@ -78,7 +105,7 @@ def ce_gains(payoffs: Any, joint: Any) -> list:
     n = payoffs.shape[0]
     out = []
     for p in range(n):
-        g = player_matrix(payoffs[p], p, n)            # [A_p, R]
+        g = centred(player_matrix(payoffs[p], p, n))   # [A_p, R], offset removed
         s = player_matrix(joint, p, n)                 # [A_p, R]
         m = s @ g.T                                    # m[a', a''] = sum_r s(a', r) g(a'', r)
         out.append(m - xp.diagonal(m)[:, None])
@@ -94,7 +121,7 @@ def cce_gains(payoffs: Any, joint: Any) -> list:
     n = payoffs.shape[0]
     out = []
     for p in range(n):
-        g = player_matrix(payoffs[p], p, n)            # [A_p, R]
+        g = centred(player_matrix(payoffs[p], p, n))   # [A_p, R], offset removed
         s = player_matrix(joint, p, n)                 # [A_p, R]
         others = s.sum(axis=0)                         # marginal of the other players, [R]
         out.append(g @ others - (s * g).sum())
@@ -117,7 +144,7 @@ def ce_gains_adjoint(payoffs: Any, duals: Sequence[Any]) -> Any:
     shape = payoffs.shape[1:]
     total = 0.0
     for p in range(n):
-        g = player_matrix(payoffs[p], p, n)                       # [A_p, R]
+        g = centred(player_matrix(payoffs[p], p, n))              # [A_p, R]
         alpha = duals[p]                                          # [A_p, A_p]
         contrib = alpha @ g - alpha.sum(axis=1)[:, None] * g       # [A_p, R]
         moved_shape = (shape[p],) + tuple(s for i, s in enumerate(shape) if i != p)
@@ -132,7 +159,7 @@ def cce_gains_adjoint(payoffs: Any, duals: Sequence[Any]) -> Any:
     shape = payoffs.shape[1:]
     total = 0.0
     for p in range(n):
-        g = player_matrix(payoffs[p], p, n)                       # [A_p, R]
+        g = centred(player_matrix(payoffs[p], p, n))              # [A_p, R]
         alpha = duals[p]                                          # [A_p]
         contrib = (alpha @ g)[None, :] - alpha.sum() * g          # [A_p, R]
         moved_shape = (shape[p],) + tuple(s for i, s in enumerate(shape) if i != p)
@@ -164,6 +191,7 @@ def batch_epsilons(payoffs: np.ndarray, joints: np.ndarray, concept: str = "ce")
     for p in range(n):
         ap = payoffs.shape[2 + p]
         gp = np.moveaxis(payoffs[:, p], p + 1, 1).reshape(b, ap, -1)     # [B, A_p, R]
+        gp = gp - gp.min(axis=(1, 2), keepdims=True)                     # offset removed
         sp_ = np.moveaxis(joints, p + 1, 1).reshape(b, ap, -1)          # [B, A_p, R]
         if concept == "ce":
             m = sp_ @ np.swapaxes(gp, 1, 2)                               # [B, a', a'']

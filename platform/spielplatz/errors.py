@@ -36,3 +36,11 @@ class GameTooLargeError(GameError):
 
 class PluginError(SpielplatzError):
     """A plugin failed to import or to register."""
+
+
+class SolverWarning(UserWarning):
+    """The host found a solver's answer labelled better than it measures."""
+
+
+class OptionError(SpielplatzError, ValueError):
+    """An option, parameter or argument has a value of the wrong type or range."""

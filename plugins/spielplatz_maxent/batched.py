@@ -37,12 +37,13 @@ from typing import Any
 import numpy as np
 
 from spielplatz import deviations, measures
+from spielplatz.certificate import certify
 from spielplatz.errors import SpielplatzError
 from spielplatz.mwmre import unflatten_duals
 from spielplatz.results import BatchSolution
 
-from .solver import (GAP_TOLERANCE, KKT_TOLERANCE, prepare, solve_exact, warm_start_duals,
-                     welfare_values)
+from .solver import (GAP_TOLERANCE, KKT_TOLERANCE, prepare, solve_exact, status_of,
+                     warm_start_duals, welfare_values)
 
 __all__ = ["solve_batch", "compile_count", "batch_function"]
 
@@ -446,7 +447,7 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     # the per-game quantities of prepare(), vectorised over the batch
     scales = deviations.batch_payoff_scales(payoffs)
     scales = np.where(scales > 0, scales, 1.0)
-    g = payoffs / scales.reshape((b,) + (1,) * (n + 1))
+    g = deviations.remove_offsets(payoffs, n) / scales.reshape((b,) + (1,) * (n + 1))
     if prior is None:
         log_prior = np.broadcast_to(first.log_prior, (b,) + shape)
     elif np.ndim(prior) == len(shape):
@@ -459,6 +460,7 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
             np.asarray(welfare, dtype=float), (b,) + shape)
         if welfare is not None and not np.all(np.isfinite(w)):
             raise SpielplatzError("welfare must be finite")
+        w = w - w.max(axis=tuple(range(1, n + 1)), keepdims=True)   # logits shift: no change
         base = log_prior + float(mu) * w
     else:
         base = np.array(log_prior)
@@ -510,6 +512,10 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
     violations = (achieved - eps_req).max(axis=1)
     certified = (violations <= GAP_TOLERANCE * scales) & (residuals <= KKT_TOLERANCE) \
         & np.all(np.isfinite(joints.reshape(b, -1)), axis=1)
+    # borderline games (within rounding of the tolerance) are decided rigorously
+    for i in np.flatnonzero(np.abs(violations - GAP_TOLERANCE * scales) <= 1e-12 * scales):
+        certified[i] = certify(payoffs[i], joints[i], concept, epsilon=eps_req[i]).certified \
+            and residuals[i] <= KKT_TOLERANCE
     statuses = np.where(certified, "optimal", "approximate").astype(object)
     paths = np.array(["batch"] * b, dtype=object)
     fallback_idx = np.flatnonzero(~certified)
@@ -525,8 +531,8 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             residuals[i] = res.residual
             alphas[i] = res.duals
             iterations[i] += res.iterations
-            ok = violations[i] <= GAP_TOLERANCE * scales[i] and res.residual <= KKT_TOLERANCE
-            statuses[i] = "optimal" if ok else "approximate"
+            cert = certify(payoffs[i], res.joint, concept, epsilon=eps_req[i])
+            statuses[i] = status_of(cert.certified, res.residual)
             paths[i] = "exact"
     entropies = -measures.xlogx(joints).reshape(b, -1).sum(axis=1)
     gaps = np.maximum(achieved.max(axis=1), 0.0)

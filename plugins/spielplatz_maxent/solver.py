@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from spielplatz import deviations, measures
+from spielplatz.certificate import GAP_TOLERANCE, certify
 from spielplatz.errors import SpielplatzError
 from spielplatz.mwmre import unflatten_duals
 from spielplatz.normal_form import NormalFormGame
@@ -36,8 +37,6 @@ from spielplatz.validation import finite_float, normal_form_game, per_player
 
 __all__ = ["MaxEntSolver", "Options"]
 
-#: Gap certified for status ``"optimal"``, relative to the payoff range.
-GAP_TOLERANCE = 1e-8
 #: Projected dual gradient certified for status ``"optimal"`` (range-1 units).
 KKT_TOLERANCE = 1e-8
 
@@ -53,7 +52,7 @@ class Options:
     log_prior : ndarray ``[A...]``
         Normalised ``ln sigma_hat``.
     welfare_term : ndarray ``[A...]``
-        ``mu W(a)``.
+        ``mu (W(a) - max W)`` (logits are shift-invariant).
     epsilon : ndarray ``[N]`` or None
         Fixed epsilon / scale.
     target, eps_plus : ndarray ``[N]`` or None
@@ -62,6 +61,8 @@ class Options:
         ``rho * scale``.
     config : dict
         The options as given (JSON-ready), for :class:`~spielplatz.Solution`.
+    welfare_offset : float
+        ``mu max W``, added back to the reported objective.
     """
 
     scale: float
@@ -74,6 +75,7 @@ class Options:
     tol: float
     max_iter: int
     config: dict
+    welfare_offset: float = 0.0
 
 
 def welfare_values(payoffs: np.ndarray, name: str, player_axis: int = 0) -> np.ndarray:
@@ -186,7 +188,14 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
         if w.shape != shape or not np.all(np.isfinite(w)):
             raise SpielplatzError(f"welfare must be a finite array of shape {shape}")
         config["welfare"] = w.tolist()
-    welfare_term = mu * w if mu != 0 else np.zeros(shape)
+    # a constant added to the logits changes nothing: shift W to max 0 (no overflow
+    # or lost digits for payoffs with a large offset)
+    with np.errstate(over="ignore", invalid="ignore"):
+        welfare_term = mu * (w - w.max()) if mu != 0 else np.zeros(shape)
+    if not np.all(np.isfinite(welfare_term)):
+        raise SpielplatzError(f"mu = {mu:g} times the welfare range {float(np.ptp(w)):g} "
+                              f"overflows float64; use a smaller mu (large mu tends to the "
+                              f"maximum-welfare (C)CE: --solver welfare)")
     tol = finite_float(tol, "tol")
     if not tol > 0:
         raise SpielplatzError("tol must be > 0")
@@ -222,7 +231,8 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
         config.pop("epsilon")
     return Options(scale=scale, log_prior=log_prior, welfare_term=welfare_term,
                    epsilon=eps_fixed, target=target, eps_plus=eplus, rho=rho_int, tol=tol,
-                   max_iter=max_iter, config=config)
+                   max_iter=max_iter, config=config,
+                   welfare_offset=float(mu * w.max()) if mu != 0 else 0.0)
 
 
 class MaxEntSolver:
@@ -391,14 +401,47 @@ def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     from ._blas import single_thread
 
     with single_thread():
-        return _solve_exact(payoffs, concept, opts, alpha0, lp_first)
+        result = _solve_exact(payoffs, concept, opts, alpha0, lp_first)
+        if not result.converged and np.ptp(opts.welfare_term) > CONTINUATION_SPAN:
+            result = _continuation(payoffs, concept, opts, result)
+        return result
+
+
+#: Largest logit span ``mu (max W - min W)`` solved directly before continuation.
+CONTINUATION_SPAN = 16.0
+
+
+def _continuation(payoffs: np.ndarray, concept: str, opts: Options,
+                  direct: ExactResult) -> ExactResult:
+    """Large ``mu``: follow the answers of ``t mu`` for ``t`` = ..., 1/4, 1/2, 1.
+
+    With a welfare term spanning hundreds of nats the joint is nearly pure at
+    the start and projected Newton from zero duals stalls. The answer moves
+    continuously with ``mu`` (a strictly concave objective), and the duals scale
+    about linearly with it, so each solve is warm-started from the previous
+    one's duals times the ratio of the ``mu``; the last solve is the problem as
+    asked. The direct attempt is kept if continuation does no better.
+    """
+    span = float(np.ptp(opts.welfare_term))
+    stages = int(math.ceil(math.log2(span / CONTINUATION_SPAN * 2.0)))
+    alpha, iterations, result = None, direct.iterations, direct
+    for k in range(stages, -1, -1):
+        t = 2.0 ** -k
+        opts_t = replace(opts, welfare_term=opts.welfare_term * t)
+        result = _solve_exact(payoffs, concept, opts_t,
+                              None if alpha is None else alpha * 2.0, False)
+        iterations += result.iterations
+        alpha = result.duals
+    result = replace(result, iterations=iterations)
+    return result if result.converged or result.residual < direct.residual else direct
 
 
 def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
                  alpha0: np.ndarray | None, lp_first: bool) -> ExactResult:
     from .exact import DualProblem, newton, support_lp
 
-    g = np.asarray(payoffs, dtype=float) / opts.scale
+    # offsets removed first: dividing 1e15 + x by the range would round away x
+    g = deviations.remove_offsets(np.asarray(payoffs, dtype=float)) / opts.scale
     problem = DualProblem(g, concept, opts.log_prior + opts.welfare_term, epsilon=opts.epsilon,
                           target=opts.target, eps_plus=opts.eps_plus, rho=opts.rho)
     used_lp = False
@@ -437,11 +480,13 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
                        support_lp=used_lp, converged=res.converged)
 
 
-def certify(payoffs: np.ndarray, joint: np.ndarray, concept: str, eps_required: np.ndarray,
-            scale: float) -> float:
-    """Largest constraint violation of ``joint`` in payoff units (``<= 0`` when feasible)."""
-    achieved = np.asarray(deviations.epsilons(payoffs, joint, concept), dtype=float)
-    return float((achieved - eps_required).max())
+def status_of(certified: bool, residual: float) -> str:
+    """``optimal`` (certified (C)CE, KKT residual within tolerance), ``approximate``
+    (a certified (C)CE whose relative entropy is not certified minimal) or
+    ``failed`` (not a (C)CE within tolerance: never returned as an answer)."""
+    if not certified:
+        return "failed"
+    return "optimal" if residual <= KKT_TOLERANCE else "approximate"
 
 
 def _solution(game: NormalFormGame, concept: str, opts: Options, result: ExactResult,
@@ -450,13 +495,14 @@ def _solution(game: NormalFormGame, concept: str, opts: Options, result: ExactRe
         raise SpielplatzError("maxent: the solver produced a non-finite joint; please report "
                               "this game")
     eps_req = result.eps_required * opts.scale
-    violation = certify(game.payoffs, result.joint, concept, eps_req, opts.scale)
-    ok = violation <= GAP_TOLERANCE * opts.scale and result.residual <= KKT_TOLERANCE
-    status = "optimal" if ok else "approximate"
+    cert = certify(game.payoffs, result.joint, concept, epsilon=eps_req,
+                   tolerance=GAP_TOLERANCE)
+    violation = cert.violation
+    status = status_of(cert.certified, result.residual)
     joint = result.joint
     kl = float(measures.xlogx(joint).sum()
                - (joint * np.where(joint > 0, opts.log_prior, 0.0)).sum())
-    objective = -kl + float((opts.welfare_term * joint).sum())
+    objective = -kl + float((opts.welfare_term * joint).sum()) + opts.welfare_offset
     if opts.target is not None:
         d = opts.eps_plus - result.eps_required
         objective -= float((opts.rho * d * (np.log(d / (opts.eps_plus - opts.target)) - 1)).sum())

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from spielplatz import constraints, deviations, measures
+from spielplatz.certificate import GAP_TOLERANCE as GAP_TOL, certify
 from spielplatz.errors import SpielplatzError
 from spielplatz.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
 from spielplatz.normal_form import NormalFormGame
@@ -59,8 +60,6 @@ OBJECTIVES = ("utilitarian", "weighted", "egalitarian", "worst")
 #: Option name -> one-line help (the dict registered with the plugin).
 OPTIONS = _REGISTERED_OPTIONS
 
-#: Certified (C)CE gap tolerance, relative to the payoff range.
-GAP_TOL = 1e-8
 #: Certified duality-gap tolerance (objective units on the normalised game).
 DUALITY_TOL = 1e-7
 #: Dual values above this (normalised units) fix a variable / row on the optimal face.
@@ -106,8 +105,14 @@ class _Problem:
         gn = (g - self.offset) / self.scale                    # payoff range <= 1 per player
         self.gn_tensor = gn
         self.gn = gn.reshape(self.num_players, -1)
+        # (C)CE rows use each player's payoffs with its own offset removed: only
+        # differences of one player's payoffs enter them, and a large offset costs
+        # no digits (the welfare objective keeps the common offset: it compares players)
+        gc = deviations.remove_offsets(g) / self.scale
+        self.gc_tensor = gc
+        self.gc = gc.reshape(self.num_players, -1)
         self.epsilon = epsilon                                  # original units, [N]
-        full = constraints.constraint_matrix(gn, concept)
+        full = constraints.constraint_matrix(gc, concept)
         self.row_players = constraints.constraint_players(self.shape, concept)
         e_full = (epsilon / self.scale)[self.row_players]
         # Rows that hold on the whole simplex (max(0, largest coefficient) <= e) never bind.
@@ -187,7 +192,7 @@ class _Problem:
         r_idx, c_idx, vals = [], [], []
         row = 0
         for p in range(k):
-            gp = np.moveaxis(self.gn_tensor[p], p, 0).reshape(shape[p], sizes[p])
+            gp = np.moveaxis(self.gc_tensor[p], p, 0).reshape(shape[p], sizes[p])
             for a in range(shape[p]):
                 r_idx.append(np.full(sizes[p] + 1, row))
                 c_idx.append(np.concatenate([offsets[p] + np.arange(sizes[p]),
@@ -206,7 +211,7 @@ class _Problem:
             a_parts.append(sp.csr_matrix((np.ones(sizes[p]), (np.arange(sizes[p]),
                                           offsets[p] + np.arange(sizes[p]))),
                                          shape=(sizes[p], aux)))
-        x_parts.append(sp.csr_matrix(-self.gn))
+        x_parts.append(sp.csr_matrix(-self.gc))
         a_parts.append(sp.csr_matrix((np.ones(k), (np.arange(k), offsets[-1] + np.arange(k))),
                                      shape=(k, aux)))
         return aux, cce_rows, (sp.vstack(x_parts, format="csr"), sp.vstack(a_parts, format="csr"))
@@ -261,10 +266,11 @@ class _Problem:
         return np.array(out)
 
     def certified(self, joint: np.ndarray) -> bool:
-        tol = GAP_TOL * max(self.range, 0.0) + self.epsilon
-        if self.range == 0.0:
-            tol = tol + GAP_TOL
-        return bool(np.all(self.achieved(joint) <= tol))
+        """The host's rigorous certificate (:func:`spielplatz.certificate.certify`):
+        gain minus epsilon within ``GAP_TOL`` of the payoff range, decided in exact
+        arithmetic where rounding could decide it (no false failures on near ties)."""
+        return certify(self.game.payoffs, joint, self.concept, epsilon=self.epsilon,
+                       tolerance=GAP_TOL).certified
 
 
 def _clean(x: np.ndarray) -> np.ndarray | None:
@@ -280,8 +286,7 @@ def _min_epsilon(problem: _Problem) -> float:
     """Smallest common epsilon (original units) any joint distribution achieves."""
     import scipy.sparse as sp
 
-    full = constraints.constraint_matrix(problem.gn.reshape((problem.num_players,) + problem.shape),
-                                         problem.concept)
+    full = constraints.constraint_matrix(problem.gc_tensor, problem.concept)
     n, m = problem.n, full.shape[0]
     if m == 0:
         return 0.0
