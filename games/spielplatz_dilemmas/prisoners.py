@@ -24,7 +24,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["NPlayerPD", "nplayer_pd", "pd_matrix"]
+__all__ = ["NPlayerPD", "nplayer_pd", "pd_matrix", "MAX_PLAYERS"]
+
+#: Largest number of players: the matrix ``C`` has ``n^2 (n-1)`` entries (8 MB at n = 100).
+MAX_PLAYERS = 100
 
 
 def pd_matrix(n: int, c: float) -> Any:
@@ -52,7 +55,7 @@ class NPlayerPD:
     Parameters
     ----------
     n : int
-        Number of players (at least 2).
+        Number of players, 2 to :data:`MAX_PLAYERS` (100).
     c : float
         Cooperation level, ``c > 0``.
     init_scale : float
@@ -71,12 +74,12 @@ class NPlayerPD:
     """
 
     def __init__(self, n: int = 10, c: float = 1.0, init_scale: float = 1.0):
-        n, c = int(n), float(c)
-        if n < 2:
-            raise ValueError(f"n must be at least 2, got {n}")
-        if not c > 0:
-            raise ValueError(f"c must be positive, got {c}")
-        self.n, self.c, self.init_scale = n, c, float(init_scale)
+        from spielplatz.validation import as_float, as_int
+
+        n = as_int(n, "n (players)", minimum=2, maximum=MAX_PLAYERS)
+        c = as_float(c, "c", positive=True)
+        self.n, self.c = n, c
+        self.init_scale = as_float(init_scale, "init_scale", positive=True)
         self.num_players = n
         self.name = f"nplayer_pd(n={n},c={c:g})"
         self.C = pd_matrix(n, c)

@@ -39,21 +39,14 @@ GRAPHS = ("complete", "random", "star", "road", "small_world")
 
 
 def parse_shape(shape: Any) -> tuple[int, ...]:
-    """``"8x8"``, ``"3x3x3"``, ``8`` (a 2-player 8x8 game) or a sequence -> action counts."""
-    if isinstance(shape, (int, np.integer)):
-        dims = (int(shape), int(shape))
-    elif isinstance(shape, str):
-        try:
-            dims = tuple(int(s) for s in shape.lower().replace("×", "x").split("x") if s.strip())
-        except ValueError:
-            raise ValueError(f"shape {shape!r} is not of the form 8x8 or 3x3x3") from None
-    else:
-        dims = tuple(int(s) for s in shape)
-    if not dims or min(dims) < 1:
-        raise ValueError(f"shape {shape!r}: every player needs at least one action")
-    if np.prod(dims, dtype=float) > 2e6:
-        raise ValueError(f"shape {shape!r} has too many joint actions (more than 2 million)")
-    return dims
+    """``"8x8"``, ``"3x3x3"``, ``8`` (a 2-player 8x8 game) or a sequence -> action counts.
+
+    The host's :func:`spielplatz.validation.as_shape`: ``"3xx3"`` or ``"8x"`` is an
+    error, as is a game of more than 2 million joint actions.
+    """
+    from spielplatz.validation import as_shape
+
+    return as_shape(shape, "shape", max_joint=2e6)
 
 
 def _joint_index_grids(shape: tuple[int, ...]) -> list[np.ndarray]:
@@ -397,12 +390,14 @@ def sample(name: str, shape: Any = "8x8", batch_size: int = 1, seed: int = 0,
     if unknown:
         raise ValueError(f"game class {name!r} has no parameter {sorted(unknown)[0]!r}"
                          + (f"; it takes {', '.join(defaults)}" if defaults else ""))
+    from spielplatz.validation import as_int, as_seed
+
     dims = parse_shape(shape)
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
+    seed = as_seed(seed, "seed")
     if "graph" in params and params["graph"] not in GRAPHS:
         raise ValueError(f"unknown graph {params['graph']!r}; use one of {', '.join(GRAPHS)}")
-    rng = np.random.default_rng(int(seed))
+    rng = np.random.default_rng(seed)
     kwargs = {**defaults, **params}
     if name == "local_effect_game":
         kwargs["bidirectional"] = _bool(kwargs["bidirectional"])
@@ -410,6 +405,6 @@ def sample(name: str, shape: Any = "8x8", batch_size: int = 1, seed: int = 0,
 
 
 def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.lower() in ("1", "true", "yes")
-    return bool(value)
+    from spielplatz.validation import as_bool
+
+    return as_bool(value, "bidirectional")

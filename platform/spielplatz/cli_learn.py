@@ -172,6 +172,13 @@ def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: 
         registry.get(name)                      # unknown names fail before training
     if plot_file is not None and Path(plot_file).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise click.BadParameter("must end in .png, .pdf or .svg", param_hint="'--plot'")
+    from .errors import SpielplatzError
+    from .validation import SEED_MAX, as_int
+
+    as_int(first_seed, "--first-seed", minimum=0, maximum=SEED_MAX)
+    if first_seed + seeds - 1 > SEED_MAX:
+        raise SpielplatzError(f"--first-seed {first_seed} with --seeds {seeds} goes past the "
+                              f"largest seed {SEED_MAX} (seeds are unsigned 32-bit integers)")
     opts = parse_options(options)
     loaded = load_game(game)
     seed_list = tuple(range(first_seed, first_seed + seeds))

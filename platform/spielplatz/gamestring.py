@@ -16,9 +16,12 @@ from .errors import GameError
 __all__ = ["parse_game_string", "format_game_string"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _split_top_level(text: str, source: str) -> list[str]:
+def _split_top_level(text: str, source: str, keep_empty: bool = False) -> list[str]:
+    """Split ``text`` at commas outside parentheses; empty parts are dropped unless
+    ``keep_empty`` (then they are kept, stripped, for the caller to refuse)."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         if ch == "(":
@@ -33,7 +36,7 @@ def _split_top_level(text: str, source: str) -> list[str]:
     if depth != 0:
         raise GameError(f"unbalanced parentheses in game string {source!r}")
     parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
+    return [p.strip() for p in parts if keep_empty or p.strip()]
 
 
 def _value(text: str) -> Any:
@@ -57,7 +60,9 @@ def parse_game_string(text: str) -> tuple[str, dict[str, Any]]:
     Raises
     ------
     GameError
-        On an empty name, unbalanced parentheses or a parameter without ``=``.
+        On an empty or invalid name, unbalanced parentheses, text after the
+        closing parenthesis, an empty parameter (``a=1,,b=2``), a parameter
+        without ``=``, an empty key or value, or a key given twice.
     """
     text = text.strip()
     name, paren, rest = text.partition("(")
@@ -68,11 +73,25 @@ def parse_game_string(text: str) -> tuple[str, dict[str, Any]]:
     if paren:
         if not rest.endswith(")"):
             raise GameError(f"game string {text!r} must end with ')'")
-        for part in _split_top_level(rest[:-1], text):
+        inner = rest[:-1]
+        parts = _split_top_level(inner, text, keep_empty=True) if inner.strip() else []
+        for part in parts:
+            if not part:
+                raise GameError(f"empty parameter (two commas, or a comma at the start or "
+                                f"end) in game string {text!r}")
             key, eq, value = part.partition("=")
-            if not eq or not key.strip():
+            key, value = key.strip(), value.strip()
+            if not eq or not key:
                 raise GameError(f"parameter {part!r} in {text!r} is not of the form key=value")
-            params[key.strip()] = _value(value.strip())
+            if not _KEY.match(key):
+                raise GameError(f"invalid parameter name {key!r} in game string {text!r}")
+            if not value:
+                raise GameError(f"parameter {key!r} has an empty value in game string {text!r}")
+            if key in params:
+                raise GameError(f"parameter {key!r} is given twice in game string {text!r}")
+            if "(" in value or ")" in value:
+                parse_game_string(value)        # a nested game string: the same rules
+            params[key] = _value(value)
     return name, params
 
 

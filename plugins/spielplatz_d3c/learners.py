@@ -64,10 +64,9 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 
 
 def _options(table: dict, options: dict, kind: str) -> dict:
-    unknown = sorted(set(options) - set(table))
-    if unknown:
-        raise SpielplatzError(f"unknown option {unknown[0]!r} for {kind} learning; "
-                              f"known: {', '.join(sorted(table))}")
+    from spielplatz.validation import check_option_names
+
+    check_option_names(options, sorted(table), f"{kind} learning")   # with "did you mean"
     return {k: _coerce(k, options.get(k, v), v) if k in options else v
             for k, v in table.items()}
 
@@ -80,12 +79,9 @@ def _check_positive(name: str, value: Any) -> None:
 def _seeds(seeds: Any, options: dict) -> tuple[int, ...]:
     if "seed" in options:                       # sp.learn(..., seed=0) as in the design
         seeds = (options.pop("seed"),)
-    if isinstance(seeds, (int, np.integer)):
-        seeds = (int(seeds),)
-    seeds = tuple(int(s) for s in seeds)
-    if not seeds:
-        raise SpielplatzError("at least one seed is needed")
-    return seeds
+    from spielplatz.validation import as_seeds
+
+    return as_seeds(seeds)                      # each an integer in 0..2**32-1
 
 
 class _D3CFamily:

@@ -33,7 +33,13 @@ from spielplatz.errors import SpielplatzError
 from spielplatz.mwmre import unflatten_duals
 from spielplatz.normal_form import NormalFormGame
 from spielplatz.results import Solution
-from spielplatz.validation import finite_float, normal_form_game, per_player
+from spielplatz.validation import (as_bool, as_float, as_int, check_option_names, finite_float,
+                                   normal_form_game, per_player)
+
+from . import OPTIONS
+
+#: Options of :meth:`MaxEntSolver.solve_batch` besides :data:`OPTIONS`.
+BATCH_OPTIONS = ("fallback", "chunk", "steps_per_round", "threads")
 
 __all__ = ["MaxEntSolver", "Options"]
 
@@ -196,15 +202,8 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
         raise SpielplatzError(f"mu = {mu:g} times the welfare range {float(np.ptp(w)):g} "
                               f"overflows float64; use a smaller mu (large mu tends to the "
                               f"maximum-welfare (C)CE: --solver welfare)")
-    tol = finite_float(tol, "tol")
-    if not tol > 0:
-        raise SpielplatzError("tol must be > 0")
-    try:
-        max_iter = int(max_iter)
-    except (TypeError, ValueError):
-        raise SpielplatzError(f"max_iter must be an integer, got {max_iter!r}") from None
-    if max_iter < 1:
-        raise SpielplatzError("max_iter must be >= 1")
+    tol = as_float(tol, "tol", positive=True)
+    max_iter = as_int(max_iter, "max_iter", minimum=1)
     eps_fixed = target = eplus = rho_int = None
     if target_epsilon is None:
         if rho is not None or eps_plus is not None:
@@ -302,9 +301,7 @@ class MaxEntSolver:
             On unknown or invalid options, or a fixed epsilon that no joint
             distribution reaches.
         """
-        if unknown:
-            raise SpielplatzError(f"maxent: unknown option(s) {', '.join(sorted(unknown))}; "
-                                  f"see `spielplatz solvers`")
+        check_option_names(unknown, OPTIONS, "the maxent solver")
         concept = deviations._check_concept(concept)
         game = normal_form_game(game, "the maxent solver")
         start = time.perf_counter()
@@ -358,8 +355,11 @@ class MaxEntSolver:
         -------
         spielplatz.results.BatchSolution
         """
-        if unknown:
-            raise SpielplatzError(f"maxent: unknown option(s) {', '.join(sorted(unknown))}")
+        check_option_names(unknown, [*OPTIONS, *BATCH_OPTIONS], "the maxent solver's batches")
+        fallback = as_bool(fallback, "fallback")
+        chunk = as_int(chunk, "chunk", minimum=1)
+        steps_per_round = as_int(steps_per_round, "steps_per_round", minimum=1)
+        threads = as_int(threads, "threads", minimum=1)
         from .batched import solve_batch
 
         return solve_batch(payoffs, deviations._check_concept(concept), prior=prior, mu=mu,
