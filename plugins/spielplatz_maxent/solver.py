@@ -400,7 +400,8 @@ def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     from . import exact  # noqa: F401  (loads scipy's BLAS before it is limited)
     from ._blas import single_thread
 
-    with single_thread():
+    # a diverging direct attempt (huge mu) may overflow; the certificate judges the answer
+    with single_thread(), np.errstate(over="ignore", invalid="ignore"):
         result = _solve_exact(payoffs, concept, opts, alpha0, lp_first)
         if not result.converged and np.ptp(opts.welfare_term) > CONTINUATION_SPAN:
             result = _continuation(payoffs, concept, opts, result)
