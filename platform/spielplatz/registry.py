@@ -15,6 +15,9 @@ from .errors import NameCollisionError, UnknownNameError
 
 __all__ = ["Entry", "Catalog", "Registry", "resolve_object"]
 
+#: The command that lists each kind, where it is not ``spielplatz <kind>s``.
+_LISTING = {"welfare": "welfare-functions"}
+
 
 def resolve_object(target: Any) -> Any:
     """Return ``target``, importing it first if it is a ``"module:attr"`` string."""
@@ -187,5 +190,5 @@ class Registry:
         if close:
             message += "; did you mean " + " or ".join(repr(c) for c in close) + "?"
         else:
-            message += f" (see `spielplatz {self.kind}s`)"
+            message += f" (see `spielplatz {_LISTING.get(self.kind, self.kind + 's')}`)"
         return message

@@ -260,7 +260,7 @@ class MaxEntSolver:
             Weight of the welfare term ``mu <W, sigma>``.
         welfare : array_like ``[A_1, ..., A_N]`` or str, optional
             ``W(a)``; the sum of the payoffs by default. A string names a
-            registered welfare function (``spielplatz welfare`` lists them,
+            registered welfare function (``spielplatz welfare-functions`` lists them,
             e.g. ``"egalitarian"``), applied to each joint action's payoffs.
         epsilon : float or array_like ``[N]``
             Fixed epsilon of the (C)CE constraints (0: exact).

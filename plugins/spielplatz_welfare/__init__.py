@@ -9,11 +9,14 @@ from spielplatz import hookimpl
 #: Option name -> one-line help, shown by ``spielplatz solvers``; the solver
 #: (:mod:`spielplatz_welfare.solver`) accepts exactly these keyword options.
 OPTIONS = {
-    "objective": "utilitarian | weighted | egalitarian | worst (default utilitarian)",
+    "objective": "utilitarian | weighted | egalitarian | worst (default utilitarian); only "
+                 "objectives a linear program can maximise, so not nash",
     "weights": "per-player weights for objective=weighted",
     "epsilon": "approximate (C)CE: deviation gains <= epsilon (scalar or per player)",
-    "maxent_tiebreak": "return the maximum-entropy distribution among the optimal ones",
-    "summary": "add price of anarchy / stability to extra['efficiency']",
+    "maxent_tiebreak": "true/false: return the maximum-entropy distribution among the "
+                       "optimal ones (default false)",
+    "summary": "true/false: add price of anarchy / stability to extra['efficiency'] "
+               "(default false)",
 }
 
 

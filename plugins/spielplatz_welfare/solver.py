@@ -48,7 +48,8 @@ from spielplatz.errors import SpielplatzError
 from spielplatz.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
 from spielplatz.normal_form import NormalFormGame
 from spielplatz.results import Solution
-from spielplatz.validation import normal_form_game, per_player
+from spielplatz.validation import (as_bool, check_option_names, normal_form_game,
+                                   per_player)
 
 from . import OPTIONS as _REGISTERED_OPTIONS
 from .maxent_face import row_max_over_simplex, maxent_on_face
@@ -427,6 +428,12 @@ def _tiebreak(problem: _Problem, found: dict) -> tuple[np.ndarray, dict]:
 # --------------------------------------------------------------------------- the solver
 def _check_objective(objective: Any, weights: Any, num_players: int) -> tuple:
     name = str(objective).lower()
+    if name not in OBJECTIVES and _is_welfare_function(name):
+        raise SpielplatzError(
+            f"objective {name!r} is a welfare function (`spielplatz welfare-functions`) but "
+            f"not a welfare-solver objective: maximising it over (C)CEs is not a linear "
+            f"program (nash is a product of the players' values); objectives: "
+            f"{', '.join(OBJECTIVES)}")
     if name not in OBJECTIVES:
         close = difflib.get_close_matches(name, OBJECTIVES, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -446,6 +453,17 @@ def _check_objective(objective: Any, weights: Any, num_players: int) -> tuple:
     if weights is not None:
         raise SpielplatzError(f"weights are only used by objective 'weighted', not {name!r}")
     return name, None
+
+
+def _is_welfare_function(name: str) -> bool:
+    """Whether ``name`` is a registered welfare function (nash, a plugin's, ...)."""
+    from spielplatz.plugins import get_host
+
+    try:
+        get_host().registry("welfare").get(name)
+    except SpielplatzError:
+        return False
+    return True
 
 
 def _objective_value(objective: str, values: np.ndarray, weights: np.ndarray | None) -> float:
@@ -503,12 +521,9 @@ class WelfareSolver:
             no distribution meets a (negative) ``epsilon``; the message gives
             the smallest achievable epsilon.
         """
-        if unknown:
-            bad = sorted(unknown)[0]
-            close = difflib.get_close_matches(bad, OPTIONS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise SpielplatzError(f"welfare solver has no option {bad!r}{hint} "
-                                  f"(options: {', '.join(OPTIONS)})")
+        check_option_names(unknown, OPTIONS, "the welfare solver")
+        maxent_tiebreak = as_bool(maxent_tiebreak, "maxent_tiebreak")
+        summary = as_bool(summary, "summary")
         start = time.perf_counter()
         concept = deviations._check_concept(concept)
         game = normal_form_game(game, "the welfare solver")
