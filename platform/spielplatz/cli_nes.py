@@ -31,20 +31,44 @@ def _trainable(name: str, method: str) -> Any:
     return impl
 
 
+#: What ``--architecture`` expects, for its error messages.
+_ARCH_EXPECTED = ("PAYOFF,.../DUAL/DUAL,... with channel counts 1..4096, such as "
+                  "32,32,32,32,32/64/32,32 (Section D.1)")
+
+
 def _architecture(text: str | None) -> dict | None:
     """``"32,32,32/32/32"`` -> payoff channels, dual channels, dual layers."""
-    if not text:
+    from .validation import as_int
+
+    if text is None:
         return None
     parts = text.split("/")
     if len(parts) != 3:
-        raise SpielplatzError(f"--architecture {text!r}: expected PAYOFF,.../DUAL/DUAL,... "
-                              f"such as 32,32,32,32,32/64/32,32 (Section D.1)")
+        raise SpielplatzError(f"--architecture {text!r}: expected {_ARCH_EXPECTED}")
+    lists = [p.split(",") if p.strip() else [] for p in parts]
+    if not lists[0] or len(lists[1]) != 1:
+        raise SpielplatzError(f"--architecture {text!r}: expected {_ARCH_EXPECTED}")
     try:
-        return {"payoff_channels": [int(x) for x in parts[0].split(",") if x],
-                "dual_channels": int(parts[1]),
-                "dual_layers": [int(x) for x in parts[2].split(",") if x]}
-    except ValueError:
-        raise SpielplatzError(f"--architecture {text!r}: channel counts must be integers") from None
+        counts = [[as_int(int(x) if x.strip().isdigit() else x, "channel count",
+                          minimum=1, maximum=4096) for x in group] for group in lists]
+    except SpielplatzError:
+        raise SpielplatzError(f"--architecture {text!r}: expected {_ARCH_EXPECTED}") from None
+    return {"payoff_channels": counts[0], "dual_channels": counts[1][0],
+            "dual_layers": counts[2]}
+
+
+def _check_training_arguments(shape: str, steps: int, batch_size: int, learning_rate: float,
+                              seed: int, rho: float | None) -> None:
+    """Refuse bad ``train-solver`` numbers before anything is imported or written."""
+    from .validation import as_float, as_int, as_seed, as_shape
+
+    as_shape(shape, "--shape", min_players=2, max_joint=None)
+    as_int(steps, "--steps", minimum=1)
+    as_int(batch_size, "--batch-size", minimum=1)
+    as_float(learning_rate, "--learning-rate", positive=True)
+    as_seed(seed, "--seed")
+    if rho is not None:
+        as_float(rho, "--rho", positive=True)
 
 
 def plot_training(history: list[dict], path: str | Path, title: str = "") -> Path:
@@ -104,6 +128,8 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
     OUT/metrics.json, OUT/training.png and OUT/model.msgpack (use it with
     `spielplatz solve GAME --solver nes -o model=OUT`).
     """
+    _check_training_arguments(shape, steps, batch_size, learning_rate, seed, rho)
+    arch = _architecture(architecture)
     impl = _trainable(solver, "train")
     out = out or f"nes-{concept.lower()}-{shape}"
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
@@ -123,7 +149,7 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
         result = impl.train(concept=concept.lower(), shape=shape,
                             parameterization=parameterization, steps=steps,
                             batch_size=batch_size, out=out, learning_rate=learning_rate,
-                            seed=seed, architecture=_architecture(architecture),
+                            seed=seed, architecture=arch,
                             callback=callback, **({"rho": rho} if rho is not None else {}))
         progress.update(task, completed=steps)
     history = result["history"]
@@ -178,8 +204,12 @@ def evaluate_solver(solver: str, model: str | None, concept: str, shape: str,
     against the uniform joint's, the solver gap (half the L1 distance to the
     exact maxent answer) and throughput in games per second of both solvers.
     """
-    if num_games < 1:
-        raise SpielplatzError("--games must be at least 1")
+    from .validation import as_int, as_seed, as_shape
+
+    as_int(num_games, "--games", minimum=1)
+    as_seed(seed, "--seed")
+    if model is None:
+        as_shape(shape, "--shape", min_players=2, max_joint=None)
     impl = _trainable(solver, "evaluate")
     class_list = None
     if classes:

@@ -24,17 +24,29 @@ __all__ = ["ModelConfig", "TrainConfig", "make_network", "init_variables", "batc
 
 
 def parse_shape(shape: Any) -> tuple[int, ...]:
-    """``"8x8"`` / ``(8, 8)`` -> ``(8, 8)``."""
-    if isinstance(shape, str):
-        try:
-            dims = tuple(int(s) for s in shape.lower().split("x"))
-        except ValueError:
-            raise ValueError(f"shape {shape!r} is not of the form 8x8 or 3x3x3") from None
-    else:
-        dims = tuple(int(s) for s in shape)
-    if len(dims) < 2 or min(dims) < 1:
-        raise ValueError(f"shape {shape!r}: need at least two players with one action each")
-    return dims
+    """``"8x8"`` / ``(8, 8)`` -> ``(8, 8)`` (the host's :func:`spielplatz.validation.as_shape`,
+    at least two players)."""
+    from spielplatz.validation import as_shape
+
+    return as_shape(shape, "shape", min_players=2, max_joint=None)
+
+
+#: Largest channel count of a layer (a guard against typos such as 320000).
+MAX_CHANNELS = 4096
+
+
+def _channels(value: Any, name: str, allow_empty: bool = False) -> tuple:
+    """Channel counts as a tuple of ints in ``1..MAX_CHANNELS``."""
+    from spielplatz.validation import as_int
+
+    try:
+        counts = tuple(value)
+    except TypeError:
+        counts = (value,)
+    if not counts and not allow_empty:
+        raise ValueError(f"{name} needs at least one layer")
+    return tuple(as_int(c, f"{name} channel count", minimum=1, maximum=MAX_CHANNELS)
+                 for c in counts)
 
 
 @dataclass(frozen=True)
@@ -60,8 +72,12 @@ class ModelConfig:
         object.__setattr__(self, "concept", deviations._check_concept(self.concept))
         object.__setattr__(self, "shape", parse_shape(self.shape))
         object.__setattr__(self, "parameterization", pz.get(self.parameterization).name)
-        object.__setattr__(self, "payoff_channels", tuple(int(c) for c in self.payoff_channels))
-        object.__setattr__(self, "dual_layers", tuple(int(c) for c in self.dual_layers))
+        object.__setattr__(self, "payoff_channels",
+                           _channels(self.payoff_channels, "payoff_channels"))
+        object.__setattr__(self, "dual_channels",
+                           _channels((self.dual_channels,), "dual_channels")[0])
+        object.__setattr__(self, "dual_layers",
+                           _channels(self.dual_layers, "dual_layers", allow_empty=True))
         if self.rho is not None:
             if not float(self.rho) > 0:
                 raise ValueError(f"rho must be > 0, got {self.rho}")

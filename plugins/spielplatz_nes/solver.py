@@ -21,6 +21,7 @@ from spielplatz import deviations, measures
 from spielplatz.errors import SpielplatzError
 from spielplatz.normal_form import NormalFormGame
 from spielplatz.results import BatchSolution, Solution
+from spielplatz.validation import (as_bool, as_float, as_int, as_seed, check_option_names)
 
 __all__ = ["NESSolver"]
 
@@ -32,25 +33,25 @@ STEP_LIMIT = 80
 #: (softplus never outputs an exact zero, but most constraints are slack at the
 #: answer; measured: 4.0 instead of 4.5 Newton iterations per 8x8 CCE game).
 WARM_START_KEEP = 0.1
+#: Keyword options of :meth:`NESSolver.solve` (``solve_batch`` also takes ``batch_size``).
+SOLVE_OPTIONS = ("model", "refine", "tol", "parameterization", "target_joint", "welfare",
+                 "target_epsilon")
 
 
 def _refine_steps(refine: Any) -> tuple[int, bool]:
     """``refine`` -> (Newton iterations, run to the certified answer)."""
     if isinstance(refine, str):
-        if refine.lower() in ("auto", "exact", "true", "yes"):
+        if refine.strip().lower() in ("auto", "exact", "true", "yes"):
             return AUTO, True
-        if refine.lower() in ("false", "no", "none", "0", ""):
+        if refine.strip().lower() in ("false", "no", "none", "0", ""):
             return 0, False
-        try:
-            refine = int(refine)
-        except ValueError:
-            raise SpielplatzError(f"nes: refine must be a number of steps or 'auto', "
-                                  f"got {refine!r}") from None
-    if refine is True:
-        return AUTO, True
-    refine = int(refine or 0)
-    if refine < 0:
-        raise SpielplatzError("nes: refine must be >= 0")
+        if not refine.strip().isdigit():
+            raise SpielplatzError(f"nes: refine must be a number of steps 0..{STEP_LIMIT} or "
+                                  f"'auto', got {refine!r}")
+        refine = int(refine)
+    if refine is None or isinstance(refine, (bool, np.bool_)):
+        return (AUTO, True) if refine else (0, False)
+    refine = as_int(refine, "nes: refine (a number of steps, or 'auto')", minimum=0)
     if refine > STEP_LIMIT:
         raise SpielplatzError(f"nes: refine=K takes at most {STEP_LIMIT} Newton steps; use "
                               f"refine=auto for the certified exact answer")
@@ -116,9 +117,8 @@ class NESSolver:
             ``refine_iterations``, ``refine_residual``, ``refine_time``, ``duals``
             (per player, payoff units: the network's, or the refined ones).
         """
-        if unknown:
-            raise SpielplatzError(f"nes: unknown option(s) {', '.join(sorted(unknown))}; "
-                                  f"see `spielplatz solvers`")
+        check_option_names(unknown, SOLVE_OPTIONS, "the nes solver")
+        tol = as_float(tol, "tol", positive=True)
         concept = deviations._check_concept(concept)
         if not isinstance(game, NormalFormGame):
             from spielplatz.api import load_game
@@ -216,8 +216,10 @@ class NESSolver:
         payoff units; refined: also ``refine_time`` and the ``fallback`` games that
         ``maxent`` re-solved on its single-game path).
         """
-        if unknown:
-            raise SpielplatzError(f"nes: unknown option(s) {', '.join(sorted(unknown))}")
+        check_option_names(unknown, [*SOLVE_OPTIONS, "batch_size"], "the nes solver's batches")
+        tol = as_float(tol, "tol", positive=True)
+        if batch_size is not None:
+            batch_size = as_int(batch_size, "batch_size", minimum=1)
         concept = deviations._check_concept(concept)
         payoffs = np.asarray(payoffs, dtype=float)
         if payoffs.ndim < 3 or payoffs.shape[1] != payoffs.ndim - 2:
@@ -275,6 +277,17 @@ class NESSolver:
             ``history`` (list of metric records), ``model`` (path of the model
             file or None), ``resumed_from`` (step), ``model_config``.
         """
+        steps = as_int(steps, "steps", minimum=1)            # checked before jax loads
+        batch_size = as_int(batch_size, "batch size", minimum=1)
+        learning_rate = as_float(learning_rate, "learning rate", positive=True)
+        seed = as_seed(seed, "seed")
+        checkpoint_every = as_int(checkpoint_every, "checkpoint_every", minimum=1)
+        log_every = as_int(log_every, "log_every", minimum=1)
+        resume = as_bool(resume, "resume")
+        if rho is not None:
+            rho = as_float(rho, "rho", positive=True)
+        if schedule_scale is not None:
+            schedule_scale = as_float(schedule_scale, "schedule_scale", positive=True)
         from .checkpoint import exists
         from .core import ModelConfig, TrainConfig
         from .training import Trainer
@@ -320,7 +333,9 @@ class NESSolver:
         from .evaluation import DEFAULT_CLASSES, evaluate_model
         from .model import load_model
 
+        num_games = as_int(num_games, "number of games per class", minimum=1)
+        seed = as_seed(seed, "seed")
         dims = parse_shape(shape) if model is None else None
         net = load_model(model, concept=None if model is not None else concept, shape=dims)
-        return evaluate_model(net, classes or DEFAULT_CLASSES, num_games=int(num_games),
-                              seed=int(seed), exact=exact, progress=progress)
+        return evaluate_model(net, classes or DEFAULT_CLASSES, num_games=num_games,
+                              seed=seed, exact=as_bool(exact, "exact"), progress=progress)
