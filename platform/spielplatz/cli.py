@@ -267,18 +267,24 @@ def check(game: str, file: str, concept: str, as_json: bool) -> None:
 
 def parse_options(items: tuple[str, ...]) -> dict[str, Any]:
     """``-o key=value`` pairs of any command; values typed like game-string parameters
-    (numbers, booleans, ``a;b`` lists). A malformed pair is a usage error (exit 2)."""
+    (numbers, booleans, ``a;b`` lists). A malformed pair, an empty value (``mu=``,
+    ``a;;b``) or a key given twice is a usage error (exit 2). Each solver or learner
+    checks the names and types of its options (:mod:`spielplatz.validation`)."""
     from .gamestring import _value
 
+    hint = "'-o' / '--option'"
     options: dict[str, Any] = {}
     for item in items:
         key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise click.BadParameter(f"{item!r} is not of the form key=value",
-                                     param_hint="'-o' / '--option'")
-        value = value.strip()
-        options[key.strip().replace("-", "_")] = (
-            [_value(v.strip()) for v in value.split(";")] if ";" in value else _value(value))
+        key, value = key.strip().replace("-", "_"), value.strip()
+        if not eq or not key:
+            raise click.BadParameter(f"{item!r} is not of the form key=value", param_hint=hint)
+        parts = [v.strip() for v in value.split(";")]
+        if not all(parts):
+            raise click.BadParameter(f"{item!r} has an empty value", param_hint=hint)
+        if key in options:
+            raise click.BadParameter(f"option {key!r} is given twice", param_hint=hint)
+        options[key] = [_value(v) for v in parts] if len(parts) > 1 else _value(value)
     return options
 
 
@@ -287,7 +293,10 @@ def _solver_specs(text: str) -> list[tuple[str, str, dict[str, Any]]]:
     from .gamestring import _split_top_level, parse_game_string
 
     specs = []
-    for part in _split_top_level(text, text):
+    for part in _split_top_level(text, text, keep_empty=True) if text.strip() else []:
+        if not part:
+            raise SpielplatzError(f"--solvers {text!r} has an empty entry (two commas, or a "
+                                  f"comma at the start or end)")
         name, options = parse_game_string(part)
         specs.append((part, name, options))
     if not specs:
