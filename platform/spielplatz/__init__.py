@@ -25,6 +25,7 @@ _LAZY = {
     "get_welfare_function": "api",
     "BatchSolution": "results",
     "SpielplatzError": "errors", "GameError": "errors", "UnknownNameError": "errors",
+    "OptionError": "errors",
     "get_host": "plugins",
 }
 

@@ -138,7 +138,8 @@ def _train(learner_name: str, game: Any, steps: int, seeds: tuple, options: dict
                    "list trains each on the same seeds and compares them.")
 @click.option("--seeds", type=click.IntRange(min=1), default=8, show_default=True,
               help="Number of runs (seeds first-seed, first-seed+1, ...), trained at once.")
-@click.option("--first-seed", type=int, default=0, show_default=True, help="First seed.")
+@click.option("--first-seed", type=int, default=0, show_default=True,
+              help="First seed (seeds are 0..4294967295).")
 @click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Gradient steps (differentiable games) or learner updates (RL games).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
