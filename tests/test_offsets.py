@@ -266,3 +266,13 @@ def test_failed_status_exits_non_zero():
     data = json.loads(result.stdout)
     assert (data["status"] == "failed") == (result.exit_code == 1)
     assert math.isfinite(float(data["gap"]))
+
+
+@pytest.mark.parametrize("payoffs, fragment", [
+    (np.array([[[3.0, 1.0], [5.0, 0.0]], [[3.0, 5.0], [1.0, 0.0]]]) * 3e307, "overflow float64"),
+    (np.array([[[1.7e308, -1.7e308], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]), "overflow float64"),
+    (np.array([[[3.0, 1.0], [5.0, 0.0]], [[3.0, 5.0], [1.0, 0.0]]]) * 1e-300, "span only"),
+])
+def test_payoffs_beyond_float64_are_refused_clearly(payoffs, fragment):
+    with pytest.raises(sp.GameError, match=fragment):
+        sp.load_game(payoffs)

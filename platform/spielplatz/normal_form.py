@@ -23,6 +23,31 @@ def _default_actions(shape: Sequence[int]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(str(a) for a in range(n)) for n in shape)
 
 
+#: Largest payoff magnitude: every player's range and the players' sum of payoffs
+#: (welfare) stay finite in float64.
+MAX_PAYOFF = 1e307
+#: Smallest non-zero payoff range: products with probabilities stay normal floats,
+#: so the certified rounding bounds of :mod:`spielplatz.certificate` hold.
+MIN_RANGE = 1e-200
+
+
+def _check_magnitudes(name: str, payoffs: np.ndarray) -> None:
+    """Refuse payoffs whose gains or welfare would overflow or underflow float64."""
+    n = payoffs.shape[0]
+    largest = float(np.abs(payoffs).max(initial=0.0))
+    if largest * n > MAX_PAYOFF:
+        raise GameError(f"game {name!r}: payoffs up to {largest:.3g} in magnitude overflow "
+                        f"float64 in values and welfare; rescale so that |payoff| x players "
+                        f"<= {MAX_PAYOFF:g}")
+    flat = payoffs.reshape(n, -1)
+    ranges = flat.max(axis=1) - flat.min(axis=1)
+    tiny = (ranges > 0) & (ranges < MIN_RANGE)
+    if tiny.any():
+        p = int(np.argmax(tiny))
+        raise GameError(f"game {name!r}: player {p}'s payoffs span only {ranges[p]:.3g}, below "
+                        f"float64's reliable range ({MIN_RANGE:g}); rescale the game")
+
+
 @dataclass(frozen=True, eq=False)
 class NormalFormGame:
     """An N-player normal-form game.
@@ -72,6 +97,7 @@ class NormalFormGame:
             raise GameError(f"game {self.name!r}: payoff {payoffs[tuple(bad)]} for player "
                             f"{bad[0]} at joint action {tuple(int(i) for i in bad[1:])} is "
                             f"not finite")
+        _check_magnitudes(self.name, payoffs)
         payoffs.setflags(write=False)
         object.__setattr__(self, "payoffs", payoffs)
         shape = payoffs.shape[1:]
