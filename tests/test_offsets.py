@@ -131,7 +131,12 @@ def test_near_ties(base, offset, scale, tie, concept):
         sol = sp.solve(payoffs, solver=solver, concept=concept)
         assert_optimal_is_exact(payoffs, sol)
         if offset * 1e-14 < scale:
-            assert sol.status == "optimal", (solver, sol.status, sol.extra.get("message"))
+            # never a false failure: welfare certifies; maxent may stop at its iteration
+            # limit in the transition region (a gain of 1e-10 of the range that the dual
+            # must scale up), and then says so (a certified (C)CE, entropy not certified)
+            expected = ("optimal",) if solver == "welfare" else ("optimal", "approximate")
+            assert sol.status in expected, (solver, sol.status, sol.extra.get("message"))
+            assert sol.extra["certificate"]["certified"]
 
 
 @settings(**SETTINGS)
