@@ -395,6 +395,14 @@ def sample(name: str, shape: Any = "8x8", batch_size: int = 1, seed: int = 0,
     dims = parse_shape(shape)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
     seed = as_seed(seed, "seed")
+    from spielplatz.errors import GameTooLargeError
+    from spielplatz.resources import check_memory, game_bytes
+
+    check_memory(game_bytes(dims, batch=batch_size),
+                 f"{name}(shape={'x'.join(map(str, dims))}): sampling "
+                 + ("the game" if batch_size == 1 else f"a batch of {batch_size:,} games"),
+                 hint="use a smaller shape or batch",
+                 error=GameTooLargeError)
     if "graph" in params and params["graph"] not in GRAPHS:
         raise ValueError(f"unknown graph {params['graph']!r}; use one of {', '.join(GRAPHS)}")
     rng = np.random.default_rng(seed)

@@ -25,7 +25,7 @@ _LAZY = {
     "get_welfare_function": "api",
     "BatchSolution": "results",
     "SpielplatzError": "errors", "GameError": "errors", "UnknownNameError": "errors",
-    "OptionError": "errors",
+    "OptionError": "errors", "MemoryLimitError": "errors",
     "get_host": "plugins",
 }
 

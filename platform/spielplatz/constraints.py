@@ -68,6 +68,15 @@ def _csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple
     return mat
 
 
+def _check_memory(nnz: int, total: int, concept: str) -> None:
+    """Refuse a matrix (values, column indices, row pointers) larger than the memory limit."""
+    from .resources import check_memory
+
+    index = np.dtype(_index_dtype(total, nnz)).itemsize
+    check_memory(nnz * (8 + index), f"the {concept.upper()} constraint matrix ({nnz:,} entries "
+                 f"over {total:,} joint actions)", hint="use a smaller game")
+
+
 def ce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False,
                          include_diagonal: bool = False) -> Any:
     """CE deviation-gain matrix ``[sum_p A_p (A_p - 1), prod_p A_p]`` (CSR).
@@ -98,6 +107,7 @@ def ce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False,
     num_rows = [a * (a - 1) for a in shape]
     nnz = sum(r * k for r, k in zip(num_rows, row_len))
     itype = _index_dtype(total, nnz)
+    _check_memory(nnz, total, "ce")
     # One buffer each for values and column indices, filled in place (large
     # temporaries are slow to allocate and touch).
     data = np.empty(nnz)
@@ -151,6 +161,7 @@ def cce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False) -> Any:
     row_len = [total - total // a for a in shape]          # joint actions with a_p != a'
     nnz = sum(a * k for a, k in zip(shape, row_len))
     itype = _index_dtype(total, nnz)
+    _check_memory(nnz, total, "cce")
     data = np.empty(nnz)
     indices = np.empty(nnz, dtype=itype)
     start = 0

@@ -44,3 +44,7 @@ class SolverWarning(UserWarning):
 
 class OptionError(SpielplatzError, ValueError):
     """An option, parameter or argument has a value of the wrong type or range."""
+
+
+class MemoryLimitError(SpielplatzError):
+    """A step would need more memory than the limit (``SPIELPLATZ_MEMORY_LIMIT``)."""

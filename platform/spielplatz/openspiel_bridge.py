@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import GameError, GameTooLargeError
 from .normal_form import NormalFormGame
+from .resources import GAME_COPIES
 
 __all__ = ["from_pyspiel", "to_pyspiel", "DEFAULT_MAX_JOINT_ACTIONS", "count_pure_strategies"]
 
@@ -81,8 +82,19 @@ def from_pyspiel(game: Any, name: str | None = None, *,
         raise GameTooLargeError(
             f"{name}: its normal form has {shown} pure strategies ({_short_int(total)} joint), "
             f"more than the limit of {limit:,}; pick a smaller variant or raise the limit")
+    # pyspiel's tensor game holds every player's utilities (and strategy names) too
+    _check_conversion_memory(name, counts, copies=GAME_COPIES + 2)
     tensor = pyspiel.extensive_to_tensor_game(game)
     return _from_tensor_game(tensor, name, gtype.long_name, compact_names=True)
+
+
+def _check_conversion_memory(name: str, shape: list, copies: int = 0) -> None:
+    """Refuse a conversion whose payoff tensors would not fit the memory limit."""
+    from .resources import GAME_COPIES, check_memory, game_bytes
+
+    check_memory(game_bytes(shape, copies=copies or GAME_COPIES),
+                 f"{name}: converting its {' x '.join(_short_int(a) for a in shape)} normal form",
+                 hint="pick a smaller variant", error=GameTooLargeError)
 
 
 def _short_int(n: int) -> str:
@@ -105,6 +117,7 @@ def _from_tensor_game(game: Any, name: str, long_name: str,
                       compact_names: bool = False) -> NormalFormGame:
     n = game.num_players()
     shape = list(game.shape())
+    _check_conversion_memory(name, shape)
     payoffs = np.stack([np.asarray(game.player_utilities(p), dtype=float).reshape(shape)
                         for p in range(n)])
     fix = _compact_strategy_name if compact_names else (lambda s: s)
@@ -120,6 +133,7 @@ def _from_one_shot(game: Any, name: str, limit: int) -> NormalFormGame:
     if math.prod(shape) > limit:
         raise GameTooLargeError(f"{name}: {' x '.join(map(str, shape))} joint actions exceed "
                                 f"the limit of {limit:,}")
+    _check_conversion_memory(name, shape)
     payoffs = np.zeros([n] + shape)
     for idx in itertools.product(*(range(k) for k in shape)):
         child = state.clone()

@@ -304,6 +304,9 @@ class MaxEntSolver:
         check_option_names(unknown, OPTIONS, "the maxent solver")
         concept = deviations._check_concept(concept)
         game = normal_form_game(game, "the maxent solver")
+        from spielplatz.resources import check_solve_memory
+
+        check_solve_memory(game, concept, "maxent")
         start = time.perf_counter()
         opts = prepare(game.payoffs, prior=prior, mu=mu, welfare=welfare, epsilon=epsilon,
                        target_epsilon=target_epsilon, rho=rho, eps_plus=eps_plus, tol=tol,

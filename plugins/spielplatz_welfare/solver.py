@@ -527,6 +527,9 @@ class WelfareSolver:
         start = time.perf_counter()
         concept = deviations._check_concept(concept)
         game = normal_form_game(game, "the welfare solver")
+        from spielplatz.resources import check_solve_memory
+
+        check_solve_memory(game, concept, "welfare")
         objective, w = _check_objective(objective, weights, game.num_players)
         eps = per_player(epsilon, game.num_players, "epsilon")
         config = {"objective": objective, "weights": None if w is None else w.tolist(),
