@@ -9,10 +9,8 @@ about 1e-6.
 
 from __future__ import annotations
 
-import glob
 import json
 import math
-import os
 
 import numpy as np
 import pytest
@@ -21,8 +19,7 @@ import spielplatz as sp
 from spielplatz import deviations, mwmre
 from spielplatz.errors import SpielplatzError
 
-GAMBIT = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "shared",
-                                       "realgames", "gambit", "*.nfg")))
+from conftest import DATA_DIR, corpus_files, gambit_files, require_gambit
 
 
 def solve(game, concept="ce", **options):
@@ -452,9 +449,28 @@ def test_invariances(concept):
 # Real games
 # --------------------------------------------------------------------------------------
 def test_all_gambit_games_solve_optimally():
-    assert len(GAMBIT) == 60
-    for path in GAMBIT:
-        game = sp.load_game(path)
+    require_gambit()           # the external corpus: skipped with the reason when missing
+    assert len(gambit_files()) == 60
+    check_all_solve_optimally(gambit_files())
+
+
+def test_all_corpus_games_solve_optimally():
+    files = corpus_files()     # tests/data: always present
+    assert len(files) >= 12
+    check_all_solve_optimally(files)
+    # Known answers: the prisoner's dilemma's only CE is (defect, defect); with every payoff
+    # zero every distribution is a CE and the maximum-entropy one is uniform.
+    pd = solve(sp.load_game(str(DATA_DIR / "pd_payoff.nfg")), "ce").joint
+    np.testing.assert_allclose(pd, [[0, 0], [0, 1]], atol=1e-9)
+    zero = solve(sp.load_game(str(DATA_DIR / "all_zero.nfg")), "cce").joint
+    np.testing.assert_allclose(zero, np.full((2, 3), 1 / 6), atol=1e-9)
+    pennies = solve(sp.load_game(str(DATA_DIR / "matching_pennies.json")), "ce").joint
+    np.testing.assert_allclose(pennies, np.full((2, 2), 1 / 4), atol=1e-7)
+
+
+def check_all_solve_optimally(paths):
+    for path in paths:
+        game = sp.load_game(str(path))
         scale = max(float(deviations.payoff_scale(game.payoffs)), 1e-300)
         for concept in ("ce", "cce"):
             sol = solve(game, concept)

@@ -7,9 +7,7 @@ constraint matrix is built here by explicit loops over joint actions.
 
 from __future__ import annotations
 
-import glob
 import itertools
-import os
 import subprocess
 import sys
 import time
@@ -26,8 +24,7 @@ from spielplatz_welfare.solver import OPTIONS, WelfareSolver, efficiency_summary
 
 cp = pytest.importorskip("cvxpy")
 
-GAMBIT = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "shared",
-                                       "realgames", "gambit", "*.nfg")))
+from conftest import DATA_DIR, corpus_files, gambit_files, require_gambit
 SOLVER = WelfareSolver()
 
 
@@ -491,11 +488,29 @@ def test_negative_epsilon_with_one_action_player_cce_is_infeasible():
 
 
 # --------------------------------------------------------------------------- real games
-@pytest.mark.skipif(not GAMBIT, reason="shared Gambit games not found")
 def test_all_gambit_games_solve_optimally():
-    assert len(GAMBIT) == 60
-    for path in GAMBIT:
-        game = sp.load_game(path)
+    require_gambit()           # the external corpus: skipped with the reason when missing
+    assert len(gambit_files()) == 60
+    check_all_solve_optimally(gambit_files())
+
+
+def test_all_corpus_games_solve_optimally():
+    files = corpus_files()     # tests/data: always present
+    assert len(files) >= 12
+    check_all_solve_optimally(files)
+    # Known welfare optima: (cooperate, cooperate) = 6 in the prisoner's dilemma, yet its
+    # only CE is (defect, defect) = 2; 12 at (2,2,2) of the three-player game; 6 at (T,L)
+    # or (T,C) of the degenerate game; 0 in matching pennies (zero-sum).
+    for path, welfare in (("pd_payoff.nfg", 2.0), ("three_player.nfg", 12.0),
+                          ("degenerate.nfg", 6.0), ("matching_pennies.json", 0.0),
+                          ("coordination_outcome.nfg", 4.0)):
+        sol = SOLVER.solve(sp.load_game(str(DATA_DIR / path)), "ce")
+        assert sol.welfare == pytest.approx(welfare, abs=1e-9), path
+
+
+def check_all_solve_optimally(paths):
+    for path in paths:
+        game = sp.load_game(str(path))
         scale = max(float(deviations.payoff_scale(game.payoffs)), 1.0)
         for concept in ("ce", "cce"):
             for tie in (False, True):

@@ -7,7 +7,11 @@
   two-player matrix with optional action-name header row and column, or one
   row per joint action: one column per player, then ``probability``);
 * every file is written to a temporary file in the same folder, then renamed,
-  so a failure never leaves a half-written file.
+  so a failure never leaves a half-written file;
+* every file is read with bounds: at most :data:`MAX_FILE_BYTES` bytes from a
+  regular file or a pipe (devices are refused), at most :data:`MAX_PLAYERS`
+  players and :data:`MAX_FILE_CELLS` numbers, checked before anything of the
+  declared size is allocated.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
+import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,9 +34,17 @@ from .errors import GameFileError
 from .normal_form import NormalFormGame
 
 __all__ = ["read_game_file", "write_game_file", "read_joint_file", "atomic_write",
-           "GAME_SUFFIXES", "validate_joint"]
+           "GAME_SUFFIXES", "validate_joint", "MAX_FILE_BYTES", "MAX_FILE_CELLS", "MAX_PLAYERS"]
 
 GAME_SUFFIXES = (".nfg", ".json")
+
+#: Largest input file (bytes) that is read: 64 MiB.
+MAX_FILE_BYTES = 64 * 2**20
+#: Most numbers (payoffs: players x joint actions) a game file may declare: 2**24,
+#: 128 MiB of float64.
+MAX_FILE_CELLS = 2**24
+#: Most players a game file may declare (numpy arrays have at most 64 axes).
+MAX_PLAYERS = 32
 
 
 @contextlib.contextmanager
@@ -49,14 +64,137 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[Any]:
 
 
 def _read_text(path: Path) -> str:
+    """The text of ``path``, read with bounds (size, kind of file, UTF-8 with optional BOM)."""
     try:
-        return path.read_text(encoding="utf-8")
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise GameFileError(f"{path}: is a folder, not a file")
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+            raise GameFileError(f"{path}: not a regular file (a device or socket cannot be "
+                                f"read as a game or distribution)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise GameFileError(f"{path}: file of {info.st_size:,} bytes is larger than the "
+                                f"limit of {MAX_FILE_BYTES:,} bytes (64 MiB)")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise GameFileError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise GameFileError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise GameFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise GameFileError(f"{path}: more than the limit of {MAX_FILE_BYTES:,} bytes "
+                            f"(64 MiB) to read")
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise GameFileError(f"{path}: not a text file") from None
+        raise GameFileError(f"{path}: not a text file (not UTF-8)") from None
+
+
+def _load_json(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GameFileError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise GameFileError(f"{path}: invalid JSON (nested too deeply)") from None
+    except ValueError as exc:            # e.g. an integer beyond Python's digit limit
+        if "digits" in str(exc):
+            raise GameFileError(f"{path}: invalid JSON (a number has more than "
+                                f"{sys.get_int_max_str_digits()} digits)") from None
+        raise GameFileError(f"{path}: invalid JSON ({str(exc).splitlines()[0][:80]})") \
+            from None
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", str: "a string", dict: "an object", list: "a list",
+            type(None): "null", int: "a number", float: "a number"}.get(type(value),
+                                                                        type(value).__name__)
+
+
+def _number_array(data: Any, source: str, what: str, max_ndim: int,
+                  max_cells: int, context: str = "") -> np.ndarray:
+    """A rectangular nested list of JSON numbers as a float64 array (strict: no strings,
+    booleans or nulls), its shape checked against ``max_ndim`` and ``max_cells`` first."""
+    shape = []
+    node = data
+    while isinstance(node, list):
+        if len(shape) >= max_ndim:
+            raise GameFileError(f"{source}: {what} nested deeper than {max_ndim} levels")
+        if not node:
+            raise GameFileError(f"{source}: {what} contain an empty list")
+        shape.append(len(node))
+        node = node[0]
+    if not shape:
+        raise GameFileError(f"{source}: {what} must be a nested list of numbers, "
+                            f"found {_type_name(data)}")
+    cells = math.prod(shape)
+    if cells > max_cells:
+        raise GameFileError(f"{source}: {what} of shape {shape} hold {cells:,} numbers, more "
+                            f"than the limit of {max_cells:,}{context}")
+    out = np.empty(cells)
+    flat = 0
+    stack: list[tuple[list, int, tuple[int, ...]]] = [(data, 0, ())]
+    while stack:                                  # depth-first, in row-major order
+        node, depth, index = stack.pop()
+        if depth == len(shape):
+            if type(node) not in (int, float):
+                shown = json.dumps(node)
+                shown = shown if len(shown) <= 24 else shown[:20] + "..."
+                raise GameFileError(f"{source}: {what} must be numbers; found "
+                                    f"{_type_name(node)} ({shown}) at {list(index)}")
+            try:
+                out[flat] = float(node)
+            except OverflowError:
+                raise GameFileError(f"{source}: {what}: the number at {list(index)} is too "
+                                    f"large for float64") from None
+            flat += 1
+            continue
+        if not isinstance(node, list) or len(node) != shape[depth]:
+            found = (f"{len(node)} entries" if isinstance(node, list) else _type_name(node))
+            raise GameFileError(f"{source}: {what} are not a rectangular array of shape "
+                                f"{shape}: {found} at {list(index)}, expected "
+                                f"{shape[depth]} entries")
+        for i in range(len(node) - 1, -1, -1):
+            stack.append((node[i], depth + 1, index + (i,)))
+    return out.reshape(shape)
+
+
+def _string_list(value: Any, source: str, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise GameFileError(f"{source}: {what} must be a list of strings, "
+                            f"found {_type_name(value)}")
+    return value
+
+
+def _json_game(data: Any, path: Path) -> NormalFormGame:
+    from .errors import GameError
+
+    if not isinstance(data, dict) or "payoffs" not in data:
+        raise GameFileError(f"{path}: a JSON game needs a 'payoffs' array of shape "
+                            f"[N, A_1, ..., A_N]")
+    source = str(path)
+    payoffs = _number_array(data["payoffs"], source, "payoffs", MAX_PLAYERS + 1, MAX_FILE_CELLS)
+    name = data.get("name", path.stem)
+    description = data.get("description", "")
+    for key, value in (("name", name), ("description", description)):
+        if not isinstance(value, str):
+            raise GameFileError(f"{path}: '{key}' must be a string, found {_type_name(value)}")
+    players = data.get("players")
+    players = [] if players is None else _string_list(players, source, "'players'")
+    actions = data.get("actions")
+    actions = [] if actions is None else actions
+    if not isinstance(actions, list):
+        raise GameFileError(f"{path}: 'actions' must be a list of lists of strings, "
+                            f"found {_type_name(actions)}")
+    for p, names in enumerate(actions):
+        _string_list(names, source, f"'actions' of player {p + 1}")
+    try:
+        return NormalFormGame(payoffs, name=name, player_names=players, action_names=actions,
+                              description=description)
+    except GameError as exc:
+        raise GameFileError(f"{path}: {exc}") from None
 
 
 def read_game_file(path: str | Path) -> NormalFormGame:
@@ -74,20 +212,7 @@ def read_game_file(path: str | Path) -> NormalFormGame:
     text = _read_text(path)
     suffix = path.suffix.lower()
     if suffix == ".json" or (suffix != ".nfg" and text.lstrip().startswith("{")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GameFileError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(data, dict) or "payoffs" not in data:
-            raise GameFileError(f"{path}: a JSON game needs a 'payoffs' array of shape "
-                                f"[N, A_1, ..., A_N]")
-        try:
-            return NormalFormGame(data["payoffs"], name=data.get("name", path.stem),
-                                  player_names=data.get("players") or (),
-                                  action_names=data.get("actions") or (),
-                                  description=data.get("description", ""))
-        except GameError as exc:
-            raise GameFileError(f"{path}: {exc}") from None
+        return _json_game(_load_json(text, path), path)
     try:
         return parse_nfg(text, name=path.stem, source=str(path))
     except GameFileError:
@@ -143,7 +268,10 @@ def _is_number(text: str) -> bool:
 
 
 def _csv_joint(text: str, game: NormalFormGame, source: str) -> np.ndarray:
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise GameFileError(f"{source}: invalid CSV ({exc})") from None
     if not rows:
         raise GameFileError(f"{source}: empty CSV file")
     header = [c.strip().lower() for c in rows[0]]
@@ -153,6 +281,9 @@ def _csv_joint(text: str, game: NormalFormGame, source: str) -> np.ndarray:
         if len(header) != n + 1:
             raise GameFileError(f"{source}: long-format CSV needs {n} action columns and a "
                                 f"probability column, found {len(header)} columns")
+        if len(rows) - 1 > game.num_joint_actions:
+            raise GameFileError(f"{source}: {len(rows) - 1:,} rows for a game of "
+                                f"{game.num_joint_actions:,} joint actions")
         joint = np.zeros(game.shape)
         for line, row in enumerate(rows[1:], start=2):
             if len(row) != n + 1:
@@ -164,13 +295,15 @@ def _csv_joint(text: str, game: NormalFormGame, source: str) -> np.ndarray:
                 names = game.action_names[p]
                 if cell in names:
                     idx.append(names.index(cell))
-                elif cell.isdigit() and int(cell) < len(names):
+                elif cell.isascii() and cell.isdigit() and len(cell) < 19 \
+                        and int(cell) < len(names):
                     idx.append(int(cell))
                 else:
-                    raise GameFileError(f"{source}: line {line}: {cell!r} is not an action "
+                    raise GameFileError(f"{source}: line {line}: {cell[:40]!r} is not an action "
                                         f"of player {game.player_names[p]}")
             if not _is_number(row[n]):
-                raise GameFileError(f"{source}: line {line}: {row[n]!r} is not a probability")
+                raise GameFileError(f"{source}: line {line}: {row[n][:40]!r} is not a "
+                                    f"probability")
             joint[tuple(idx)] += float(row[n])
         return joint
     if game.num_players != 2:
@@ -181,29 +314,38 @@ def _csv_joint(text: str, game: NormalFormGame, source: str) -> np.ndarray:
         rows = rows[1:]                                   # header row of action names
     if rows and not _is_number(rows[0][0]):
         rows = [r[1:] for r in rows]                      # leading column of action names
-    try:
-        return np.array([[float(c) for c in r] for r in rows], dtype=float)
-    except ValueError as exc:
-        raise GameFileError(f"{source}: {exc}") from None
+    if len(rows) > game.shape[0] or any(len(r) != game.shape[1] for r in rows):
+        raise GameFileError(f"{source}: a {len(rows)}-row matrix with rows of "
+                            f"{sorted({len(r) for r in rows})} values does not match game "
+                            f"{game.name!r} of shape {list(game.shape)}")
+    values = np.empty((len(rows), game.shape[1]))
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            if not _is_number(cell):
+                raise GameFileError(f"{source}: {cell[:40]!r} in row {i + 1} is not a "
+                                    f"probability")
+            values[i, j] = float(cell)
+    return values
 
 
 def read_joint_file(path: str | Path, game: NormalFormGame) -> np.ndarray:
-    """Read a joint distribution for ``game`` from a JSON or CSV file (validated)."""
+    """Read a joint distribution for ``game`` from a JSON or CSV file (validated).
+
+    The file is read with the same bounds as game files (size, kind of file);
+    JSON holds numbers only (no strings or booleans), at most as many as the game
+    has joint actions.
+    """
     path = Path(path)
     text = _read_text(path)
     if path.suffix.lower() == ".csv" or not text.lstrip().startswith(("[", "{")):
         joint = _csv_joint(text, game, str(path))
     else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GameFileError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+        data = _load_json(text, path)
         if isinstance(data, dict):
             if "joint" not in data:
                 raise GameFileError(f"{path}: a JSON object needs a 'joint' array")
             data = data["joint"]
-        try:
-            joint = np.array(data, dtype=float)
-        except (TypeError, ValueError):
-            raise GameFileError(f"{path}: 'joint' is not a rectangular array of numbers") from None
+        joint = _number_array(data, str(path), "probabilities", game.num_players,
+                              game.num_joint_actions,
+                              f" (game {game.name!r} has shape {list(game.shape)})")
     return validate_joint(joint, game, str(path))
