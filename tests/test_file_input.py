@@ -1,0 +1,249 @@
+"""Reading game and joint-distribution files: size bounds and one clear error per problem.
+
+Every malformed file raises :class:`GameFileError` naming the file and the problem,
+before anything of the declared size is allocated; through the command line it is one
+``Error: ...`` line on stderr with exit code 1 (never a traceback, ``internal error``,
+a ``MemoryError`` or a hang).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import spielplatz as sp
+from spielplatz import files
+from spielplatz.cli import cli
+from spielplatz.errors import GameFileError
+from spielplatz.files import read_game_file, read_joint_file
+from spielplatz.nfg import parse_nfg
+
+from conftest import DATA_DIR
+
+HEAD = 'NFG 1 R "x" { "a" "b" }'
+DIGITS = "1" * 5000
+NAMES = " ".join(['"s"'] * 5000)
+
+# (file name, content, message fragment); content is text, or bytes when given as bytes
+BAD_GAMES = [
+    # declared sizes, checked before any allocation
+    ("huge.nfg", f"{HEAD} {{ 400000000 400000000 }}\n",
+     "declares 2 players with 400,000,000 x 400,000,000 strategies = "
+     "320,000,000,000,000,000 payoffs, more than the limit of 16,777,216"),
+    ("int64.nfg", f"{HEAD} {{ 9223372036854775807 9223372036854775807 }}\n1 2\n",
+     "more than the limit of 16,777,216"),
+    ("wide.nfg", f"{HEAD} {{ 3000 3000 }}\n1 2\n", "18,000,000 payoffs, more than the limit"),
+    ("named.nfg", f'{HEAD}\n{{ {{ {NAMES} }} {{ {NAMES} }} }}\n""\n1 2\n',
+     "5,000 x 5,000 strategies = 50,000,000 payoffs"),
+    ("players.nfg", 'NFG 1 R "x" { ' + '"p" ' * 40 + "} { " + "1 " * 40 + "}\n1\n",
+     "more than 32 entries in the player list"),
+    ("count_digits.nfg", f"{HEAD} {{ {DIGITS} 2 }}\n1 2\n",
+     "a strategy count '11111111111111111111'... (5,000 characters) is far too large"),
+    # numbers
+    ("fraction.nfg", f"{HEAD} {{ 2 1 }}\n1 1 2 {'1' * 400}/3\n",
+     "(402 characters) is too large for float64"),
+    ("exponent_fraction.nfg", f"{HEAD} {{ 2 1 }}\n1 1 2 1e400/3\n",
+     "payoff '1e400/3' is too large for float64"),
+    ("overflow.nfg", f"{HEAD} {{ 2 1 }}\n1 1 2 1e400\n", "payoff '1e400' is too large"),
+    ("digits.nfg", f"{HEAD} {{ 2 1 }}\n1 1 2 {DIGITS}\n", "(5,000 characters) is too large"),
+    ("digits_ratio.nfg", f"{HEAD} {{ 2 1 }}\n1 1 2 {DIGITS}/{DIGITS}\n",
+     "(10,001 characters) has too many digits"),
+    ("infinite.nfg", f"{HEAD} {{ 2 1 }}\n1 1 2 inf\n", "payoff 'inf' is not a finite number"),
+    ("outcome_index.nfg", f'{HEAD} {{ {{ "1" }} {{ "1" }} }} "" {{ {{ "" 1, 2 }} }} {DIGITS}\n',
+     "an outcome index '11111111111111111111'... (5,000 characters) is far too large"),
+    ("too_many.nfg", f"{HEAD} {{ 1 1 }}\n1 2 3 4 5\n", "expected 2 payoffs (1 profiles x 2 players), found 5"),
+    ("not_utf8.nfg", b"NFG 1 R \"\xff\" { \"a\" } { 1 }\n1\n", "not a text file (not UTF-8)"),
+    # JSON games
+    ("players_number.json", '{"payoffs": [[[1, 2], [3, 4]], [[1, 2], [3, 4]]], "players": 5}',
+     "'players' must be a list of strings, found a number"),
+    ("actions_number.json", '{"payoffs": [[[1, 2], [3, 4]], [[1, 2], [3, 4]]], "actions": 3}',
+     "'actions' must be a list of lists of strings, found a number"),
+    ("name_list.json", '{"payoffs": [[[1, 2], [3, 4]], [[1, 2], [3, 4]]], "name": [1]}',
+     "'name' must be a string, found a list"),
+    ("deep.json", "[" * 100000 + "]" * 100000, "invalid JSON (nested too deeply)"),
+    ("deep_payoffs.json", '{"payoffs": ' + "[" * 50 + "1" + "]" * 50 + "}",
+     "payoffs nested deeper than 33 levels"),
+    ("int_digits.json", '{"payoffs": [[[1, 2], [3, 4]], [[1, 2], [3, %s]]]}' % DIGITS,
+     "invalid JSON (a number has more than 4300 digits)"),
+    ("big_int.json", '{"payoffs": [[[1, 2], [3, 4]], [[1, 2], [3, 1%s]]]}' % ("0" * 400),
+     "payoffs: the number at [1, 1, 1] is too large for float64"),
+    ("string.json", '{"payoffs": [[[1, "2"], [3, 4]], [[1, 2], [3, 4]]]}',
+     'payoffs must be numbers; found a string ("2") at [0, 0, 1]'),
+    ("boolean.json", '{"payoffs": [[[1, 2], [3, 4]], [[1, 2], [true, 4]]]}',
+     "payoffs must be numbers; found a boolean (true) at [1, 1, 0]"),
+    ("null.json", '{"payoffs": [[[1, 2], [3, 4]], [[1, 2], [3, null]]]}',
+     "found null (null) at [1, 1, 1]"),
+    ("ragged.json", '{"payoffs": [[[1, 2], [3]], [[1, 2], [3, 4]]]}',
+     "payoffs are not a rectangular array of shape [2, 2, 2]: 1 entries at [0, 1]"),
+    ("scalar.json", '{"payoffs": 7}', "payoffs must be a nested list of numbers, found a number"),
+    ("empty.json", '{"payoffs": [[], []]}', "payoffs contain an empty list"),
+    ("cells.json", '{"payoffs": [[' + ",".join(["[0]"] * 3) + "]]}",
+     "have 1 players but 2 action axes"),
+]
+
+
+def write(tmp_path, name, content):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 1, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("name, content, message", BAD_GAMES, ids=[b[0] for b in BAD_GAMES])
+def test_malformed_game_files_are_one_clear_error(tmp_path, name, content, message):
+    path = write(tmp_path, name, content)
+    with pytest.raises(GameFileError) as info:
+        read_game_file(path)
+    text = str(info.value)
+    assert text.startswith(str(path) + ": ") and message in text, text
+    assert len(text.splitlines()) == 1 and len(text) < 400, text
+    line = one_error_line(CliRunner().invoke(cli, ["show", str(path)]))
+    assert message in line
+
+
+def test_declared_size_is_checked_before_allocating(tmp_path, monkeypatch):
+    # a limit lowered to show that the check is on the declared size, before reading the
+    # payoffs: 2 players x 3 x 3 = 18 payoffs > 17
+    path = write(tmp_path, "small.nfg", f"{HEAD} {{ 3 3 }}\n" + "0 " * 18)
+    assert read_game_file(path).shape == (3, 3)
+    monkeypatch.setattr(files, "MAX_FILE_CELLS", 17)
+    with pytest.raises(GameFileError, match="3 x 3 strategies = 18 payoffs, more than the "
+                                            "limit of 17"):
+        read_game_file(path)
+    json_path = write(tmp_path, "small.json", json.dumps({"payoffs": np.zeros((2, 3, 3)).tolist()}))
+    with pytest.raises(GameFileError, match=r"payoffs of shape \[2, 3, 3\] hold 18 numbers, "
+                                            r"more than the limit of 17"):
+        read_game_file(json_path)
+
+
+def test_file_size_limit(tmp_path, monkeypatch):
+    path = write(tmp_path, "big.nfg", f"{HEAD} {{ 1 1 }}\n" + "0 " * 2 + " " * 200)
+    assert read_game_file(path).shape == (1, 1)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
+    size = path.stat().st_size
+    with pytest.raises(GameFileError, match=f"file of {size:,} bytes is larger than the limit "
+                                            f"of 100 bytes"):
+        read_game_file(path)
+    with pytest.raises(GameFileError, match="larger than the limit of 100 bytes"):
+        read_joint_file(path, sp.load_game("chicken"))
+
+
+def test_pipes_are_read_with_the_same_bound(tmp_path, monkeypatch):
+    fifo = tmp_path / "pipe.nfg"
+    os.mkfifo(fifo)
+    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)    # a writer, so that open() returns
+    try:
+        os.write(fd, b"x" * 200)
+        monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
+        with pytest.raises(GameFileError, match="more than the limit of 100 bytes"):
+            read_game_file(fifo)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero on this system")
+def test_dev_zero_is_refused_at_once():
+    with pytest.raises(GameFileError, match="/dev/zero: not a regular file"):
+        read_game_file("/dev/zero")
+    with pytest.raises(GameFileError, match="/dev/zero: not a regular file"):
+        read_joint_file("/dev/zero", sp.load_game("chicken"))
+    runner = CliRunner()
+    for args in (["show", "/dev/zero"], ["check", "chicken", "/dev/zero"],
+                 ["solve", "/dev/zero"]):
+        assert "/dev/zero: not a regular file" in one_error_line(runner.invoke(cli, args)), args
+
+
+def test_folders_and_missing_files(tmp_path):
+    with pytest.raises(GameFileError, match="is a folder, not a file"):
+        read_game_file(tmp_path)
+    with pytest.raises(GameFileError, match="no such file"):
+        read_joint_file(tmp_path / "nope.json", sp.load_game("chicken"))
+
+
+def test_bom_files_load():
+    game = read_game_file(DATA_DIR / "bom.nfg")
+    assert game.name == "bom" and game.shape == (2, 2)
+    np.testing.assert_array_equal(game.payoffs[1], [[-1, 1], [1, -1]])
+    # parse_nfg accepts the mark too, and JSON files with a BOM read as well
+    assert parse_nfg("\ufeff" + game.to_nfg()) == game
+
+
+def test_bom_json_and_joint(tmp_path):
+    path = tmp_path / "g.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(sp.load_game("chicken").to_dict()).encode())
+    assert read_game_file(path) == sp.load_game("chicken")
+    joint = tmp_path / "j.csv"
+    joint.write_bytes(b"\xef\xbb\xbfP1,P2,probability\nSwerve,Swerve,1\n")
+    np.testing.assert_array_equal(read_joint_file(joint, sp.load_game("chicken")),
+                                  [[1, 0], [0, 0]])
+
+
+BAD_JOINTS = [
+    ("deep.json", "[" * 100000 + "]" * 100000, "invalid JSON (nested too deeply)"),
+    ("digits.json", "[[%s, 0], [0, 0]]" % DIGITS, "a number has more than 4300 digits"),
+    ("string.json", '[["0.5", 0.5], [0, 0]]', 'probabilities must be numbers; found a string '
+                                             '("0.5") at [0, 0]'),
+    ("boolean.json", '{"joint": [[true, 0], [0, 0]]}', "found a boolean (true) at [0, 0]"),
+    ("big.json", "[[1e400, 0], [0, 0]]", "NaN or infinity"),
+    ("too_many.json", json.dumps(np.full((3, 3), 1 / 9).tolist()),
+     "probabilities of shape [3, 3] hold 9 numbers, more than the limit of 4 "
+     "(game 'chicken' has shape [2, 2])"),
+    ("too_deep.json", "[[[1]]]", "probabilities nested deeper than 2 levels"),
+    ("ragged.json", "[[1, 0], [0]]", "probabilities are not a rectangular array"),
+    ("index.csv", f"P1,P2,probability\n{DIGITS},0,1\n",
+     f"line 2: '{'1' * 40}' is not an action of player P1"),
+    ("unicode_digit.csv", "P1,P2,probability\n\u00b2,0,1\n", "line 2: '\u00b2' is not an action"),
+    ("nul.csv", "P1,P2,probability\nSwerve,Swerve,1\x00\n", "line 2: '1\\x00' is not a "
+                                                           "probability"),
+    ("field.csv", "0.5," + "1" * 200000 + "\n", "invalid CSV (field larger than field limit"),
+    ("rows.csv", "P1,P2,probability\n" + "Swerve,Swerve,0.1\n" * 10,
+     "10 rows for a game of 4 joint actions"),
+    ("matrix.csv", "0.5,0.5\n0,x\n", "'x' in row 2 is not a probability"),
+    ("matrix_shape.csv", "0.5,0.5,0\n0,0,0\n", "a 2-row matrix with rows of [3] values does "
+                                               "not match game 'chicken' of shape [2, 2]"),
+    ("matrix_inf.csv", "0.5,0.5\n0,1e400\n", "NaN or infinity"),
+]
+
+
+@pytest.mark.parametrize("name, content, message", BAD_JOINTS, ids=[b[0] for b in BAD_JOINTS])
+def test_malformed_joint_files_are_one_clear_error(tmp_path, name, content, message):
+    path = write(tmp_path, name, content)
+    with pytest.raises(GameFileError) as info:
+        read_joint_file(path, sp.load_game("chicken"))
+    text = str(info.value)
+    assert text.startswith(str(path) + ": ") and message in text, text
+    assert len(text.splitlines()) == 1 and len(text) < 400, text
+    line = one_error_line(CliRunner().invoke(cli, ["check", "chicken", str(path)]))
+    assert message in line
+
+
+def test_good_joint_files_still_read(tmp_path):
+    chicken = sp.load_game("chicken")
+    expected = [[0.2, 0.4], [0.4, 0.0]]
+    for name in ("chicken_ce.json", "chicken_ce.csv"):
+        np.testing.assert_allclose(read_joint_file(f"docs/examples/{name}", chicken), expected)
+    flat = write(tmp_path, "flat.json", "[0.2, 0.4, 0.4, 0]")
+    np.testing.assert_allclose(read_joint_file(flat, chicken), expected)
+    matrix = write(tmp_path, "m.csv", ",Swerve,Straight\nSwerve,0.2,0.4\nStraight,0.4,0\n")
+    np.testing.assert_allclose(read_joint_file(matrix, chicken), expected)
+
+
+def test_cli_solve_of_a_malformed_file_is_one_line(tmp_path):
+    path = write(tmp_path, "bad.json", '{"payoffs": [[[1, "x"], [3, 4]], [[1, 2], [3, 4]]]}')
+    line = one_error_line(CliRunner().invoke(cli, ["solve", str(path)]))
+    assert line == (f'Error: {path}: payoffs must be numbers; found a string ("x") at '
+                    f"[0, 0, 1]")
