@@ -210,11 +210,14 @@ BAD_JOINTS = [
     ("nul.csv", "P1,P2,probability\nSwerve,Swerve,1\x00\n", "line 2: '1\\x00' is not a "
                                                            "probability"),
     ("field.csv", "0.5," + "1" * 200000 + "\n", "invalid CSV (field larger than field limit"),
-    ("rows.csv", "P1,P2,probability\n" + "Swerve,Swerve,0.1\n" * 10,
-     "10 rows for a game of 4 joint actions"),
-    ("matrix.csv", "0.5,0.5\n0,x\n", "'x' in row 2 is not a probability"),
-    ("matrix_shape.csv", "0.5,0.5,0\n0,0,0\n", "a 2-row matrix with rows of [3] values does "
-                                               "not match game 'chicken' of shape [2, 2]"),
+    ("rows.csv", "P1,P2,probability\n" + "Swerve,Swerve,0.1\n" * 11,
+     "probabilities sum to 1.1, not 1"),
+    ("matrix.csv", "0.5,0.5\n0,x\n", "line 2: 'x' is not a probability"),
+    ("matrix_rows.csv", "0.5,0.5\n0,0\n0,0\n", "line 3: more than 2 rows does not match game "
+                                              "'chicken' of shape [2, 2]"),
+    ("matrix_shape.csv", ",a,b,c\nSwerve,0.5,0.5,0\n", "line 2: a row of 3 values does not "
+                                                       "match game 'chicken' of shape [2, 2]"),
+    ("matrix_short.csv", "0.5,0.5\n", "distribution of shape [1, 2] does not match"),
     ("matrix_inf.csv", "0.5,0.5\n0,1e400\n", "NaN or infinity"),
 ]
 
@@ -238,8 +241,11 @@ def test_good_joint_files_still_read(tmp_path):
         np.testing.assert_allclose(read_joint_file(f"docs/examples/{name}", chicken), expected)
     flat = write(tmp_path, "flat.json", "[0.2, 0.4, 0.4, 0]")
     np.testing.assert_allclose(read_joint_file(flat, chicken), expected)
-    matrix = write(tmp_path, "m.csv", ",Swerve,Straight\nSwerve,0.2,0.4\nStraight,0.4,0\n")
-    np.testing.assert_allclose(read_joint_file(matrix, chicken), expected)
+    for text in (",Swerve,Straight\nSwerve,0.2,0.4\nStraight,0.4,0\n",
+                 "0.2,0.4\n\n0.4,0\n", "Swerve,0.2,0.4\nStraight,0.4,0\n",
+                 "P1,P2,probability\nSwerve,Swerve,0.1\n0,0,0.1\n0,1,0.4\nStraight,0,0.4\n"):
+        matrix = write(tmp_path, "m.csv", text)
+        np.testing.assert_allclose(read_joint_file(matrix, chicken), expected)
 
 
 def test_cli_solve_of_a_malformed_file_is_one_line(tmp_path):

@@ -267,25 +267,31 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _csv_joint(text: str, game: NormalFormGame, source: str) -> np.ndarray:
+def _csv_rows(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank CSV rows with their line numbers, read lazily."""
+    reader = csv.reader(io.StringIO(text))
     try:
-        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+        for row in reader:
+            if any(c.strip() for c in row):
+                yield reader.line_num, row
     except csv.Error as exc:
         raise GameFileError(f"{source}: invalid CSV ({exc})") from None
-    if not rows:
+
+
+def _csv_joint(text: str, game: NormalFormGame, source: str) -> np.ndarray:
+    rows = _csv_rows(text, source)
+    first = next(rows, None)
+    if first is None:
         raise GameFileError(f"{source}: empty CSV file")
-    header = [c.strip().lower() for c in rows[0]]
+    header = [c.strip().lower() for c in first[1]]
     if header and header[-1] in ("probability", "prob", "p"):
         # Long format: one row per joint action.
         n = game.num_players
         if len(header) != n + 1:
             raise GameFileError(f"{source}: long-format CSV needs {n} action columns and a "
                                 f"probability column, found {len(header)} columns")
-        if len(rows) - 1 > game.num_joint_actions:
-            raise GameFileError(f"{source}: {len(rows) - 1:,} rows for a game of "
-                                f"{game.num_joint_actions:,} joint actions")
         joint = np.zeros(game.shape)
-        for line, row in enumerate(rows[1:], start=2):
+        for line, row in rows:
             if len(row) != n + 1:
                 raise GameFileError(f"{source}: line {line} has {len(row)} columns, "
                                     f"expected {n + 1}")
@@ -310,22 +316,26 @@ def _csv_joint(text: str, game: NormalFormGame, source: str) -> np.ndarray:
         raise GameFileError(f"{source}: a matrix CSV needs a 2-player game; for "
                             f"{game.num_players} players use one row per joint action with "
                             f"a 'probability' column")
-    if not all(_is_number(c) for c in rows[0][1:]):
-        rows = rows[1:]                                   # header row of action names
-    if rows and not _is_number(rows[0][0]):
-        rows = [r[1:] for r in rows]                      # leading column of action names
-    if len(rows) > game.shape[0] or any(len(r) != game.shape[1] for r in rows):
-        raise GameFileError(f"{source}: a {len(rows)}-row matrix with rows of "
-                            f"{sorted({len(r) for r in rows})} values does not match game "
-                            f"{game.name!r} of shape {list(game.shape)}")
-    values = np.empty((len(rows), game.shape[1]))
-    for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
+    line, row = first
+    if not all(_is_number(c) for c in row[1:]):
+        first = next(rows, None)                          # header row of action names
+    names_column = first is not None and not _is_number(first[1][0])
+    matrix = []
+    while first is not None:
+        line, row = first
+        row = row[1:] if names_column else row            # leading column of action names
+        if len(matrix) == game.shape[0] or len(row) != game.shape[1]:
+            found = (f"more than {len(matrix)} rows" if len(matrix) == game.shape[0]
+                     else f"a row of {len(row)} values")
+            raise GameFileError(f"{source}: line {line}: {found} does not match game "
+                                f"{game.name!r} of shape {list(game.shape)}")
+        for cell in row:
             if not _is_number(cell):
-                raise GameFileError(f"{source}: {cell[:40]!r} in row {i + 1} is not a "
+                raise GameFileError(f"{source}: line {line}: {cell[:40]!r} is not a "
                                     f"probability")
-            values[i, j] = float(cell)
-    return values
+        matrix.append([float(c) for c in row])
+        first = next(rows, None)
+    return np.array(matrix, dtype=float).reshape(len(matrix), game.shape[1])
 
 
 def read_joint_file(path: str | Path, game: NormalFormGame) -> np.ndarray:
