@@ -22,7 +22,7 @@ from spielplatz.errors import GameFileError
 from spielplatz.files import read_game_file, read_joint_file
 from spielplatz.nfg import parse_nfg
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, ROOT
 
 HEAD = 'NFG 1 R "x" { "a" "b" }'
 DIGITS = "1" * 5000
@@ -55,7 +55,8 @@ BAD_GAMES = [
     ("infinite.nfg", f"{HEAD} {{ 2 1 }}\n1 1 2 inf\n", "payoff 'inf' is not a finite number"),
     ("outcome_index.nfg", f'{HEAD} {{ {{ "1" }} {{ "1" }} }} "" {{ {{ "" 1, 2 }} }} {DIGITS}\n',
      "an outcome index '11111111111111111111'... (5,000 characters) is far too large"),
-    ("too_many.nfg", f"{HEAD} {{ 1 1 }}\n1 2 3 4 5\n", "expected 2 payoffs (1 profiles x 2 players), found 5"),
+    ("too_many.nfg", f"{HEAD} {{ 1 1 }}\n1 2 3 4 5\n",
+     "expected 2 payoffs (1 profiles x 2 players), found 5"),
     ("not_utf8.nfg", b"NFG 1 R \"\xff\" { \"a\" } { 1 }\n1\n", "not a text file (not UTF-8)"),
     # JSON games
     ("players_number.json", '{"payoffs": [[[1, 2], [3, 4]], [[1, 2], [3, 4]]], "players": 5}',
@@ -238,7 +239,8 @@ def test_good_joint_files_still_read(tmp_path):
     chicken = sp.load_game("chicken")
     expected = [[0.2, 0.4], [0.4, 0.0]]
     for name in ("chicken_ce.json", "chicken_ce.csv"):
-        np.testing.assert_allclose(read_joint_file(f"docs/examples/{name}", chicken), expected)
+        path = ROOT / "docs" / "examples" / name
+        np.testing.assert_allclose(read_joint_file(path, chicken), expected)
     flat = write(tmp_path, "flat.json", "[0.2, 0.4, 0.4, 0]")
     np.testing.assert_allclose(read_joint_file(flat, chicken), expected)
     for text in (",Swerve,Straight\nSwerve,0.2,0.4\nStraight,0.4,0\n",
