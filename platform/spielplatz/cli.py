@@ -11,7 +11,6 @@ Listing commands (``--help``, ``plugins``, ``games``, ``solvers``,
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import warnings
@@ -33,7 +32,10 @@ def _console() -> Any:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2))
+    """Print strict JSON (non-finite numbers as ``null``, :func:`~spielplatz.results.to_json`)."""
+    from .results import to_json
+
+    click.echo(to_json(data))
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int,

@@ -202,7 +202,9 @@ def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: 
                           "mixing": (lambda m: None if m is None else m.tolist())(
                               _final_mixing(r))} for r in runs],
                 "files": files}
-        click.echo(json.dumps(data, indent=2))
+        from .results import to_json
+
+        click.echo(to_json(data))
         return
     _print_table(runs, steps, files)
 

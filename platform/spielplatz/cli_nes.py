@@ -7,7 +7,6 @@ module is cheap: jax, flax and matplotlib are imported inside the commands.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -132,25 +131,25 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
     arch = _architecture(architecture)
     impl = _trainable(solver, "train")
     out = out or f"nes-{concept.lower()}-{shape}"
+    options = dict(concept=concept.lower(), shape=shape, parameterization=parameterization,
+                   steps=steps, batch_size=batch_size, out=out, learning_rate=learning_rate,
+                   seed=seed, architecture=arch, **({"rho": rho} if rho is not None else {}))
+    if hasattr(impl, "check_train"):    # every argument checked before the progress bar
+        impl.check_train(**options)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
         TimeElapsedColumn, TimeRemainingColumn
 
     progress = Progress(TextColumn("[bold]training[/]"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("loss {task.fields[loss]:>9.4f}  gap {task.fields[gap]:.4f}"),
                         TimeElapsedColumn(), TimeRemainingColumn(),
-                        disable=as_json, transient=False,
-                        console=None if sys.stdout.isatty() else _plain_console())
+                        disable=as_json, transient=False, console=_progress_console())
     with progress:
         task = progress.add_task("train", total=steps, loss=float("nan"), gap=float("nan"))
 
         def callback(step: int, metrics: dict) -> None:
             progress.update(task, completed=step, loss=metrics["loss"], gap=metrics["gap"])
 
-        result = impl.train(concept=concept.lower(), shape=shape,
-                            parameterization=parameterization, steps=steps,
-                            batch_size=batch_size, out=out, learning_rate=learning_rate,
-                            seed=seed, architecture=arch,
-                            callback=callback, **({"rho": rho} if rho is not None else {}))
+        result = impl.train(callback=callback, **options)
         progress.update(task, completed=steps)
     history = result["history"]
     plot_path = None
@@ -162,7 +161,9 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
                "resumed_from": result["resumed_from"], "final": final,
                "plot": str(plot_path) if plot_path else None}
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        from .results import to_json
+
+        click.echo(to_json(summary))
         return
     if result["resumed_from"] is not None:
         click.echo(f"resumed from step {result['resumed_from']}")
@@ -173,10 +174,11 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
                + (f"\nplot: {plot_path}" if plot_path else ""))
 
 
-def _plain_console() -> Any:
+def _progress_console() -> Any:
+    """Progress bars go to stderr (stdout carries only the results)."""
     from rich.console import Console
 
-    return Console(width=120)
+    return Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 
 @click.command(name="evaluate-solver")
@@ -221,7 +223,9 @@ def evaluate_solver(solver: str, model: str | None, concept: str, shape: str,
                            progress=None if as_json else
                            (lambda spec: click.echo(f"evaluating {spec} ...", err=True)))
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        from .results import to_json
+
+        click.echo(to_json(result))
         return
     from rich.console import Console
     from rich.table import Table

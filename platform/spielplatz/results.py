@@ -27,17 +27,28 @@ NATS_PER_BIT = math.log(2.0)
 
 
 def _jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: arrays as lists, numpy scalars as Python numbers,
+    and every non-finite float (NaN, +-infinity) as ``None`` (JSON ``null``), the one
+    convention of every JSON that Spielplatz writes (docs/user-guide.md)."""
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return _jsonable(value.tolist())
     if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
+        return _jsonable(value.item())
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+        return None
     return value
+
+
+def to_json(data: Any, indent: int | None = 2) -> str:
+    """Strict JSON text of ``data`` (:func:`_jsonable` first: non-finite numbers are
+    ``null``; ``allow_nan=False``, so no bare ``NaN``/``Infinity`` token is ever written)."""
+    import json
+
+    return json.dumps(_jsonable(data), indent=indent, allow_nan=False)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
-from flax import serialization
 
 from spielplatz.errors import SpielplatzError
 from spielplatz.files import atomic_write
 
-from .core import ModelConfig, TrainConfig
+from .config import ModelConfig, TrainConfig
 
 __all__ = ["CheckpointError", "FORMAT", "exists", "save_training", "load_training",
            "save_model", "read_model_file", "CHECKPOINT_NAME", "MODEL_NAME"]
@@ -46,6 +45,8 @@ def exists(out: str | Path) -> bool:
 
 def _write(path: Path, kind: str, model: ModelConfig, state: Any, train: TrainConfig | None,
            extra: dict) -> Path:
+    from flax import serialization
+
     blob = serialization.to_bytes(state)
     record = {"format": FORMAT, "kind": kind, "model": json.dumps(model.to_dict()),
               "train": json.dumps(train.to_dict()) if train is not None else "",
@@ -84,6 +85,8 @@ def _diff(saved: dict, wanted: dict) -> list[str]:
 
 
 def _restore(path: Path, target: Any, blob: bytes) -> Any:
+    from flax import serialization
+
     try:
         return serialization.from_bytes(target, blob)
     except Exception as exc:  # noqa: BLE001
@@ -177,6 +180,8 @@ def read_model_file(path: str | Path) -> tuple[ModelConfig, bytes, dict]:
 def restore_variables(path: str | Path, cfg: ModelConfig, blob: bytes, kind: str,
                       target: dict) -> dict:
     """``{"params", "batch_stats"}`` from a model file or a training checkpoint's state."""
+    from flax import serialization
+
     path = Path(path)
     if kind == "training":
         state = serialization.msgpack_restore(blob)

@@ -20,8 +20,8 @@ import numpy as np
 from spielplatz import scaling
 from spielplatz.errors import SpielplatzError
 
-from .checkpoint import CheckpointError, read_model_file, restore_variables
-from .core import ModelConfig
+from .checkpoint import CheckpointError, read_model_file
+from .config import ModelConfig
 
 __all__ = ["TrainedModel", "shipped_models", "find_model", "load_model", "Prediction",
            "default_batch_size"]
@@ -114,19 +114,24 @@ class TrainedModel:
     """
 
     def __init__(self, config: ModelConfig, variables: dict, name: str = "model",
-                 meta: dict | None = None):
+                 meta: dict | None = None, path: str | None = None):
         self.config = config
         self.variables = variables
         self.name = name
         self.meta = dict(meta or {})
+        self.path = path
 
     @functools.cached_property
     def _forward(self):
         import jax
 
         from . import core
+        from .checkpoint import _check_shapes
 
         cfg = self.config
+        if self.path is not None:   # loaded without jax: check the structure once now
+            target = core.init_variables(cfg, jax.random.PRNGKey(0))
+            _check_shapes(Path(self.path), target, self.variables)
 
         def forward(variables, problem):
             duals = core.apply_network(cfg, variables, problem, train=False)
@@ -140,7 +145,8 @@ class TrainedModel:
                 f"{'x'.join(map(str, shape))} game")
 
     def predict(self, payoffs: Any, *, target_joint: Any = None, welfare: Any = None,
-                target_epsilon: Any = None, batch_size: int | None = None) -> Prediction:
+                target_epsilon: Any = None, batch_size: int | None = None,
+                backend: str | None = None) -> Prediction:
         """Run the network on payoffs ``[B, N, A...]`` (any units).
 
         Parameters
@@ -154,8 +160,18 @@ class TrainedModel:
             ``eps_hat`` in the games' own units (epsilon-hat models); eq. (16b).
         batch_size : int, optional
             Games per network call: :func:`default_batch_size` by default.
+        backend : {"numpy", "jax"}, optional
+            ``"numpy"``: the forward pass in plain numpy (:mod:`spielplatz_nes.numpy_net`;
+            no jax import or compilation, the fast way to answer a few games);
+            ``"jax"``: jitted on the JAX backend in chunks of ``batch_size``. By default
+            numpy for at most :data:`NUMPY_MAX_GAMES` games, jax otherwise.
         """
-        batch_size = int(batch_size or default_batch_size())
+        b = int(np.shape(payoffs)[0]) if np.ndim(payoffs) else 0
+        if backend is None:
+            backend = "numpy" if b <= NUMPY_MAX_GAMES else "jax"
+        if backend not in ("numpy", "jax"):
+            raise SpielplatzError(f"nes: backend must be 'numpy' or 'jax', got {backend!r}")
+        batch_size = int(batch_size or (b if backend == "numpy" else default_batch_size()))
         if batch_size < 1:
             raise SpielplatzError(f"nes: batch_size must be >= 1, got {batch_size}")
 
@@ -201,6 +217,12 @@ class TrainedModel:
             eps = scl.scale_epsilon(eps)
         problem_all = {"payoffs": scaled, "log_prior": log_prior, "welfare": w,
                        "target_epsilon": eps}
+        self._check_memory(min(batch_size, b))
+        if backend == "numpy":
+            joint, scaled_duals = self._numpy_forward(problem_all)
+            return Prediction(joint=joint, duals=scl.unscale_duals(scaled_duals),
+                              scaled_duals=scaled_duals, scaling=scl, log_prior=log_prior,
+                              welfare=np.asarray(w, dtype=float))
         joints, duals = [], []
         for start in range(0, b, batch_size):
             stop = min(start + batch_size, b)
@@ -224,6 +246,49 @@ class TrainedModel:
                           welfare=np.asarray(w, dtype=float))
 
 
+    def _check_memory(self, games: int) -> None:
+        from spielplatz.resources import check_memory, nes_bytes
+
+        cfg = self.config
+        check_memory(nes_bytes(cfg.shape, games, cfg.payoff_channels, cfg.dual_channels,
+                               cfg.dual_layers, cfg.concept,
+                               input_channels=1 + cfg.param.uses_target_joint
+                               + cfg.param.uses_welfare + cfg.param.uses_target_epsilon),
+                     f"nes: model {self.name!r} on {games:,} {cfg.shape_str} "
+                     f"game{'s' if games != 1 else ''} at once", hint="use a smaller batch_size")
+
+    def _numpy_forward(self, problem: dict) -> tuple:
+        """Joint ``[B, A...]`` and scaled duals of a batch, in numpy (float32 network)."""
+        from spielplatz import mwmre
+
+        from . import numpy_net
+        from . import parameterizations as pz
+
+        cfg = self.config
+        chunk = {k: np.asarray(v, np.float32) for k, v in problem.items()}
+        x = pz.features(chunk, cfg.param, xp=np)
+        try:
+            duals = numpy_net.forward(cfg, self.variables, x)
+        except (KeyError, ValueError, IndexError, TypeError) as exc:
+            raise CheckpointError(f"nes: model {self.name!r}: its parameters do not fit its "
+                                  f"configuration ({type(exc).__name__}: {exc})") from None
+        b, n = problem["payoffs"].shape[:2]
+        mu = cfg.param.mu
+        joints = []
+        for i in range(b):
+            d = [np.asarray(x[i], np.float32) for x in duals]
+            j = mwmre.joint(chunk["payoffs"][i], d, cfg.concept, log_prior=chunk["log_prior"][i],
+                            welfare=chunk["welfare"][i], mu=np.float32(mu) if mu else mu)
+            joints.append(np.asarray(j, dtype=np.float64))
+        joint = np.stack(joints)
+        joint = joint / joint.reshape(b, -1).sum(1).reshape((b,) + (1,) * n)
+        return joint, [np.asarray(x, dtype=np.float64) for x in duals]
+
+
+#: ``predict`` runs the network in numpy (no jax) for at most this many games.
+NUMPY_MAX_GAMES = 8
+
+
 def default_batch_size() -> int:
     """Games per network call: 64 on CPU (the activations of a chunk stay in cache;
     measured 2x faster per game than 1024 for 8x8 games), 1024 on GPU/TPU."""
@@ -232,16 +297,37 @@ def default_batch_size() -> int:
     return 64 if jax.default_backend() == "cpu" else 1024
 
 
+#: Models of games up to this many joint actions get a numpy dry run when loaded.
+DRY_RUN_CELLS = 4096
+
+
 @functools.lru_cache(maxsize=16)
 def _load_cached(path: str) -> TrainedModel:
-    import jax
-
-    from .core import init_variables
+    """Read a model without jax (:mod:`spielplatz_nes.numpy_net`); the structure is checked
+    against the network when the jax path first runs, the values here."""
+    from . import numpy_net
 
     cfg, blob, extra = read_model_file(path)
-    target = init_variables(cfg, jax.random.PRNGKey(0))
-    variables = restore_variables(path, cfg, blob, extra.get("kind", "model"), target)
-    return TrainedModel(cfg, variables, name=Path(path).name, meta=extra)
+    try:
+        variables = numpy_net.model_variables(blob)
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means corruption
+        raise CheckpointError(f"{path}: state does not fit this model ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
+    bad = numpy_net.non_finite_leaves(variables)
+    if bad:
+        raise CheckpointError(f"{path}: the model has non-finite weights (NaN or infinity in "
+                              f"{len(bad)} array{'s' if len(bad) > 1 else ''}, first "
+                              f"{bad[0]}); train it again or use an earlier checkpoint")
+    model = TrainedModel(cfg, variables, name=Path(path).name, meta=extra, path=path)
+    # a dry run on one zero game: a state that does not fit the configuration fails here
+    n = len(cfg.shape)
+    if np.prod(cfg.shape) <= DRY_RUN_CELLS:
+        model._numpy_forward({"payoffs": np.zeros((1, n) + cfg.shape),
+                              "log_prior": np.full((1,) + cfg.shape,
+                                                   -np.log(np.prod(cfg.shape))),
+                              "welfare": np.zeros((1,) + cfg.shape),
+                              "target_epsilon": np.zeros((1, n))})
+    return model
 
 
 def load_model(spec: str | Path | None = None, *, concept: str | None = None,

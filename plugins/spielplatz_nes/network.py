@@ -39,9 +39,7 @@ import jax.numpy as jnp
 __all__ = ["NESNetwork", "PayoffsLayer", "PayoffsToDuals", "CCEDualsLayer", "CEDualsLayer",
            "pool", "count_parameters", "DEFAULT_ARCHITECTURE"]
 
-#: Section D.1: [(32, 32, 32, 32, 32), 64, (32, 32)].
-DEFAULT_ARCHITECTURE = {"payoff_channels": (32, 32, 32, 32, 32), "dual_channels": 64,
-                        "dual_layers": (32, 32)}
+from .config import DEFAULT_ARCHITECTURE  # noqa: E402  (Section D.1)
 
 
 def pool(x: jax.Array, axes: Sequence[int]) -> jax.Array:

@@ -29,9 +29,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-
 from spielplatz import scaling
 
 __all__ = ["Parameterization", "PARAMETERIZATIONS", "get", "sample_problem", "features",
@@ -123,6 +120,9 @@ def sample_problem(key: jax.Array, param: Parameterization, shape: tuple, batch_
     L2 invariant subspace, ``log_prior`` ``[B, A...]``, ``welfare`` ``[B, A...]``
     (scaled, eq. 16c), ``target_epsilon`` ``[B, N]`` (scaled units), all float32.
     """
+    import jax
+    import jax.numpy as jnp
+
     n = len(shape)
     size = 1
     for a in shape:
@@ -153,13 +153,17 @@ def sample_problem(key: jax.Array, param: Parameterization, shape: tuple, batch_
             "target_epsilon": eps}
 
 
-def features(problem: dict, param: Parameterization) -> jax.Array:
+def features(problem: dict, param: Parameterization, xp: Any = None) -> jax.Array:
     """The network input ``[B, N, A..., C]``: payoffs, then the parameterization's inputs.
 
     The target joint enters as eq. (16d), ``Z_sigma (sigma_hat - 1/|A|)``; the
     welfare as eq. (16c) (already scaled); the target epsilon (scaled, 16b)
-    divided by ``Z`` (so it lies in [-1, 1]).
+    divided by ``Z`` (so it lies in [-1, 1]). ``xp`` is the array module
+    (``jax.numpy`` by default; ``numpy`` for the jax-free single-game path).
     """
+    if xp is None:
+        import jax.numpy as xp
+    jnp = xp
     payoffs = problem["payoffs"]
     b, n = payoffs.shape[:2]
     joint_shape = payoffs.shape[2:]

@@ -131,6 +131,13 @@ class NESSolver:
                            target_epsilon=target_epsilon)
         network_time = time.perf_counter() - start
         joint = pred.joint[0]
+        if not np.all(np.isfinite(joint)):
+            return Solution.from_joint(
+                game, np.full(game.shape, np.nan), concept, solver="nes",
+                config=self._config(net, steps, exact, tol), status="failed", iterations=0,
+                wall_time=time.perf_counter() - start,
+                extra={"model": net.name, "message": f"model {net.name!r} gave a non-finite "
+                       f"joint (NaN or infinity) for this game"})
         network_gap = float(deviations.gap(game.payoffs, joint, concept))
         extra: dict = {"model": net.name, "parameterization": net.config.parameterization,
                        "network_gap": network_gap, "network_time": network_time,
@@ -247,13 +254,18 @@ class NESSolver:
                 iterations=res.iterations, wall_time=time.perf_counter() - start,
                 config=config, extra=extra)
         joint = pred.joint
-        eps = deviations.batch_epsilons(payoffs, joint, concept)
-        entropies = -measures.xlogx(joint).reshape(len(joint), -1).sum(axis=1)
+        finite = np.isfinite(joint.reshape(len(joint), -1)).all(axis=1)
+        with np.errstate(invalid="ignore"):
+            eps = deviations.batch_epsilons(payoffs, joint, concept)
+            entropies = -measures.xlogx(joint).reshape(len(joint), -1).sum(axis=1)
         extra["duals"] = pred.duals
+        if not finite.all():
+            extra["message"] = (f"model {net.name!r} gave a non-finite joint for "
+                                f"{int((~finite).sum())} game(s), marked failed")
         return BatchSolution(
             solver="nes", concept=concept, joints=joint, epsilons=eps,
             gaps=np.maximum(eps.max(axis=1), 0.0), entropies=entropies,
-            statuses=("approximate",) * len(payoffs), iterations=np.zeros(len(payoffs), int),
+            statuses=tuple("approximate" if f else "failed" for f in finite), iterations=np.zeros(len(payoffs), int),
             wall_time=time.perf_counter() - start, config=config, extra=extra)
 
     # -- training and evaluation (used by `spielplatz train-solver` / `evaluate-solver`) --
@@ -277,6 +289,40 @@ class NESSolver:
             ``history`` (list of metric records), ``model`` (path of the model
             file or None), ``resumed_from`` (step), ``model_config``.
         """
+        mc, tc = self._train_configs(
+            concept=concept, shape=shape, parameterization=parameterization, steps=steps,
+            batch_size=batch_size, out=out, learning_rate=learning_rate, seed=seed,
+            architecture=architecture, schedule_scale=schedule_scale,
+            checkpoint_every=checkpoint_every, log_every=log_every, resume=resume, rho=rho)
+        resume = as_bool(resume, "resume")
+        from .training import Trainer
+
+        try:
+            trainer = Trainer(mc, tc, out=out)
+        except ValueError as exc:
+            raise SpielplatzError(f"nes: {exc}") from None
+        resumed = trainer.resume() if resume else False
+        start_step = trainer.step
+        history = trainer.run(callback=callback)
+        path = trainer.export(out) if out is not None else None
+        return {"history": history, "model": str(path) if path else None,
+                "resumed_from": start_step if resumed else None,
+                "model_config": mc.to_dict(), "trainer": trainer}
+
+    def check_train(self, **options: Any) -> None:
+        """Check :meth:`train`'s arguments (values, configuration, memory) without jax.
+
+        ``spielplatz train-solver`` calls it before drawing its progress bar.
+        """
+        self._train_configs(**options)
+
+    def _train_configs(self, *, concept: str = "cce", shape: Any = "8x8",
+                       parameterization: str = "ME", steps: int = 2000, batch_size: int = 256,
+                       out: Any = None, learning_rate: float = 4e-4, seed: int = 0,
+                       architecture: dict | None = None, schedule_scale: float | None = None,
+                       checkpoint_every: int = 500, log_every: int = 10, resume: bool = True,
+                       rho: float | None = None, callback: Any = None) -> tuple:
+        """Checked ``(ModelConfig, TrainConfig)`` of a training run (no jax import)."""
         steps = as_int(steps, "steps", minimum=1)            # checked before jax loads
         batch_size = as_int(batch_size, "batch size", minimum=1)
         learning_rate = as_float(learning_rate, "learning rate", positive=True)
@@ -289,8 +335,7 @@ class NESSolver:
         if schedule_scale is not None:
             schedule_scale = as_float(schedule_scale, "schedule_scale", positive=True)
         from .checkpoint import exists
-        from .core import ModelConfig, TrainConfig
-        from .training import Trainer
+        from .config import ModelConfig, TrainConfig
 
         if schedule_scale is None and out is not None and resume and exists(out):
             import json
@@ -313,17 +358,18 @@ class NESSolver:
             raise SpielplatzError(f"nes: {exc}") from None
         if tc.steps < 1 or tc.batch_size < 1:
             raise SpielplatzError("nes: steps and batch size must be positive")
-        try:
-            trainer = Trainer(mc, tc, out=out)
-        except ValueError as exc:
-            raise SpielplatzError(f"nes: {exc}") from None
-        resumed = trainer.resume() if resume else False
-        start_step = trainer.step
-        history = trainer.run(callback=callback)
-        path = trainer.export(out) if out is not None else None
-        return {"history": history, "model": str(path) if path else None,
-                "resumed_from": start_step if resumed else None,
-                "model_config": mc.to_dict(), "trainer": trainer}
+        from spielplatz.resources import check_memory, nes_bytes
+
+        from .parameterizations import input_channels
+
+        check_memory(nes_bytes(mc.shape, tc.batch_size, mc.payoff_channels, mc.dual_channels,
+                               mc.dual_layers, mc.concept, training=True,
+                               input_channels=input_channels(mc.param)),
+                     f"nes: training on batches of {tc.batch_size:,} {mc.shape_str} games "
+                     f"(channels {','.join(map(str, mc.payoff_channels))}/{mc.dual_channels}/"
+                     f"{','.join(map(str, mc.dual_layers))})",
+                     hint="use a smaller --shape, --batch-size or --architecture")
+        return mc, tc
 
     def evaluate(self, model: Any = None, *, concept: str = "cce", shape: Any = "8x8",
                  classes: Any = None, num_games: int = 200, seed: int = 12345,

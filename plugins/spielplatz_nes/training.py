@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -33,12 +34,19 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from spielplatz.errors import SpielplatzError
+
 from . import checkpoint as ckpt
 from . import parameterizations as pz
 from .core import ModelConfig, TrainConfig, apply_network, batch_gap, batch_joint, batch_loss, \
     init_variables
 
-__all__ = ["Trainer", "SCHEDULE", "learning_rate_schedule", "make_optimizer"]
+__all__ = ["Trainer", "SCHEDULE", "learning_rate_schedule", "make_optimizer",
+           "TrainingDivergedError"]
+
+
+class TrainingDivergedError(SpielplatzError):
+    """The loss or the parameters became non-finite; nothing of the bad steps is saved."""
 
 #: D.2: (iteration, factor) pairs.
 SCHEDULE = ((1e5, 1.0), (1e6, 0.6), (4e6, 0.3), (7e6, 0.1), (1e7, 0.06), (1e8, 0.03))
@@ -154,7 +162,9 @@ class Trainer:
             ugap = batch_gap(cfg, problem["payoffs"], uniform).mean()
             new = {"params": params, "batch_stats": stats, "opt_state": opt_state,
                    "step": state["step"] + 1}
-            return new, {"loss": loss, "gap": gap, "uniform_gap": ugap}
+            finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in
+                                        jax.tree_util.tree_leaves((params, stats))]))
+            return new, {"loss": loss, "gap": gap, "uniform_gap": ugap, "finite": finite}
 
         def eval_fn(state):
             """Loss and gradient norm of the current state on this step's batch (no update)."""
@@ -209,6 +219,9 @@ class Trainer:
             self.state, metrics = self._step_fn(self.state)
             m = {k: float(v) for k, v in jax.device_get(metrics).items()}
             step = self.step
+            finite = bool(m.pop("finite", 1.0)) and math.isfinite(m["loss"])
+            if not finite:
+                raise TrainingDivergedError(self._diverged_message(step, m["loss"]))
             window.append(m)
             if callback is not None:
                 callback(step, m)
@@ -222,6 +235,21 @@ class Trainer:
                                          or step == total):
                 self.save()
         return self.history
+
+    def _diverged_message(self, step: int, loss: float) -> str:
+        what = (f"the loss became {loss}" if not math.isfinite(loss)
+                else "the parameters became non-finite (NaN or infinity)")
+        kept = "nothing was written"
+        if self.out is not None and ckpt.exists(self.out):
+            try:
+                saved = json.loads((self.out / "metrics.json").read_text())
+                last = saved[-1]["step"] if saved else "?"
+            except (OSError, ValueError, KeyError, IndexError, TypeError):
+                last = "?"
+            kept = (f"the last good checkpoint (step {last}) is kept in {self.out}, and no "
+                    f"model was exported")
+        return (f"nes: training stopped at step {step}: {what}; {kept}. Lower the learning "
+                f"rate or change the seed")
 
     def evaluate(self) -> dict:
         """Loss and gradient norm at the current state on the next step's batch (floats)."""
