@@ -132,3 +132,49 @@ def test_refinement_vs_cold_exact_solve(concept, shape):
     assert np.mean(refined.iterations) < np.mean(cold.iterations)
     if (concept, shape) == ("cce", "8x8"):
         assert np.median(t_ref) < np.median(t_cold)      # issue 4: faster than a cold solve
+
+
+def test_single_game_latency_vs_maxent():
+    """One game at a time: ``nes`` (numpy inference, no jax) against ``maxent``.
+
+    Recorded: in this process, the median time of ``sp.solve`` of one game with each
+    solver (chicken; 8x8 CE and CCE L2-invariant games; the model loaded once), their
+    ratio, and the same for a fresh ``spielplatz solve`` process each (start-up,
+    imports and model loading included: what a user at a terminal waits). Asserted
+    only as ratios against maxent measured here (no wall-clock bars): within 3x.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cases = [("chicken", "ce"), ("l2_invariant(shape=8x8,seed=0)", "ce"),
+             ("l2_invariant(shape=8x8,seed=0)", "cce")]
+    exe = str(Path(sys.executable).with_name("spielplatz"))
+    for game, concept in cases:
+        g = sp.load_game(game)
+        sp.solve(g, solver="nes", concept=concept)              # model loaded once
+        sp.solve(g, solver="maxent", concept=concept)
+        t_nes, t_maxent = [], []
+        for _ in range(15):                                     # interleaved repeats
+            t0 = time.perf_counter()
+            sp.solve(g, solver="nes", concept=concept)
+            t_nes.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            sp.solve(g, solver="maxent", concept=concept)
+            t_maxent.append(time.perf_counter() - t0)
+        cli_nes, cli_maxent = [], []
+        for _ in range(3):
+            for solver, out in (("nes", cli_nes), ("maxent", cli_maxent)):
+                t0 = time.perf_counter()
+                subprocess.run([exe, "solve", game, "--solver", solver, "--concept", concept],
+                               check=True, capture_output=True)
+                out.append(time.perf_counter() - t0)
+        in_process = float(np.median(t_nes) / np.median(t_maxent))
+        cli_ratio = float(np.median(cli_nes) / np.median(cli_maxent))
+        _record(f"single_game_{concept}_{g.name}", {
+            "nes_ms": 1e3 * float(np.median(t_nes)),
+            "maxent_ms": 1e3 * float(np.median(t_maxent)),
+            "ratio_nes_over_maxent": in_process,
+            "cli_nes_s": float(np.median(cli_nes)), "cli_maxent_s": float(np.median(cli_maxent)),
+            "cli_ratio_nes_over_maxent": cli_ratio})
+        assert in_process < 3.0 and cli_ratio < 3.0
