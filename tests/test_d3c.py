@@ -456,3 +456,113 @@ def test_full_trust_your_brother_1000_runs():
     d3c = sp.learn("trust_your_brother", "d3c", steps=1000, seeds=range(1000), records=20)
     assert np.median(d3c.metrics["total_return"][:, -1]) > \
         np.median(gd.metrics["total_return"][:, -1]) + 1.0
+
+
+# -- divergence, seed keys, Game 2 (reliability issue, classes 5 and 9) ------------------
+
+class _Quartic:
+    """``f_i = x_i^4 / 4`` per player: gradient descent at ``lr = 1`` diverges exactly
+    when ``|x_0| > sqrt(2)`` (``x <- x - x^3``), otherwise it shrinks towards 0."""
+
+    num_players = 2
+    name = "quartic"
+
+    def init_params(self, key):
+        return 1.2 * jax.random.normal(key, (2, 1))
+
+    def losses(self, params):
+        return params[:, 0] ** 4 / 4.0
+
+
+def test_seed_keys_are_vectorised_and_equal_prngkey():
+    from spielplatz_d3c import driver
+
+    seeds = [0, 1, 7, 2**31, 2**32 - 1]
+    expected = np.stack([np.asarray(jax.random.PRNGKey(s)) for s in seeds])
+    np.testing.assert_array_equal(np.asarray(driver.seed_keys(seeds)), expected)
+    np.testing.assert_array_equal(np.asarray(driver.seed_keys(range(3))),
+                                  np.stack([np.asarray(jax.random.PRNGKey(s)) for s in range(3)]))
+    assert driver.seed_keys(range(100_000)).shape == (100_000, 2)      # milliseconds
+
+
+def test_many_seeds_train_quickly():
+    import time
+
+    start = time.perf_counter()
+    run = sp.learn("braess", "d3c", steps=2, seeds=range(20_000), records=1)
+    assert run.metrics["total_loss"].shape == (20_000, 2)
+    assert time.perf_counter() - start < 60          # measured ~2 s; was minutes (keys stacked)
+
+
+def test_forced_divergence_is_flagged_and_left_out_of_the_statistics():
+    run = learner("gd").learn(_Quartic(), steps=60, seeds=range(24), lr=1.0, records=6)
+    x0 = np.abs(np.sqrt(np.sqrt(4 * run.metrics["losses"][:, 0])))     # |x_0| per player
+    expected = (x0 > np.sqrt(2)).any(axis=1)
+    assert 0 < expected.sum() < 24                                        # both kinds present
+    assert run.diverged == tuple(bool(e) for e in expected)
+    assert all((s is None) == (not d) for s, d in zip(run.diverged_step, run.diverged))
+    assert all(s in run.steps for s in run.diverged_step if s is not None)
+    kept = run.metrics["total_loss"][~expected, -1]
+    summary = run.summary()["total_loss"]
+    assert summary["mean"] == pytest.approx(kept.mean()) and np.isfinite(summary["mean"])
+    assert summary["median"] == pytest.approx(np.median(kept))
+    assert f"{int(expected.sum())} of 24 seeds diverged" in str(run)
+    data = run.to_dict()
+    assert data["diverged"] == list(run.diverged)
+    json.dumps(data, allow_nan=False)
+    lean = run.without_diverged()
+    assert len(lean.seeds) == 24 - expected.sum()
+    assert lean.metrics["losses"].shape[0] == len(lean.seeds)
+    assert lean.final["params"].shape[0] == len(lean.seeds)
+
+
+def test_huge_learning_rate_flags_every_seed():
+    run = sp.learn("nplayer_pd(n=3,c=1)", "gd", steps=50, seeds=range(4), lr=100, records=5)
+    assert run.diverged == (True,) * 4 and run.diverged_step[0] <= 10
+    assert run.summary()["total_loss"]["mean"] is None
+    assert "every seed diverged" in str(run)
+    result = CliRunner().invoke(cli, ["learn", "nplayer_pd(n=3,c=1)", "--learner", "gd",
+                                      "--seeds", "4", "--steps", "50", "-o", "lr=100",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)["runs"][0]
+    assert info["diverged"]["count"] == 4 and info["diverged"]["summarised_seeds"] == 0
+    assert info["final"]["total_loss"]["mean"] is None
+    # the bound is an option: none keeps only the non-finite check
+    loose = sp.learn("efficient_unfair", "d3c", steps=2000, seeds=[10], divergence="none")
+    assert loose.diverged == (False,)
+
+
+def test_efficient_unfair_16_seeds_diverged_seeds_reported(tmp_path):
+    # docs/learners.md, "Game 2": with the defaults, 13 of 16 seeds end at the Nash
+    # equilibrium (0, 0); seeds 4, 10 and 13 diverge (agent 1 hands its whole loss to
+    # agent 2, A_1 -> (0, 1), and x_1 grows without bound: f_1 = 2.3e4, 4.1e5, 2.2e5
+    # at step 2000). The paper's 1.079 / -1.162 is not reproduced.
+    run = sp.learn("efficient_unfair", "d3c", steps=2000, seeds=range(16))
+    assert [s for s, _ in run.diverged_seeds] == [4, 10, 13]
+    assert dict(run.diverged_seeds) == {4: 1520, 10: 1180, 13: 1220}
+    final = run.metrics["losses"][:, -1]
+    assert np.abs(final[~run.diverged_mask]).max() < 1e-6                # Nash (0, 0)
+    assert (final[run.diverged_mask, 0] > 1e4).all()
+    assert (final[run.diverged_mask, 1] < -1e4).all()
+    A1 = run.metrics["mixing"][run.diverged_mask, -1, 0]
+    np.testing.assert_allclose(A1, [[0.0, 1.0]] * 3, atol=1e-3)
+    assert run.summary()["total_loss"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    result = CliRunner().invoke(cli, ["learn", "efficient_unfair", "--seeds", "16", "--json",
+                                      "--out", str(tmp_path), "--plot",
+                                      str(tmp_path / "u.png")])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)["runs"][0]
+    assert info["diverged"]["seeds"] == [4, 10, 13]
+    assert info["diverged"]["steps"] == [1520, 1180, 1220]
+    assert info["diverged"]["summarised_seeds"] == 13
+    assert info["final"]["total_loss"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    assert info["final"]["max_loss"]["max"] == pytest.approx(0.0, abs=1e-6)
+    with open(tmp_path / "d3c_metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {int(r["seed"]) for r in rows if r["diverged"] == "1"} == {4, 10, 13}
+    with open(tmp_path / "d3c_summary.csv", newline="") as handle:
+        summary = list(csv.DictReader(handle))
+    assert abs(float(summary[-1]["total_loss_mean"])) < 1e-6
+    result = CliRunner().invoke(cli, ["learn", "efficient_unfair", "--seeds", "16"])
+    assert "3 of 16 seeds diverged" in result.stdout and "4 (step 1520)" in result.stdout

@@ -19,10 +19,40 @@ import click
 __all__ = ["learn_command", "save_run"]
 
 
-def _scalar_summary(run: Any) -> dict[str, dict[str, float]]:
-    """Mean, median and std over seeds of each scalar metric's last record."""
+def _kept(run: Any) -> Any:
+    """Boolean mask of the seeds that did not diverge (``Run.diverged``)."""
     import numpy as np
 
+    mask = getattr(run, "diverged_mask", None)
+    return np.ones(len(run.seeds), dtype=bool) if mask is None else ~np.asarray(mask)
+
+
+def _divergence(run: Any) -> dict:
+    """JSON-ready account of the diverged seeds of ``run``."""
+    kept = _kept(run)
+    steps = getattr(run, "diverged_step", ()) or (None,) * len(run.seeds)
+    return {"count": int((~kept).sum()), "of": len(run.seeds),
+            "seeds": [s for s, k in zip(run.seeds, kept) if not k],
+            "steps": [st for st, k in zip(steps, kept) if not k],
+            "criterion": _criterion(run.config),
+            "summarised_seeds": int(kept.sum())}
+
+
+def _criterion(config: dict) -> str:
+    if "divergence" not in config:
+        return "not checked"
+    bound = config["divergence"]
+    if bound is None:
+        return "a non-finite loss or return"
+    return f"a non-finite loss or |f_i| > {bound:g} x max(1, max_j |f_j| at step 0)"
+
+
+def _scalar_summary(run: Any) -> dict[str, dict[str, float]]:
+    """Mean, median and std over the non-diverged seeds of each scalar metric's last record."""
+    import numpy as np
+
+    if hasattr(run, "summary"):
+        return run.summary()
     out = {}
     for key, value in run.final_metrics().items():
         v = np.asarray(value, dtype=float)
@@ -38,7 +68,10 @@ def _final_mixing(run: Any) -> Any:
     mixing = run.metrics.get("mixing")
     if mixing is None:
         return None
-    return np.asarray(mixing)[:, -1].mean(axis=0)
+    kept = _kept(run)
+    if not kept.any():
+        return None
+    return np.asarray(mixing)[kept, -1].mean(axis=0)
 
 
 def _columns(name: str, shape: tuple[int, ...]) -> list[str]:
@@ -56,8 +89,9 @@ def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Pa
     Files: ``<prefix>_run.json`` (everything, :meth:`Run.to_dict`),
     ``<prefix>_metrics.csv`` (one row per seed and record, array metrics
     flattened to columns such as ``mixing[0,1]``) and ``<prefix>_summary.csv``
-    (one row per record: mean, median and std over seeds of each scalar
-    metric). ``prefix`` defaults to the learner's name.
+    (one row per record: mean, median and std over the seeds that did not
+    diverge of each scalar metric); the metrics CSV's last column ``diverged``
+    is 1 for the rows of a diverged seed. ``prefix`` defaults to the learner's name.
 
     Returns
     -------
@@ -82,6 +116,8 @@ def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Pa
     header = ["seed", "step"]
     for k in names:
         header += _columns(k, arrays[k].shape[2:])
+    header.append("diverged")
+    kept = _kept(run)
     path = folder / f"{prefix}_metrics.csv"
     with atomic_write(path) as handle:
         writer = csv.writer(handle)
@@ -91,6 +127,7 @@ def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Pa
                 row: list[Any] = [seed, int(step)]
                 for k in names:
                     row += [f"{x:.9g}" for x in np.ravel(arrays[k][s, r])]
+                row.append(0 if kept[s] else 1)
                 writer.writerow(row)
     written.append(path)
 
@@ -103,8 +140,9 @@ def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Pa
         for r, step in enumerate(run.steps):
             row = [int(step)]
             for k in scalars:
-                col = arrays[k][:, r]
-                row += [f"{col.mean():.9g}", f"{np.median(col):.9g}", f"{col.std():.9g}"]
+                col = arrays[k][kept, r]
+                row += ([f"{col.mean():.9g}", f"{np.median(col):.9g}", f"{col.std():.9g}"]
+                        if col.size else ["", "", ""])
             writer.writerow(row)
     written.append(path)
     return written
@@ -193,12 +231,20 @@ def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: 
     if plot_file is not None:
         from .plots import plot_runs
 
-        files.append(str(plot_runs(runs, plot_file)))
+        shown = [r.without_diverged() if hasattr(r, "without_diverged") else r for r in runs]
+        shown = [r for r in shown if len(r.seeds)]          # every seed diverged: nothing to draw
+        if shown:
+            left_out = sum(int((~_kept(r)).sum()) for r in runs)
+            title = None if not left_out else (
+                f"{runs[0].game}: {len(seed_list)} runs, diverged runs left out ("
+                + ", ".join(f"{r.learner} {int((~_kept(r)).sum())}" for r in runs) + ")")
+            files.append(str(plot_runs(shown, plot_file, title=title)))
 
     if as_json:
         data = {"game": runs[0].game, "steps": steps, "seeds": list(seed_list),
                 "runs": [{"learner": r.learner, "config": r.config,
-                          "wall_time": r.wall_time, "final": _scalar_summary(r),
+                          "wall_time": r.wall_time, "diverged": _divergence(r),
+                          "final": _scalar_summary(r),
                           "mixing": (lambda m: None if m is None else m.tolist())(
                               _final_mixing(r))} for r in runs],
                 "files": files}
@@ -217,14 +263,18 @@ def _print_table(runs: list, steps: int, files: list[str]) -> None:
     from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 120)
+    any_diverged = any((~_kept(r)).any() for r in runs)
     table = Table(title=f"{runs[0].game}: {len(runs[0].seeds)} seeds, {steps} steps "
-                        f"(final record; mean ± std, median)")
+                        f"(final record; mean ± std, median"
+                        f"{' over the seeds that did not diverge' if any_diverged else ''})")
     keys = ["ratio_to_optimal", "total_loss", "total_return", "strategy_error"]
     present = [k for k in keys if any(k in r.metrics for r in runs)]
     table.add_column("learner")
     for k in present:
         table.add_column(k.replace("_", " "), justify="right")
     table.add_column("self-attention ln(A_ii/A_ij)", justify="right")
+    if any_diverged:
+        table.add_column("diverged", justify="right")
     table.add_column("time", justify="right")
     for run in runs:
         summary = _scalar_summary(run)
@@ -237,17 +287,26 @@ def _print_table(runs: list, steps: int, files: list[str]) -> None:
         if att is None:
             cells.append("-")
         else:
-            a = np.asarray(att)[:, -1]
+            a = np.asarray(att)[_kept(run), -1]
             n = a.shape[-1]
             off = a[:, ~np.eye(n, dtype=bool)]
-            cells.append(f"{off.mean():.3g}")
+            cells.append(f"{off.mean():.3g}" if off.size else "-")
+        if any_diverged:
+            cells.append(f"{int((~_kept(run)).sum())} of {len(run.seeds)}")
         table.add_row(run.learner, *cells, f"{run.wall_time:.3g} s")
     console.print(table)
+    for run in runs:
+        info = _divergence(run)
+        if info["count"]:
+            which = ", ".join(f"{s} (step {st})" for s, st in zip(info["seeds"], info["steps"]))
+            console.print(f"{run.learner}: {info['count']} of {info['of']} seeds diverged "
+                          f"(left out of the statistics above): {which}")
     for run in runs:
         mixing = _final_mixing(run)
         if mixing is not None and run.config.get("mode") == "d3c":
             rows = "\n".join("  [" + "  ".join(f"{x:.3f}" for x in row) + "]"
                              for row in mixing)
-            console.print(f"{run.learner}: final mixing matrix A (mean over seeds):\n{rows}")
+            over = "seeds" if _kept(run).all() else "seeds that did not diverge"
+            console.print(f"{run.learner}: final mixing matrix A (mean over {over}):\n{rows}")
     for f in files:
         console.print(f"wrote {f}")

@@ -41,6 +41,11 @@ EXACT = {
     "logit_max": None,
     # Number of records kept over training (metrics are [seeds, records, ...]).
     "records": 100,
+    # Ours: a seed has diverged once a loss is non-finite or some |f_i| exceeds
+    # divergence * max(1, largest |f_j| at step 0) (checked at the records).
+    # Diverged seeds are flagged per seed (Run.diverged, Run.diverged_step) and
+    # left out of summaries; "none" flags non-finite losses only.
+    "divergence": 1000.0,
 }
 
 #: RL learners on Trust-Your-Brother-like games (Algorithms 1-3).

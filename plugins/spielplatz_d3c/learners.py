@@ -37,7 +37,7 @@ from spielplatz.results import Run
 
 from . import defaults
 
-__all__ = ["D3CLearner", "SelfishLearner", "CooperativeLearner"]
+__all__ = ["D3CLearner", "SelfishLearner", "CooperativeLearner", "detect_divergence"]
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -132,9 +132,12 @@ class _D3CFamily:
                                                              options)
         else:
             raise SpielplatzError(f"learner {self.name!r} does not train {kind} games")
+        diverged, diverged_step = detect_divergence(metrics, record_steps,
+                                                    config.get("divergence"))
         return Run(learner=self.name, game=str(getattr(game, "name", type(game).__name__)),
                    config=config, seeds=seeds, metrics=metrics, steps=record_steps,
-                   final=final, wall_time=time.perf_counter() - start)
+                   final=final, wall_time=time.perf_counter() - start,
+                   diverged=diverged, diverged_step=diverged_step)
 
     # -- exact gradients ---------------------------------------------------------
     def _exact(self, game: Any, steps: int, seeds: tuple, progress: Any, options: dict):
@@ -143,6 +146,8 @@ class _D3CFamily:
         opts = _options(defaults.EXACT, options, "exact-gradient")
         for key in ("lr", "records", "mu_bar"):
             _check_positive(key, opts[key])
+        if opts["divergence"] is not None:
+            _check_positive("divergence", opts["divergence"])
         if not 0.0 < opts["a_ii"] < 1.0:
             raise SpielplatzError(f"a_ii must be in (0, 1), got {opts['a_ii']}")
         cfg = exact.ExactConfig(mode=self.mode, lr=opts["lr"], lr_mix=opts["lr_mix"],
@@ -179,7 +184,6 @@ class _D3CFamily:
                               if hasattr(v, "shape")}
         config = {"mode": self.mode, "kind": "differentiable", "vectorised": True,
                   **{k: v for k, v in opts.items()}}
-        _check_finite(metrics, self.name)
         return record_steps, metrics, final, config
 
     # -- reinforcement learning -----------------------------------------------------
@@ -217,16 +221,50 @@ class _D3CFamily:
                                 for k in runs[0][1]["policy"]}}
             record_steps = np.arange(1, count + 1) * every
         config = {"mode": self.mode, "kind": "rl_environment", "vectorised": vectorised,
-                  **opts}
-        _check_finite(metrics, self.name)
+                  **opts, "divergence": None}      # returns are bounded: non-finite only
         return record_steps, metrics, final, config
 
 
-def _check_finite(metrics: dict, name: str) -> None:
-    for key in ("total_loss", "total_return"):
-        if key in metrics and not np.all(np.isfinite(metrics[key])):
-            raise SpielplatzError(f"{name}: training diverged (non-finite {key}); "
-                                  f"try a smaller lr")
+def detect_divergence(metrics: dict, steps: Any, bound: float | None) -> tuple[tuple, tuple]:
+    """Which seeds diverged, and the first recorded step at which each did.
+
+    A seed has diverged at the first record where
+
+    * a loss or return (``losses``, ``total_loss``, ``returns``,
+      ``total_return``) is not finite, or
+    * (``bound`` given, losses only) some agent's ``|f_i|`` exceeds
+      ``bound * max(1, max_j |f_j(x_0)|)``: ``bound`` times the seed's largest
+      initial loss, with 1 as the smallest scale (the initial losses measure the
+      game's payoff range; a mixed-strategy normal-form game can never leave it).
+
+    Checked at the records only (every ``steps[1] - steps[0]`` training steps).
+
+    Returns
+    -------
+    diverged : tuple of bool
+    diverged_step : tuple of (int or None)
+    """
+    bad = None
+    for key in ("losses", "total_loss", "returns", "total_return"):
+        if key in metrics:
+            v = np.asarray(metrics[key], dtype=float)
+            v = v.reshape(v.shape[:2] + (-1,))
+            b = ~np.isfinite(v).all(axis=-1)
+            bad = b if bad is None else bad | b
+    if bad is None:
+        return (), ()
+    if bound is not None and "losses" in metrics:
+        f = np.abs(np.asarray(metrics["losses"], dtype=float))
+        f = f.reshape(f.shape[:2] + (-1,))
+        with np.errstate(invalid="ignore"):
+            scale = np.maximum(1.0, np.nan_to_num(f[:, 0], nan=0.0, posinf=0.0).max(axis=-1))
+            bad = bad | (f > float(bound) * scale[:, None, None]).any(axis=-1)
+    bad = np.maximum.accumulate(bad, axis=1)             # once diverged, always diverged
+    diverged = bad[:, -1] if bad.shape[1] else np.zeros(bad.shape[0], dtype=bool)
+    first = bad.argmax(axis=1)
+    steps = np.asarray(steps)
+    return (tuple(bool(d) for d in diverged),
+            tuple(int(steps[r]) if d else None for d, r in zip(diverged, first)))
 
 
 class D3CLearner(_D3CFamily):
