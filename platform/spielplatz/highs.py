@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from .fdio import stdout_to_devnull
+
 __all__ = ["LPResult", "solve_lp", "DEFAULT_OPTIONS", "STRICT_OPTIONS"]
 
 #: Options of the first attempt: dual simplex without presolve was fastest on
@@ -99,7 +101,8 @@ def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np
     import highspy
 
     num_rows, num_cols = matrix.shape
-    h = highspy.Highs()
+    with stdout_to_devnull():  # highspy >= 1.16 prints a banner on fd 1 when created
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     for key, value in (DEFAULT_OPTIONS if options is None else options).items():
         h.setOptionValue(key, value)
