@@ -321,7 +321,7 @@ class Run:
 
     @property
     def diverged_seeds(self) -> tuple:
-        """The seeds that diverged, with the step each was found diverged: ``((seed, step), ...)``."""
+        """The diverged seeds with the step each was found diverged: ``((seed, step), ...)``."""
         steps = self.diverged_step or (None,) * len(self.seeds)
         return tuple((s, st) for s, st, d in zip(self.seeds, steps, self.diverged_mask) if d)
 
