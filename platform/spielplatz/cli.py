@@ -66,7 +66,8 @@ class SpielplatzGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:  # noqa: BLE001 - the one place errors become messages
-            if ctx.params.get("debug") or os.environ.get("SPIELPLATZ_DEBUG"):
+            debug_env = os.environ.get("SPIELPLATZ_DEBUG", "").strip().lower()
+            if ctx.params.get("debug") or debug_env not in ("", "0", "false", "no", "off"):
                 raise
             if isinstance(exc, SpielplatzError):
                 message = str(exc)

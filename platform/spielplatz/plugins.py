@@ -4,16 +4,30 @@ Entry points of the group ``spielplatz`` are loaded one at a time. A plugin that
 fails to import, or whose registration hook raises, is recorded in
 :attr:`PluginHost.failures` (with its distribution name and the error) and
 skipped; whatever it had registered before failing is discarded, and the rest
-of the host keeps working.
+of the host keeps working. ``SystemExit`` and ``KeyboardInterrupt`` raised by a
+plugin's import or hooks are that plugin's failure too (a Ctrl-C typed by the
+user still interrupts). While plugin code runs (imports, registration hooks),
+stdout -- Python's and file descriptor 1 -- goes to stderr, so that a plugin
+that prints never corrupts a command's output.
+
+Built-in plugins (the entry points of the ``spielplatz`` distribution) load
+first and always win: an entry point of another distribution that reuses a
+built-in's plugin name is skipped, and a game, solver, learner or welfare
+function name that a built-in registered cannot be taken over; the warning
+names the intruder.
 
 ``SPIELPLATZ_LOAD_PLUGINS`` limits which entry points load: a comma-separated
 list of plugin (entry-point) or distribution names. Set but empty, no
-entry-point plugin loads; only the host's core built-ins remain.
+entry-point plugin loads; only the host's core built-ins remain. A name that
+is neither is reported in :meth:`PluginHost.warnings`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable
@@ -22,6 +36,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import UnknownNameError
+from .fdio import stdout_to_stderr
 from .registry import Catalog, Entry, Registry
 
 __all__ = ["PluginHost", "PluginInfo", "PluginFailure", "get_host", "reset_host",
@@ -29,6 +44,8 @@ __all__ = ["PluginHost", "PluginInfo", "PluginFailure", "get_host", "reset_host"
 
 ENTRY_POINT_GROUP = "spielplatz"
 LOAD_ENV = "SPIELPLATZ_LOAD_PLUGINS"
+#: The distribution whose entry points are the built-in plugins.
+BUILTIN_DISTRIBUTION = "spielplatz"
 
 # Plugins that are part of the host itself (not entry points); always loaded.
 CORE_PLUGINS = ("spielplatz.builtin_welfare",)
@@ -107,6 +124,46 @@ def _distribution_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
     return dist.metadata["Name"], dist.version
 
 
+def _is_builtin_ep(ep: metadata.EntryPoint) -> bool:
+    return _distribution_of(ep)[0] == BUILTIN_DISTRIBUTION
+
+
+class _Guard:
+    """Runs plugin code: stdout to stderr, and tells a user's Ctrl-C from a plugin's.
+
+    A ``KeyboardInterrupt`` raised while plugin code runs is the plugin's
+    failure unless SIGINT was actually received (then :attr:`user_interrupt`).
+    """
+
+    def __init__(self) -> None:
+        self.user_interrupt = False
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self.user_interrupt = True
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def running(self):
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    previous = signal.signal(signal.SIGINT, self._on_sigint)
+            except (ValueError, OSError):  # pragma: no cover - no signals here
+                previous = None
+        try:
+            with stdout_to_stderr():
+                yield self
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def check(self, exc: BaseException) -> None:
+        """Re-raise ``exc`` if it is the user's interrupt, not the plugin's doing."""
+        if isinstance(exc, KeyboardInterrupt) and self.user_interrupt:
+            raise exc
+
+
 def _allowed() -> set[str] | None:
     value = os.environ.get(LOAD_ENV)
     if value is None:
@@ -130,25 +187,44 @@ class PluginHost:
         self.registries = {kind: Registry(kind) for kind in REGISTRY_HOOKS.values()}
         self.plugins: dict[str, PluginInfo] = {}
         self.failures: list[PluginFailure] = []
-        for module_name in CORE_PLUGINS:
-            self._load_module(module_name, name=module_name.rsplit(".", 1)[-1],
-                              distribution="spielplatz", version=None, builtin=True)
-        if entry_points:
-            self._load_entry_points()
+        #: Warnings that are not plugin failures (ignored names, unknown names).
+        self.notices: list[str] = []
+        #: Names a plugin registered that a built-in already holds (ignored).
+        self.ignored: list[dict] = []
+        self._guard = _Guard()
+        with self._guard.running():
+            for module_name in CORE_PLUGINS:
+                self._load_module(module_name, name=module_name.rsplit(".", 1)[-1],
+                                  distribution=BUILTIN_DISTRIBUTION, version=None,
+                                  builtin=True)
+            if entry_points:
+                self._load_entry_points()
 
     # -- loading -----------------------------------------------------------
     def _load_entry_points(self) -> None:
         allowed = _allowed()
-        eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+        # Built-ins first, so that they win every clash of plugin or registered names.
+        eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP),
+                     key=lambda e: (not _is_builtin_ep(e), e.name))
+        if allowed:
+            known = ({ep.name for ep in eps} | {_distribution_of(ep)[0] for ep in eps}
+                     | {m.rsplit(".", 1)[-1] for m in CORE_PLUGINS})
+            available = ", ".join(sorted({ep.name for ep in eps})) or "none"
+            for unknown in sorted(allowed - known):
+                self.notices.append(f"{LOAD_ENV} names {unknown!r}, which is not an installed "
+                                    f"plugin or distribution; available plugins: {available}")
         seen: dict[str, str | None] = {}
         for ep in eps:
             dist, version = _distribution_of(ep)
             if ep.name in seen:
                 if seen[ep.name] != dist:  # two distributions claim one plugin name
-                    self.failures.append(PluginFailure(
-                        ep.name, dist, "register",
-                        f"plugin name {ep.name!r} is also provided by distribution "
-                        f"{seen[ep.name]!r}; only the first was loaded"))
+                    if seen[ep.name] == BUILTIN_DISTRIBUTION:
+                        why = (f"plugin name {ep.name!r} belongs to a built-in plugin of "
+                               f"distribution {BUILTIN_DISTRIBUTION!r}; the built-in was kept")
+                    else:
+                        why = (f"plugin name {ep.name!r} is also provided by distribution "
+                               f"{seen[ep.name]!r}; only the first was loaded")
+                    self.failures.append(PluginFailure(ep.name, dist, "register", why))
                 continue  # else the same distribution found twice on sys.path
             seen[ep.name] = dist
             if allowed is not None and ep.name not in allowed and dist not in allowed:
@@ -156,12 +232,11 @@ class PluginHost:
             try:
                 obj = ep.load()
             except BaseException as exc:  # noqa: BLE001 - a plugin must never take the host down
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                    raise
+                self._guard.check(exc)
                 self.failures.append(PluginFailure(ep.name, dist, "import", _describe(exc)))
                 continue
             self.add_plugin(obj, name=ep.name, distribution=dist, version=version,
-                            builtin=dist == "spielplatz")
+                            builtin=dist == BUILTIN_DISTRIBUTION)
 
     def _load_module(self, module_name: str, **kwargs: Any) -> None:
         import importlib
@@ -183,7 +258,8 @@ class PluginHost:
             return False
         try:
             self.pm.register(obj, name=name)
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001
+            self._guard.check(exc)
             self.failures.append(PluginFailure(name, distribution, "register", _describe(exc)))
             return False
         info = PluginInfo(name=name, module=getattr(obj, "__name__", type(obj).__name__),
@@ -197,7 +273,8 @@ class PluginHost:
             stage = _Staging(kind, name)
             try:
                 impl(stage)
-            except Exception as exc:  # noqa: BLE001
+            except BaseException as exc:  # noqa: BLE001
+                self._guard.check(exc)
                 self.pm.unregister(obj)
                 self.failures.append(PluginFailure(
                     name, distribution, "register", f"{hook_name}: {_describe(exc)}"))
@@ -205,14 +282,40 @@ class PluginHost:
             staged.append(stage)
         for stage in staged:
             registry = self.registries[stage.kind]
-            for entry in stage.entries:
+            kept = [entry for entry in stage.entries if self._claim(registry, entry, info)]
+            for entry in kept:
                 registry.add(entry)
             for catalog in stage.catalogs:
                 registry.add_catalog(catalog)
-            info.registered[stage.kind + "s"] = ([e.name for e in stage.entries]
+            info.registered[stage.kind + "s"] = ([e.name for e in kept]
                                                  + [f"{c.name}:*" for c in stage.catalogs])
         self.plugins[name] = info
         return True
+
+    def _claim(self, registry: Registry, entry: Entry, info: PluginInfo) -> bool:
+        """Whether ``entry`` may be added: built-in names cannot be taken over."""
+        holders = registry.holders(entry.name)
+        builtin_holders = [h for h in holders if h in self.plugins and self.plugins[h].builtin]
+        if builtin_holders and not info.builtin:
+            self._ignore(registry.kind, entry.name, info.name, info.distribution,
+                         builtin_holders[0])
+            return False
+        if holders and info.builtin and not builtin_holders:
+            for intruder in holders:   # registered before the built-in: the built-in wins
+                owner = self.plugins.get(intruder)
+                self._ignore(registry.kind, entry.name, intruder,
+                             owner.distribution if owner else None, info.name)
+                if owner is not None:
+                    names = owner.registered.get(registry.kind + "s", [])
+                    if entry.name in names:
+                        names.remove(entry.name)
+            registry.discard(entry.name)
+        return True
+
+    def _ignore(self, kind: str, name: str, plugin: str, distribution: str | None,
+                builtin: str) -> None:
+        self.ignored.append({"kind": kind, "name": name, "plugin": plugin,
+                             "distribution": distribution, "builtin_plugin": builtin})
 
     def add_commands(self, cli: Any) -> None:
         """Call every plugin's ``register_commands`` on ``cli``, isolating failures."""
@@ -223,8 +326,10 @@ class PluginHost:
             before = set(getattr(cli, "commands", {}))
             staging_cli = _CommandCollector(cli, name)
             try:
-                plugin.register_commands(cli=staging_cli)
-            except Exception as exc:  # noqa: BLE001
+                with self._guard.running():
+                    plugin.register_commands(cli=staging_cli)
+            except BaseException as exc:  # noqa: BLE001
+                self._guard.check(exc)
                 self.failures.append(PluginFailure(
                     name, info.distribution, "register", f"register_commands: {_describe(exc)}"))
                 continue
@@ -247,7 +352,12 @@ class PluginHost:
 
     def warnings(self) -> list[str]:
         """One line per failed plugin and per name collision."""
-        lines = [str(f) for f in self.failures]
+        lines = [str(f) for f in self.failures] + list(self.notices)
+        for item in self.ignored:
+            dist = f" (distribution {item['distribution']})" if item["distribution"] else ""
+            lines.append(f"{item['kind']} name {item['name']!r} registered by plugin "
+                         f"{item['plugin']!r}{dist} was ignored: it is a built-in name, "
+                         f"kept by the built-in plugin {item['builtin_plugin']!r}")
         for kind, registry in self.registries.items():
             for name, plugins in registry.collisions().items():
                 lines.append(f"{kind} name {name!r} is registered by plugins "
@@ -258,6 +368,8 @@ class PluginHost:
     def to_dict(self) -> dict:
         return {"plugins": [p.to_dict() for p in self.plugins.values()],
                 "failures": [f.to_dict() for f in self.failures],
+                "ignored": [dict(item) for item in self.ignored],
+                "notices": list(self.notices),
                 "collisions": {k: r.collisions() for k, r in self.registries.items()
                                if r.collisions()}}
 
@@ -296,6 +408,10 @@ class _CommandCollector:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the plugin called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt) and not str(exc).strip():
+        return "KeyboardInterrupt: raised by the plugin (not by the user)"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 

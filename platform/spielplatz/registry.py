@@ -118,6 +118,18 @@ class Registry:
             return
         self._entries[entry.name] = entry
 
+    def holders(self, name: str) -> list[str]:
+        """The plugins that registered ``name`` explicitly (two or more: a collision)."""
+        if name in self._collisions:
+            return list(self._collisions[name])
+        entry = self._entries.get(name)
+        return [entry.plugin] if entry is not None else []
+
+    def discard(self, name: str) -> None:
+        """Forget every explicit registration of ``name`` (used when a built-in claims it)."""
+        self._entries.pop(name, None)
+        self._collisions.pop(name, None)
+
     def add_catalog(self, catalog: Catalog) -> None:
         self._catalogs.append(catalog)
         self._catalog_index = None
