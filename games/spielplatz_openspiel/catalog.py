@@ -24,9 +24,11 @@ def load(full_name: str, params: dict[str, Any]) -> Any:
     import pyspiel
 
     from spielplatz.normal_form import NormalFormGame
+    from spielplatz.openspiel_bridge import openspiel_errors_once
 
     try:
-        game = pyspiel.load_game(full_name)
+        with openspiel_errors_once():   # OpenSpiel's own copy of the message: dropped
+            game = pyspiel.load_game(full_name)
     except pyspiel.SpielError as exc:
         raise GameError(f"pyspiel cannot load {full_name!r}: {str(exc).strip().splitlines()[-1]}") from None
     return NormalFormGame.from_pyspiel(game, name=full_name)

@@ -19,15 +19,28 @@ from typing import Any
 import numpy as np
 
 from .errors import GameError, GameTooLargeError
+from .fdio import captured_stderr
 from .normal_form import NormalFormGame
 from .resources import GAME_COPIES
 
-__all__ = ["from_pyspiel", "to_pyspiel", "DEFAULT_MAX_JOINT_ACTIONS", "count_pure_strategies"]
+__all__ = ["from_pyspiel", "to_pyspiel", "DEFAULT_MAX_JOINT_ACTIONS", "count_pure_strategies",
+           "openspiel_errors_once"]
 
 #: Default limit on the number of joint pure strategies of a converted game.
 DEFAULT_MAX_JOINT_ACTIONS = 1_000_000
 #: Limit on the number of histories visited while sizing an extensive-form game.
 MAX_TREE_NODES = 200_000
+
+
+def openspiel_errors_once():
+    """Context manager for pyspiel calls that can throw.
+
+    OpenSpiel's C++ code prints ``OpenSpiel exception: ...`` on stderr (fd 2)
+    before raising ``pyspiel.SpielError`` with the same text; this drops that
+    line (anything else written meanwhile still reaches stderr), so that the
+    user reads the error once, as the host's one-line ``Error: ...``.
+    """
+    return captured_stderr("OpenSpiel exception:")
 
 
 def _game_name(game: Any) -> str:
@@ -84,7 +97,8 @@ def from_pyspiel(game: Any, name: str | None = None, *,
             f"more than the limit of {limit:,}; pick a smaller variant or raise the limit")
     # pyspiel's tensor game holds every player's utilities (and strategy names) too
     _check_conversion_memory(name, counts, copies=GAME_COPIES + 2)
-    tensor = pyspiel.extensive_to_tensor_game(game)
+    with openspiel_errors_once():
+        tensor = pyspiel.extensive_to_tensor_game(game)
     return _from_tensor_game(tensor, name, gtype.long_name, compact_names=True)
 
 
@@ -187,11 +201,13 @@ def to_pyspiel(game: NormalFormGame) -> Any:
 
     short = "".join(c if c.isalnum() or c == "_" else "_" for c in game.name) or "game"
     if game.num_players == 2:
-        return pyspiel.create_matrix_game(
-            short, game.description or game.name,
-            list(game.action_names[0]), list(game.action_names[1]),
-            game.payoffs[0].tolist(), game.payoffs[1].tolist())
+        with openspiel_errors_once():
+            return pyspiel.create_matrix_game(
+                short, game.description or game.name,
+                list(game.action_names[0]), list(game.action_names[1]),
+                game.payoffs[0].tolist(), game.payoffs[1].tolist())
     utilities = [game.payoffs[p].reshape(-1).tolist() for p in range(game.num_players)]
-    return pyspiel.create_tensor_game(
-        short, game.description or game.name,
-        [list(a) for a in game.action_names], utilities)
+    with openspiel_errors_once():
+        return pyspiel.create_tensor_game(
+            short, game.description or game.name,
+            [list(a) for a in game.action_names], utilities)
