@@ -137,6 +137,24 @@ def venv(tmp_path_factory) -> SimpleNamespace:
     if importlib.util.find_spec("pip") is None:
         pytest.skip("pip is not installed in the test environment")
     base = tmp_path_factory.mktemp("plugin-venv")
+    python, env_dir = make_venv(base)
+    # Build from copies, so that nothing is written into docs/examples.
+    example = base / "src" / EXAMPLE.name
+    shutil.copytree(EXAMPLE, example, ignore=shutil.ignore_patterns(
+        "build", "*.egg-info", "__pycache__"))
+    broken = base / "src" / "spielplatz-broken-plugin"
+    (broken / "spielplatz_broken_example").mkdir(parents=True)
+    (broken / "pyproject.toml").write_text(BROKEN_PYPROJECT)
+    (broken / "spielplatz_broken_example" / "__init__.py").write_text(BROKEN_INIT)
+    _pip_install(python, [example, broken], base)
+    return SimpleNamespace(python=python, path=env_dir, tmp=base)
+
+
+def make_venv(base: Path) -> tuple[str, Path]:
+    """A fresh venv in ``base/venv`` that sees this environment's packages and sources.
+
+    Returns its interpreter and folder. Also used by tests/test_hostile_plugins.py.
+    """
     env_dir = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
                     str(env_dir)], check=True, capture_output=True)
@@ -152,16 +170,7 @@ def venv(tmp_path_factory) -> SimpleNamespace:
     (Path(purelib) / "_spielplatz_test_env.pth").write_text(
         "import site; list(map(site.addsitedir, " + repr(dirs) + "))\n"
         + "".join(r + "\n" for r in roots))
-    # Build from copies, so that nothing is written into docs/examples.
-    example = base / "src" / EXAMPLE.name
-    shutil.copytree(EXAMPLE, example, ignore=shutil.ignore_patterns(
-        "build", "*.egg-info", "__pycache__"))
-    broken = base / "src" / "spielplatz-broken-plugin"
-    (broken / "spielplatz_broken_example").mkdir(parents=True)
-    (broken / "pyproject.toml").write_text(BROKEN_PYPROJECT)
-    (broken / "spielplatz_broken_example" / "__init__.py").write_text(BROKEN_INIT)
-    _pip_install(python, [example, broken], base)
-    return SimpleNamespace(python=python, path=env_dir, tmp=base)
+    return python, env_dir
 
 
 def spielplatz_cli(venv: SimpleNamespace, *args: str, **env: str) -> subprocess.CompletedProcess:

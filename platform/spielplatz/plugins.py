@@ -216,6 +216,8 @@ class PluginHost:
         seen: dict[str, str | None] = {}
         for ep in eps:
             dist, version = _distribution_of(ep)
+            if allowed is not None and ep.name not in allowed and dist not in allowed:
+                continue
             if ep.name in seen:
                 if seen[ep.name] != dist:  # two distributions claim one plugin name
                     if seen[ep.name] == BUILTIN_DISTRIBUTION:
@@ -227,8 +229,6 @@ class PluginHost:
                     self.failures.append(PluginFailure(ep.name, dist, "register", why))
                 continue  # else the same distribution found twice on sys.path
             seen[ep.name] = dist
-            if allowed is not None and ep.name not in allowed and dist not in allowed:
-                continue
             try:
                 obj = ep.load()
             except BaseException as exc:  # noqa: BLE001 - a plugin must never take the host down
