@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from typing import Iterator
 
 __all__ = ["stdout_to_devnull", "stdout_to_stderr", "captured_stderr"]
@@ -86,6 +85,8 @@ def captured_stderr(drop_prefix: str) -> Iterator[None]:
     the Python exception carries the same text, so the user would read the
     error twice. Everything else written meanwhile is written back to stderr.
     """
+    import tempfile
+
     _flush(sys.stderr)
     try:
         capture = tempfile.TemporaryFile()
