@@ -115,6 +115,7 @@ def test_evaluate_solver():
 
 
 def test_train_solver(tmp_path):
+    (tmp_path / "nes").mkdir()
     data = run_json("train-solver", "--shape", "2x2", "--steps", "2", "--batch-size", "4",
                     "--architecture", "4/4/4", "--no-plot", "--out", str(tmp_path / "nes"),
                     "--json", timeout=300)
