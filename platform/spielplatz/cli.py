@@ -333,6 +333,10 @@ def solve(game: str, solver: str, concept: str, options: tuple[str, ...], as_jso
     """Solve GAME for a (coarse) correlated equilibrium."""
     from .api import solve as api_solve
 
+    if plot:
+        from .figures import check_plot_path
+
+        check_plot_path(plot)                   # folder and format checked before the solve
     g = _load_normal_form(game)
     sol = api_solve(g, solver=solver, concept=concept.lower(), **parse_options(options))
     if plot:
@@ -362,6 +366,10 @@ def compare(game: str, solvers_text: str, concept: str, as_json: bool, plot: str
     """Solve GAME with several solvers and show the answers side by side."""
     from .api import solve as api_solve
 
+    if plot:
+        from .figures import check_plot_path
+
+        check_plot_path(plot)                   # folder and format checked before the solves
     g = _load_normal_form(game)
     specs = _solver_specs(solvers_text)
     solutions = [api_solve(g, solver=name, concept=concept.lower(), **opts)

@@ -92,6 +92,7 @@ def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Pa
     (one row per record: mean, median and std over the seeds that did not
     diverge of each scalar metric); the metrics CSV's last column ``diverged``
     is 1 for the rows of a diverged seed. ``prefix`` defaults to the learner's name.
+    ``folder`` is created if missing; its parent must exist.
 
     Returns
     -------
@@ -107,7 +108,7 @@ def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Pa
     prefix = prefix or run.learner
     written = []
     path = folder / f"{prefix}_run.json"
-    with atomic_write(path) as handle:
+    with atomic_write(path, make_folder=True) as handle:
         json.dump(run.to_dict(), handle)
     written.append(path)
 
@@ -184,9 +185,10 @@ def _train(learner_name: str, game: Any, steps: int, seeds: tuple, options: dict
               help="Learner hyper-parameter, e.g. -o lr=0.03 -o lr_mix=0.1 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder for <learner>_run.json, <learner>_metrics.csv, "
-                   "<learner>_summary.csv.")
+                   "<learner>_summary.csv (created if missing; its parent must exist).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
-              help="Save a Figure-3/7-style plot (.png, .pdf or .svg).")
+              help="Save a Figure-3/7-style plot (.png, .pdf, .svg, ...; the folder must "
+                   "exist).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: int,
                   options: tuple[str, ...], out: str | None, plot_file: str | None,
@@ -209,8 +211,14 @@ def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: 
     registry = get_host().registry("learner")
     for name in names:
         registry.get(name)                      # unknown names fail before training
-    if plot_file is not None and Path(plot_file).suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise click.BadParameter("must end in .png, .pdf or .svg", param_hint="'--plot'")
+    if plot_file is not None:                   # checked before any training
+        from .figures import check_plot_path
+
+        check_plot_path(plot_file)
+    if out is not None:
+        from .files import check_output_folder
+
+        check_output_folder(out, "--out")
     from .errors import SpielplatzError
     from .validation import SEED_MAX, as_int
 

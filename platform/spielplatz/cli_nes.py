@@ -112,8 +112,9 @@ def plot_training(history: list[dict], path: str | Path, title: str = "") -> Pat
 @click.option("--architecture", default=None,
               help="PAYOFF,.../DUAL/DUAL,...; default 32,32,32,32,32/64/32,32 (Section D.1).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder for checkpoint, metrics, plot and model [default: nes-CONCEPT-SHAPE]. "
-                   "A checkpoint there is resumed.")
+              help="Folder for checkpoint, metrics, plot and model [default: nes-CONCEPT-SHAPE]"
+                   ", created if missing (its parent must exist). A checkpoint there is "
+                   "resumed.")
 @click.option("--plot/--no-plot", default=True, show_default=True,
               help="Write OUT/training.png (loss and gap).")
 @click.option("--json", "as_json", is_flag=True, help="Print the final metrics as JSON.")
@@ -131,6 +132,9 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
     arch = _architecture(architecture)
     impl = _trainable(solver, "train")
     out = out or f"nes-{concept.lower()}-{shape}"
+    from .files import check_output_folder
+
+    check_output_folder(out, "--out")           # before training: its parent must exist
     options = dict(concept=concept.lower(), shape=shape, parameterization=parameterization,
                    steps=steps, batch_size=batch_size, out=out, learning_rate=learning_rate,
                    seed=seed, architecture=arch, **({"rho": rho} if rho is not None else {}))

@@ -34,6 +34,10 @@ class GameTooLargeError(GameError):
     """A game is too large to convert to normal form."""
 
 
+class OutputPathError(SpielplatzError, ValueError):
+    """An output file or folder cannot be written (missing or read-only folder, bad suffix)."""
+
+
 class PluginError(SpielplatzError):
     """A plugin failed to import or to register."""
 

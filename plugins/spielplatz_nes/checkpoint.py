@@ -52,7 +52,7 @@ def _write(path: Path, kind: str, model: ModelConfig, state: Any, train: TrainCo
               "train": json.dumps(train.to_dict()) if train is not None else "",
               "sha256": hashlib.sha256(blob).hexdigest(), "state": blob,
               "extra": json.dumps(extra)}
-    with atomic_write(path, "wb") as fh:
+    with atomic_write(path, "wb", make_folder=True) as fh:
         fh.write(msgpack.packb(record, use_bin_type=True))
     return path
 
@@ -113,9 +113,9 @@ def save_training(out: str | Path, model: ModelConfig, train: TrainConfig, state
     out = Path(out)
     path = _write(out / CHECKPOINT_NAME, "training", model, state, train,
                   {"history": history})
-    with atomic_write(out / "config.json") as fh:
+    with atomic_write(out / "config.json", make_folder=True) as fh:
         json.dump({"model": model.to_dict(), "train": train.to_dict()}, fh, indent=1)
-    with atomic_write(out / "metrics.json") as fh:
+    with atomic_write(out / "metrics.json", make_folder=True) as fh:
         json.dump(history, fh, indent=1)
     return path
 
@@ -154,7 +154,7 @@ def save_model(folder: str | Path, model: ModelConfig, variables: dict,
     """Write ``<folder>/model.msgpack`` (parameters and batch statistics) and ``model.json``."""
     folder = Path(folder)
     path = _write(folder / MODEL_NAME, "model", model, variables, None, extra or {})
-    with atomic_write(folder / "model.json") as fh:
+    with atomic_write(folder / "model.json", make_folder=True) as fh:
         json.dump({"model": model.to_dict(), **(extra or {})}, fh, indent=1)
     return path
 

@@ -272,6 +272,6 @@ def write_metrics(out: Path, history: list[dict]) -> Path:
     from spielplatz.files import atomic_write
 
     path = Path(out) / "metrics.json"
-    with atomic_write(path) as fh:
+    with atomic_write(path, make_folder=True) as fh:
         json.dump(history, fh, indent=1)
     return path
