@@ -65,7 +65,8 @@ def solution_figure(solution: Any, max_bars: int = 40,
              f"{getattr(solution, 'solver', '') or 'given joint'} "
              f"(gap {solution.gap:.1e}, H = {solution.entropy:.3f} nats)")
     if joint.ndim == 2 and max(joint.shape) <= 24:
-        fig, ax = plt.subplots(figsize=(1.2 + 0.7 * joint.shape[1], 1.0 + 0.6 * joint.shape[0]))
+        fig, ax = plt.subplots(figsize=(max(4.0, 1.6 + 0.8 * joint.shape[1]),
+                                        max(3.0, 1.2 + 0.6 * joint.shape[0])))
         im = ax.imshow(joint, cmap="viridis", vmin=0, vmax=max(joint.max(), 1e-12))
         ax.set_xticks(range(joint.shape[1]), solution.action_names[1], rotation=45, ha="right")
         ax.set_yticks(range(joint.shape[0]), solution.action_names[0])
@@ -90,7 +91,8 @@ def solution_figure(solution: Any, max_bars: int = 40,
         names = [labels[i] for i in order] + ([f"rest ({rest_count})"] if show_rest else [])
         rows = max(len(values), 1)
         longest = max((len(n) for n in names), default=4)
-        fig, ax = plt.subplots(figsize=(min(14.0, 4.5 + 0.065 * longest), 1.3 + 0.26 * rows))
+        fig, ax = plt.subplots(figsize=(min(14.0, 4.5 + 0.065 * longest),
+                                        max(2.6, 1.6 + 0.26 * rows)))
         colors = [OKABE_ITO[4]] * len(order) + ([OKABE_ITO[7]] if show_rest else [])
         y = np.arange(len(values))
         bars = ax.barh(y, values, color=colors, height=0.7)
@@ -144,7 +146,7 @@ def comparison_figure(solutions: Sequence[Any], labels: Sequence[str],
     height = 0.8 / k
     longest = max((len(n) for n in row_names), default=4)
     fig, ax = plt.subplots(figsize=(min(16.0, 5.5 + 0.065 * longest),
-                                    1.6 + 0.15 * len(rows) * max(k, 2)))
+                                    max(2.8, 1.6 + 0.15 * len(rows) * max(k, 2))))
     y = np.arange(len(rows))
     for s, label in enumerate(labels):
         bars = ax.barh(y - 0.4 + height * (s + 0.5), values[:, s], height=height, label=label,
