@@ -124,8 +124,8 @@ def _number(text: str, source: str) -> float:
     except OverflowError:
         raise GameFileError(f"{source}: payoff {_shown(text)} is too large for float64 "
                             f"(|x| must stay below 1.8e308)") from None
-    except (ValueError, ZeroDivisionError):
-        if text.lstrip("+-").isdigit() and len(text) > 4000:
+    except (ValueError, ZeroDivisionError) as exc:
+        if "digits" in str(exc):                 # Python's int-string conversion limit
             raise GameFileError(f"{source}: payoff {_shown(text)} has too many digits") from None
         raise GameFileError(f"{source}: {_shown(text)} is not a number") from None
     if not math.isfinite(value):
