@@ -1,4 +1,4 @@
-"""Properties of the drawn figures: autoscaled axes, action names, rest bars, legends, log scales."""
+"""Properties of the drawn figures: autoscaled axes, action names, rest bars, legends, log y."""
 
 from __future__ import annotations
 
