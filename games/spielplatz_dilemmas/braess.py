@@ -30,7 +30,7 @@ import itertools
 import math
 from typing import Any
 
-from ._pytree import pytree_dataclass
+from flax import struct
 
 __all__ = ["BraessNetwork", "RandomBraessFamily", "braess", "random_braess", "gen_braess",
            "route_times", "optimal_total", "worst_nash_total", "FIGURE_2A"]
@@ -92,7 +92,7 @@ def worst_nash_total(C: float, D: float, E: float, F: float, G: float, *,
     return worst
 
 
-@pytree_dataclass(data=("C", "D", "E", "F", "G", "optimal_total_loss", "nash_total_loss"))
+@struct.dataclass
 class BraessNetwork:
     """A four-driver traffic network as a :class:`~spielplatz.learning.DifferentiableGame`.
 
@@ -121,9 +121,9 @@ class BraessNetwork:
     G: Any
     optimal_total_loss: Any
     nash_total_loss: Any
-    name: str = "braess"
-    shortcut: bool = True
-    init_scale: float = 1.0
+    name: str = struct.field(pytree_node=False, default="braess")
+    shortcut: bool = struct.field(pytree_node=False, default=True)
+    init_scale: float = struct.field(pytree_node=False, default=1.0)
 
     num_players = DRIVERS
 

@@ -208,8 +208,10 @@ def solve_batch(payoffs: Any, solver: str = "maxent", concept: str = "ce", **opt
     from .deviations import _check_concept
 
     concept = _check_concept(concept)
+    from .protocols import BatchSolver
+
     impl = get_solver(solver)
-    if not hasattr(impl, "solve_batch"):
+    if not isinstance(impl, BatchSolver):
         raise SpielplatzError(f"solver {solver!r} does not solve batches")
     return impl.solve_batch(payoffs, concept=concept, **options)
 

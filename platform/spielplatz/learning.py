@@ -7,8 +7,6 @@ Learners do not all see games the same way; each protocol is a structural type
   loss per player that is a differentiable (JAX) function of all parameters.
   Every normal-form game is one through mixed strategies (softmax of logits),
   see :func:`spielplatz.learning.mixed_strategy_game`.
-* :class:`IteratedMatrixGame` - a stage game played repeatedly with discount
-  ``gamma`` (LOLA, amTFT, cross-play).
 * :class:`RLEnvironment` - an OpenSpiel game played through
   ``open_spiel.python.rl_environment`` (reinforcement learners).
 """
@@ -20,10 +18,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from .normal_form import NormalFormGame
 
-__all__ = ["DifferentiableGame", "IteratedMatrixGame", "RLEnvironment", "game_kind",
+__all__ = ["DifferentiableGame", "RLEnvironment", "game_kind",
            "MixedStrategyGame", "mixed_strategy_game", "GAME_KINDS"]
 
-GAME_KINDS = ("differentiable", "iterated_matrix", "rl_environment", "normal_form")
+GAME_KINDS = ("differentiable", "rl_environment", "normal_form")
 
 
 @runtime_checkable
@@ -38,14 +36,6 @@ class DifferentiableGame(Protocol):
 
     def losses(self, params: Any) -> Any:
         """Per-player losses ``[N]`` (lower is better) at ``params``; JAX-traceable."""
-
-
-@runtime_checkable
-class IteratedMatrixGame(Protocol):
-    """A two-or-more-player stage game repeated with discount ``gamma``."""
-
-    stage: NormalFormGame
-    gamma: float
 
 
 @runtime_checkable
@@ -64,8 +54,6 @@ def game_kind(game: Any) -> str:
         return "normal_form"
     if isinstance(game, DifferentiableGame):
         return "differentiable"
-    if isinstance(game, IteratedMatrixGame):
-        return "iterated_matrix"
     if isinstance(game, RLEnvironment):
         return "rl_environment"
     raise TypeError(f"{type(game).__name__} follows none of the game protocols {GAME_KINDS}")

@@ -1,4 +1,4 @@
-"""Measures of a joint distribution: values, welfare, entropy, correlation.
+"""Measures of a joint distribution: values, entropy, correlation.
 
 Pure functions over numpy or jax arrays (also under ``jax.jit``/``jax.vmap``).
 Entropies are in nats; ``0 log 0 = 0``.
@@ -10,7 +10,7 @@ from typing import Any
 
 from .deviations import array_module
 
-__all__ = ["values", "welfare", "entropy", "marginals", "total_correlation",
+__all__ = ["values", "entropy", "marginals", "total_correlation",
            "mutual_information", "xlogx"]
 
 
@@ -18,12 +18,6 @@ def values(payoffs: Any, joint: Any) -> Any:
     """Per-player expected payoffs ``[N]`` under ``joint``."""
     n = payoffs.shape[0]
     return (payoffs * joint[None]).reshape(n, -1).sum(axis=1)
-
-
-def welfare(payoffs: Any, joint: Any, function: Any = None) -> Any:
-    """Welfare of ``joint``: ``function(values)``; utilitarian (sum) by default."""
-    v = values(payoffs, joint)
-    return v.sum() if function is None else function(v)
 
 
 def xlogx(x: Any) -> Any:

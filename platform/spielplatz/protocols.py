@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 from .normal_form import NormalFormGame
 from .results import Run, Solution
 
-__all__ = ["Solver", "BatchSolver", "Learner", "Policy"]
+__all__ = ["Solver", "BatchSolver", "Learner"]
 
 
 @runtime_checkable
@@ -40,16 +40,3 @@ class Learner(Protocol):
     def learn(self, game: Any, *, steps: int, seeds: Any = (0,), **options: Any) -> Run:
         """Train from each seed for ``steps`` steps and return the :class:`~spielplatz.Run`."""
 
-
-@runtime_checkable
-class Policy(Protocol):
-    """An agent that acts in repeated or sequential play (used for cross-play)."""
-
-    def reset(self, seed: int) -> None:
-        """Start a new episode."""
-
-    def act(self, observation: Any) -> int:
-        """Choose an action given the observation of the current step."""
-
-    def observe(self, actions: Any, rewards: Any) -> None:
-        """Receive every player's actions and rewards of the step just played."""

@@ -135,10 +135,6 @@ class Scaling:
         """Per-player epsilons (deviation gains) in the game's own units."""
         return eps * self.scale
 
-    def unscale_gains(self, gains: list) -> list:
-        """Per-player deviation-gain arrays (as from :func:`deviations.gains`) in own units."""
-        return [g * self.scale[..., p] for p, g in enumerate(gains)]
-
     def unscale_duals(self, duals: list) -> list:
         """Duals of the scaled game's constraints expressed for the original game.
 

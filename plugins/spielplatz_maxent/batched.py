@@ -489,8 +489,7 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
                       steps_per_round=steps_per_round, threads=threads, alpha0=alpha0)
     batch_time = time.perf_counter() - start
 
-    from . import exact  # noqa: F401  (loads scipy's BLAS before it is limited)
-    from ._blas import single_thread
+    from .exact import single_thread
 
     with single_thread():
         return _finish(payoffs, concept, options_of, first.config, scales, out, fallback,

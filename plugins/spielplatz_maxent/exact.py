@@ -23,8 +23,9 @@ Everything is computed on payoffs scaled to range 1; the caller rescales.
 from __future__ import annotations
 
 import math
+import contextlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import scipy.linalg
@@ -34,6 +35,28 @@ from spielplatz import deviations
 from spielplatz.constraints import constraint_matrix
 from spielplatz.errors import SpielplatzError
 from spielplatz.polytope import face_support
+
+_BLAS: dict = {}
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """numpy's and scipy's BLAS on one thread inside the block (``threadpoolctl``).
+
+    The exact path does many small matrix products; OpenBLAS's spinning worker
+    threads slow each one down by an order of magnitude on a loaded machine with
+    few cores (docs/benchmarks.md). The controller is made once (scanning the
+    loaded libraries costs about 0.6 ms, more than a small solve): numpy's and
+    scipy's BLAS are loaded by this module's imports before it is.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    controller = _BLAS.get("controller")
+    if controller is None:
+        controller = _BLAS["controller"] = ThreadpoolController()
+    with controller.limit(limits=1, user_api="blas"):
+        yield
+
 
 #: Largest ``constraints x joint actions`` kept as a dense matrix (small games).
 DENSE_ENTRIES = 500_000

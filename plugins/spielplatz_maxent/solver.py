@@ -398,10 +398,9 @@ def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     ``alpha0`` (flat duals in range-1 units) warm-starts the first Newton phase;
     ``lp_first`` runs the support LP before any Newton iteration (for games
     known to have zeros, e.g. those the batched path could not certify).
-    numpy's OpenBLAS runs on one thread meanwhile (:mod:`spielplatz_maxent._blas`).
+    numpy's and scipy's BLAS run on one thread meanwhile (:func:`exact.single_thread`).
     """
-    from . import exact  # noqa: F401  (loads scipy's BLAS before it is limited)
-    from ._blas import single_thread
+    from .exact import single_thread
 
     # a diverging direct attempt (huge mu) may overflow; the certificate judges the answer
     with single_thread(), np.errstate(over="ignore", invalid="ignore"):

@@ -266,12 +266,3 @@ class Trainer:
                                {"train": self.train.to_dict(), "steps": self.step,
                                 **(extra or {})})
 
-
-def write_metrics(out: Path, history: list[dict]) -> Path:
-    """``metrics.json`` (atomically)."""
-    from spielplatz.files import atomic_write
-
-    path = Path(out) / "metrics.json"
-    with atomic_write(path, make_folder=True) as fh:
-        json.dump(history, fh, indent=1)
-    return path
