@@ -11,7 +11,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from .errors import GameError, OptionError, SpielplatzError
+from .errors import GameError, OptionError, PluginError, SpielplatzError
 from .plugins import get_host
 from .registry import Catalog
 
@@ -72,7 +72,7 @@ def load_game(spec: Any, **params: Any) -> Any:
     if isinstance(entry, Catalog):
         game = loader(full, parsed)
     else:
-        _check_params(loader, name, parsed)
+        _check_params(entry, name, parsed)
         try:
             game = loader(**parsed)
         except OptionError as exc:              # a bad parameter value: name the game
@@ -86,33 +86,116 @@ def load_game(spec: Any, **params: Any) -> Any:
     return game
 
 
-def _check_params(loader: Any, name: str, params: dict) -> None:
-    try:
-        sig = inspect.signature(loader)
-    except (TypeError, ValueError):
+def _check_params(entry: Any, name: str, params: dict) -> None:
+    """Refuse parameters the game did not register (``parameters=``; None: not declared)."""
+    declared = entry.meta.get("parameters")
+    if declared is None:
         return
-    if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    allowed = [k for k, p in sig.parameters.items() if p.kind != p.VAR_POSITIONAL]
+    allowed = list(declared)
     unknown = [k for k in params if k not in allowed]
     if unknown:
-        hint = f"; it takes {', '.join(allowed)}" if allowed else "; it takes no parameters"
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], allowed, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint += f"; it takes {', '.join(allowed)}" if allowed else "; it takes no parameters"
         raise GameError(f"game {name!r} has no parameter {unknown[0]!r}{hint}")
 
 
-def _instantiate(entry: Any) -> Any:
-    obj = entry.load()
-    return obj() if inspect.isclass(obj) else obj
+def _solver_entry(name: str, concept: str) -> tuple[Any, str]:
+    """The registry entry of solver ``name`` and the checked ``concept``, one it solves."""
+    from .deviations import _check_concept
+
+    concept = _check_concept(concept)
+    entry = get_host().registry("solver").get(name)
+    concepts = entry.meta.get("concepts", ("ce", "cce"))
+    if concept not in concepts:
+        raise OptionError(f"solver {name!r} does not solve {concept} (it solves "
+                          f"{', '.join(concepts)})")
+    return entry, concept
+
+
+def check_options(kind: str, name: str, options: dict, *, batch: bool = False) -> dict:
+    """``options`` of solver or learner ``name`` checked against its declared options
+    (:mod:`spielplatz.options`): unknown names refused with a close match, values
+    coerced to their declared types. ``-o`` and the Python API both go through it."""
+    from .options import coerce_options
+
+    entry = get_host().registry(kind).get(name)
+    owner = f"the {name} {kind}" + ("'s batches" if batch else "")
+    return coerce_options(entry.meta.get("options"), options, owner, batch=batch)
+
+
+class _CheckedLearner:
+    """A learner whose ``learn`` gets checked options and a game of a registered kind."""
+
+    def __init__(self, impl: Any, entry: Any):
+        self._impl, self._entry = impl, entry
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._impl, attr)
+
+    def learn(self, game: Any, *args: Any, **options: Any) -> Any:
+        from .learning import game_kind
+
+        kinds = self._entry.meta.get("game_kinds") or ()
+        try:
+            kind = game_kind(game)
+        except TypeError:
+            kind = None                           # the learner says what it refuses
+        if kinds and kind is not None and kind not in kinds:
+            raise GameError(f"learner {self._entry.name!r} does not train {kind} games "
+                            f"(it trains {', '.join(kinds)})")
+        passed = {k: options.pop(k) for k in ("steps", "seeds", "seed", "progress")
+                  if k in options}
+        options = check_options("learner", self._entry.name, options)
+        return self._impl.learn(game, *args, **passed, **options)
+
+
+def call_plugin(kind: str, name: str, plugin: str, fn: Any) -> Any:
+    """Run plugin code (a lazy import, a solve, a training) the way the host loads plugins.
+
+    Its stdout goes to stderr (``--json`` stays parseable); anything it raises
+    other than a :class:`SpielplatzError` (the user's to fix) or a Ctrl-C the
+    user really typed, ``SystemExit`` and ``KeyboardInterrupt`` included, becomes
+    one :class:`PluginError` that names the plugin.
+    """
+    from .plugins import _Guard
+
+    guard = _Guard()
+    try:
+        with guard.running():
+            return fn()
+    except SpielplatzError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the plugin boundary
+        guard.check(exc)
+        if isinstance(exc, MemoryError):
+            raise PluginError(f"{kind} {name!r} (plugin {plugin!r}) ran out of memory; "
+                              f"try a smaller game or SPIELPLATZ_MEMORY_LIMIT") from None
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise PluginError(f"{kind} {name!r} (plugin {plugin!r}) failed: "
+                          f"{type(exc).__name__}{': ' + detail if detail else ''}") from exc
+
+
+def _instantiate(entry: Any, kind: str = "object") -> Any:
+    def make() -> Any:
+        obj = entry.load()
+        return obj() if inspect.isclass(obj) else obj
+
+    return call_plugin(kind, entry.name, entry.plugin, make)
 
 
 def get_solver(name: str) -> Any:
     """The solver object registered as ``name``."""
-    return _instantiate(get_host().registry("solver").get(name))
+    return _instantiate(get_host().registry("solver").get(name), "solver")
 
 
 def get_learner(name: str) -> Any:
-    """The learner object registered as ``name``."""
-    return _instantiate(get_host().registry("learner").get(name))
+    """The learner object registered as ``name``; its ``learn`` checks the options and the
+    game's kind against the registration (``options``, ``game_kinds``) first."""
+    entry = get_host().registry("learner").get(name)
+    return _CheckedLearner(_instantiate(entry, "learner"), entry)
 
 
 def get_welfare_function(name: str) -> Any:
@@ -130,7 +213,8 @@ def solve(game: Any, solver: str = "maxent", concept: str = "ce", **options: Any
         A registered solver (``spielplatz solvers`` lists them).
     concept : {"ce", "cce"}
     **options
-        Passed to the solver.
+        Passed to the solver, after the host's check against its declared options
+        (unknown names refused, values coerced to their declared types).
 
     Returns
     -------
@@ -141,12 +225,12 @@ def solve(game: Any, solver: str = "maxent", concept: str = "ce", **options: Any
         (:mod:`spielplatz.certificate`); an answer the solver called
         ``optimal`` that fails it is not passed on as ``optimal``.
     """
-    from .deviations import _check_concept
-
-    concept = _check_concept(concept)
+    entry, concept = _solver_entry(solver, concept)
+    options = check_options("solver", solver, options)
     game = load_game(game)
-    entry = get_host().registry("solver").get(solver)
-    sol = _instantiate(entry).solve(game, concept=concept, **options)
+    impl = _instantiate(entry, "solver")
+    sol = call_plugin("solver", solver, entry.plugin,
+                      lambda: impl.solve(game, concept=concept, **options))
     return audit_solution(sol, game, concept, solver=solver, plugin=entry.plugin,
                           exact=bool(entry.meta.get("exact", False)))
 
@@ -167,7 +251,7 @@ def audit_solution(sol: Any, game: Any, concept: str, *, solver: str, plugin: st
     import numpy as np
 
     from .certificate import certify
-    from .errors import PluginError, SolverWarning
+    from .errors import SolverWarning
     from .results import Solution
 
     if not isinstance(sol, Solution):
@@ -186,6 +270,12 @@ def audit_solution(sol: Any, game: Any, concept: str, *, solver: str, plugin: st
     extra = dict(sol.extra)
     extra["certificate"] = cert.to_dict()
     status = sol.status
+    if status not in ("optimal", "approximate", "infeasible", "iteration_limit", "failed"):
+        extra["reported_status"] = str(status)
+        status = "failed"
+        extra.setdefault("message", f"unknown status {sol.status!r} from the solver")
+    if sol.solver and sol.solver != solver:
+        extra["reported_solver"] = sol.solver
     if not cert.finite:
         status = "failed"
         extra.setdefault("message", "the joint is not a finite probability distribution")
@@ -196,31 +286,35 @@ def audit_solution(sol: Any, game: Any, concept: str, *, solver: str, plugin: st
             f"largest deviation gain exceeds the allowed epsilon by {cert.violation:.3e} "
             f"(tolerance {cert.tolerance:.3e}); marked {status}", SolverWarning, stacklevel=3)
     if not cert.finite:
-        return dataclasses.replace(sol, status=status, extra=extra)
+        return dataclasses.replace(sol, solver=solver, status=status, extra=extra)
     # every reported measure is the host's own, whatever the plugin filled in
-    return Solution.from_joint(game, joint, concept, solver=sol.solver or solver,
+    return Solution.from_joint(game, joint, concept, solver=solver,
                                config=sol.config, status=status, iterations=sol.iterations,
                                wall_time=sol.wall_time, objective=sol.objective, extra=extra)
 
 
 def solve_batch(payoffs: Any, solver: str = "maxent", concept: str = "ce", **options: Any) -> Any:
     """Solve many games of one shape, ``payoffs`` ``[B, N, A_1, ..., A_N]``, at once."""
-    from .deviations import _check_concept
-
-    concept = _check_concept(concept)
     from .protocols import BatchSolver
 
-    impl = get_solver(solver)
+    entry, concept = _solver_entry(solver, concept)
+    impl = _instantiate(entry, "solver")
     if not isinstance(impl, BatchSolver):
         raise SpielplatzError(f"solver {solver!r} does not solve batches")
-    return impl.solve_batch(payoffs, concept=concept, **options)
+    options = check_options("solver", solver, options, batch=True)
+    return call_plugin("solver", solver, entry.plugin,
+                       lambda: impl.solve_batch(payoffs, concept=concept, **options))
 
 
 def learn(game: Any, learner: str, *, steps: int, seeds: Any = (0,), **options: Any) -> Any:
     """Train ``learner`` on ``game`` and return its :class:`~spielplatz.Run`."""
     if isinstance(seeds, int):
         seeds = (seeds,)
-    return get_learner(learner).learn(load_game(game), steps=steps, seeds=tuple(seeds), **options)
+    entry = get_host().registry("learner").get(learner)
+    impl = _CheckedLearner(_instantiate(entry, "learner"), entry)
+    loaded = load_game(game)
+    return call_plugin("learner", learner, entry.plugin,
+                       lambda: impl.learn(loaded, steps=steps, seeds=tuple(seeds), **options))
 
 
 def evaluate(game: Any, joint: Any, concept: str = "ce") -> Any:

@@ -33,12 +33,16 @@ import numpy as np
 
 from .deviations import _check_concept, centred, player_matrix
 
-__all__ = ["GAP_TOLERANCE", "Certificate", "certify", "exact_gains", "payoff_range"]
+__all__ = ["GAP_TOLERANCE", "Certificate", "certify", "exact_gains", "payoff_range",
+           "rounding_bound"]
 
 #: Gap allowed for ``optimal``, relative to the payoff range (largest range of any player).
 GAP_TOLERANCE = 1e-8
 
 _U = 2.0 ** -53
+#: Largest number of exact products (``sum_p A_p^2 |A|`` for CE) tried in rational
+#: arithmetic when the rounding bound cannot decide; beyond it the answer is not certified.
+EXACT_WORK_LIMIT = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,9 @@ class Certificate:
     tolerance : float
         The allowed violation in payoff units.
     method : str
-        ``"float-bound"`` (decided by the bound) or ``"exact"`` (rational arithmetic).
+        ``"float-bound"`` (decided by the bound), ``"exact"`` (rational arithmetic) or
+        ``"undecided"`` (too large for exact arithmetic within rounding of the
+        tolerance: reported as not certified).
     finite : bool
         Whether the joint is finite, non-negative and sums to one within 1e-9.
     """
@@ -82,6 +88,16 @@ def _finite_or_none(x: float) -> float | None:
 
 def _gamma(k: int) -> float:
     return k * _U / (1.0 - k * _U)
+
+
+def rounding_bound(terms: int) -> float:
+    """Rigorous bound, relative to a player's payoff range, on the rounding error of a
+    gain computed by :mod:`spielplatz.deviations` from ``terms`` summed products
+    (offset-removed payoffs, probabilities summing to at most one). Normal floats are
+    assumed: the game model keeps every non-zero range above 1e-200, and an
+    underflowing product changes a gain by less than ``terms * 2**-1074``, which is
+    added."""
+    return 2.0 * (2.0 * _gamma(terms + 2) + 2.0 * _U) * (1.0 + 1e-12) + terms * 2.0 ** -1074
 
 
 def payoff_range(payoffs: np.ndarray) -> float:
@@ -111,14 +127,16 @@ def _float_gains(payoffs: np.ndarray, joint: np.ndarray, concept: str) -> list[t
             # two dot products of length R with |terms| <= s * rng, centring error
             # u * rng per payoff, one final subtraction.
             bound = (2.0 * _gamma(r + 2) + 2.0 * _U) * rng * mass * (1.0 + 1e-12)
-            bound = bound + _U * np.abs(np.where(np.isfinite(gains), gains, 0.0))
+            bound = bound + _U * np.abs(np.where(np.isfinite(gains), gains, 0.0)) \
+                + 2 * (r + 2) * 2.0 ** -1074                 # underflowing products
         else:
             others = s.sum(axis=0)                        # [R]
             dev = g @ others
             own = float((s * g).sum())
             gains = dev - own
             k = a_p * r + a_p + 2
-            bound = (2.0 * _gamma(k) + 2.0 * _U) * rng * (1.0 + 1e-12) + _U * np.abs(gains)
+            bound = (2.0 * _gamma(k) + 2.0 * _U) * rng * (1.0 + 1e-12) + _U * np.abs(gains) \
+                + 2 * k * 2.0 ** -1074
         gains, bound = np.ravel(gains), np.ravel(np.broadcast_to(bound, np.shape(gains)))
         out.append((float(gains.max()), float((gains + bound).max()),
                     float((gains - bound).max())))
@@ -228,6 +246,10 @@ def certify(payoffs: Any, joint: Any, concept: str = "ce", *, epsilon: Any = 0.0
         return Certificate(True, float(violation), float(bound), allowed, "float-bound")
     if lo > allowed:
         return Certificate(False, float(violation), float(bound), allowed, "float-bound")
+    work = sum(a * (a if concept == "ce" else 1) for a in payoffs.shape[1:]) * joint.size
+    if work > EXACT_WORK_LIMIT:
+        # too large to decide exactly in reasonable time: not certified (never a false yes)
+        return Certificate(False, float(violation), float(bound), allowed, "undecided")
     exact = _exact_violation(payoffs, joint, concept, eps)
     ok = exact is None or exact <= Fraction(allowed)
     return Certificate(bool(ok), float(exact) if exact is not None else -math.inf, 0.0,

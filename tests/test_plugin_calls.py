@@ -1,0 +1,75 @@
+"""Plugin code run after start-up (lazy imports, solves, trainings) is contained too."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import spielplatz as sp
+from spielplatz.api import audit_solution, call_plugin
+from spielplatz.errors import PluginError
+from spielplatz.results import Solution
+
+
+def _exit():
+    sys.exit(7)
+
+
+def _interrupt():
+    raise KeyboardInterrupt
+
+
+def _bug():
+    raise ValueError("boom from plugin")
+
+
+@pytest.mark.parametrize("fn, fragment", [
+    (_exit, "solver 'x' (plugin 'evil') failed: SystemExit: 7"),
+    (_interrupt, "solver 'x' (plugin 'evil') failed: KeyboardInterrupt"),
+    (_bug, "solver 'x' (plugin 'evil') failed: ValueError: boom from plugin"),
+])
+def test_plugin_failures_become_one_plugin_error(fn, fragment):
+    with pytest.raises(PluginError) as info:
+        call_plugin("solver", "x", "evil", fn)
+    assert str(info.value) == fragment
+
+
+def test_user_errors_pass_through_unchanged():
+    def refuse():
+        raise sp.SpielplatzError("bad option")
+
+    with pytest.raises(sp.SpielplatzError, match="^bad option$"):
+        call_plugin("solver", "x", "evil", refuse)
+
+
+def test_plugin_output_goes_to_stderr(capfd):
+    def noisy():
+        print("PY-LEVEL")
+        os.write(1, b"FD-LEVEL\n")
+        return 42
+
+    assert call_plugin("solver", "x", "evil", noisy) == 42
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert "PY-LEVEL" in err and "FD-LEVEL" in err
+
+
+def test_unknown_status_and_borrowed_name_are_not_passed_on():
+    game = sp.load_game("chicken")
+    joint = sp.solve(game).joint
+    odd = Solution.from_joint(game, joint, "ce", solver="maxent", status="totally-optimal")
+    out = audit_solution(odd, game, "ce", solver="impostor", plugin="evil", exact=False)
+    assert out.status == "failed"
+    assert out.solver == "impostor"
+    assert out.extra["reported_status"] == "totally-optimal"
+    assert out.extra["reported_solver"] == "maxent"
+
+
+def test_solve_through_the_host_reports_the_registered_name():
+    sol = sp.solve("chicken", solver="maxent")
+    assert sol.solver == "maxent" and sol.status == "optimal"
+    assert sol.extra["certificate"]["certified"] is True
+    assert np.isclose(sol.joint.sum(), 1.0)
