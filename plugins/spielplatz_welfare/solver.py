@@ -449,6 +449,13 @@ def _check_objective(objective: Any, weights: Any, num_players: int) -> tuple:
         if w.shape != (num_players,) or not np.all(np.isfinite(w)):
             raise SpielplatzError(f"weights must be {num_players} finite numbers (one per "
                                   f"player), got {weights!r}")
+        if not np.any(w != 0):
+            raise SpielplatzError("weights are all zero: every joint would be optimal; give at "
+                                  "least one non-zero weight")
+        if float(np.abs(w).max()) > 1e150:
+            raise SpielplatzError(f"weights up to {float(np.abs(w).max()):.3g} overflow the "
+                                  f"weighted welfare; the maximiser does not change when all "
+                                  f"weights are divided by the same positive number")
         return name, w
     if weights is not None:
         raise SpielplatzError(f"weights are only used by objective 'weighted', not {name!r}")
@@ -617,11 +624,15 @@ def efficiency_summary(game: Any, concept: str = "ce", *, epsilon: Any = 0.0) ->
     zero or negative). The absolute losses are always defined, and are
     invariant to payoff offsets; a ratio is not.
     """
+    from spielplatz.api import audit_solution
+
     game = normal_form_game(game, "the welfare solver")
     concept = deviations._check_concept(concept)
     solver = WelfareSolver()
-    best = solver.solve(game, concept, objective="utilitarian", epsilon=epsilon)
-    worst = solver.solve(game, concept, objective="worst", epsilon=epsilon)
+    # both answers pass the host's audit, like every solve through spielplatz.solve
+    best, worst = (audit_solution(solver.solve(game, concept, objective=o, epsilon=epsilon),
+                                  game, concept, solver="welfare", plugin="welfare", exact=True)
+                   for o in ("utilitarian", "worst"))
     outcome = float(game.payoffs.sum(axis=0).max())
     w_best, w_worst = best.welfare, worst.welfare
     return {
