@@ -255,3 +255,29 @@ def test_cli_solve_of_a_malformed_file_is_one_line(tmp_path):
     line = one_error_line(CliRunner().invoke(cli, ["solve", str(path)]))
     assert line == (f'Error: {path}: payoffs must be numbers; found a string ("x") at '
                     f"[0, 0, 1]")
+
+
+@pytest.mark.parametrize("payoff", ["1_000", "١", "0x10", "1e5_0", "3/1_0"])
+def test_nfg_numbers_are_plain_ascii_decimals(tmp_path, payoff):
+    path = tmp_path / "odd.nfg"
+    path.write_text(f'NFG 1 R "odd" {{ "a" "b" }} {{ 1 1 }}\n{payoff} 2\n', encoding="utf-8")
+    with pytest.raises(GameFileError, match="is not a number"):
+        read_game_file(str(path))
+
+
+def test_csv_probabilities_are_plain_ascii_decimals(tmp_path):
+    import spielplatz as sp
+
+    path = tmp_path / "joint.csv"
+    path.write_text("0.5,0.5\n0,0\n", encoding="utf-8")
+    assert read_joint_file(str(path), sp.load_game("chicken")).sum() == pytest.approx(1.0)
+    path.write_text("1_0,0\n0,0\n", encoding="utf-8")      # not read as 10: refused
+    with pytest.raises(GameFileError, match="joint.csv: line"):
+        read_joint_file(str(path), sp.load_game("chicken"))
+
+
+def test_shapes_take_ascii_digits_only():
+    import spielplatz as sp
+
+    with pytest.raises(sp.SpielplatzError, match="shape must be of the form"):
+        sp.load_game("random_game(shape=2x\u0663)")

@@ -24,6 +24,7 @@ import io
 import json
 import math
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -354,12 +355,12 @@ def validate_joint(joint: Any, game: NormalFormGame, source: str = "joint",
     return joint / joint.sum()
 
 
+#: A plain ASCII decimal number (no underscores, no non-ASCII digits, no inf/nan).
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return DECIMAL.fullmatch(text.strip()) is not None
 
 
 def _csv_rows(text: str, source: str) -> Iterator[tuple[int, list[str]]]:

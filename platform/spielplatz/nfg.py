@@ -32,6 +32,7 @@ _TOKEN = re.compile(r'(?:(?P<brace>[{}])|"(?P<str>(?:[^"\\]|\\.)*)"|(?P<comma>,)
 _SPACE = re.compile(r"\s*")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _INTEGER_RATIO = re.compile(r"[+-]?[0-9]+/[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 #: Longest integer (in digits) read for a strategy count or an outcome index.
 _MAX_INTEGER_DIGITS = 30
 
@@ -112,6 +113,12 @@ class _Tokens:
 
 def _number(text: str, source: str) -> float:
     """A payoff: an integer, decimal, exponent or rational ``p/q``, finite in float64."""
+    parts = text.split("/", 1)
+    if text.strip("+-").lower() in ("inf", "infinity", "nan"):
+        raise GameFileError(f"{source}: payoff {_shown(text)} is not a finite number")
+    if not all(_DECIMAL.fullmatch(part) for part in parts):
+        raise GameFileError(f"{source}: {_shown(text)} is not a number (plain ASCII decimals "
+                            f"or integer/integer only)")
     try:
         if _INTEGER_RATIO.fullmatch(text):
             num, den = text.split("/")

@@ -154,7 +154,7 @@ def as_shape(value: Any, name: str = "shape", *, min_players: int = 1,
         dims: tuple = (int(value), int(value))
     elif isinstance(value, str):
         parts = value.strip().lower().replace("×", "x").split("x")
-        if not all(p.strip().isdigit() for p in parts):
+        if not all(p.strip().isascii() and p.strip().isdigit() for p in parts):
             raise OptionError(f"{name} must be {expected}, got {value!r}")
         dims = tuple(int(p) for p in parts)
     else:
