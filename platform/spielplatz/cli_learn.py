@@ -4,19 +4,21 @@
 
     spielplatz learn braess --learner gd,d3c --seeds 100 --steps 2000 --out runs/ --plot braess.png
 
-Importing this module is cheap (click only); jax, numpy, rich and matplotlib
+The command names no learner: it shows what each learner declares (its
+``headline_metrics``, ``table_columns``, ``report_lines``, ``json_summary``,
+``divergence_criterion`` and ``runs_figure``; see docs/plugins.md), with
+generic defaults. Importing this module is cheap (click only); jax, numpy, rich and matplotlib
 load when the command runs.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-__all__ = ["learn_command", "save_run"]
+__all__ = ["learn_command", "save_run", "default_learner"]
 
 
 def _kept(run: Any) -> Any:
@@ -27,24 +29,23 @@ def _kept(run: Any) -> Any:
     return np.ones(len(run.seeds), dtype=bool) if mask is None else ~np.asarray(mask)
 
 
-def _divergence(run: Any) -> dict:
+def _divergence(run: Any, learner: Any = None) -> dict:
     """JSON-ready account of the diverged seeds of ``run``."""
     kept = _kept(run)
     steps = getattr(run, "diverged_step", ()) or (None,) * len(run.seeds)
     return {"count": int((~kept).sum()), "of": len(run.seeds),
             "seeds": [s for s, k in zip(run.seeds, kept) if not k],
             "steps": [st for st, k in zip(steps, kept) if not k],
-            "criterion": _criterion(run.config),
+            "criterion": _criterion(run, learner),
             "summarised_seeds": int(kept.sum())}
 
 
-def _criterion(config: dict) -> str:
-    if "divergence" not in config:
-        return "not checked"
-    bound = config["divergence"]
-    if bound is None:
-        return "a non-finite loss or return"
-    return f"a non-finite loss or |f_i| > {bound:g} x max(1, max_j |f_j| at step 0)"
+def _criterion(run: Any, learner: Any) -> str:
+    """The learner's ``divergence_criterion(run)``, else a generic account."""
+    declared = getattr(learner, "divergence_criterion", None)
+    if callable(declared):
+        return str(declared(run))
+    return "the learner's own" if getattr(run, "diverged", ()) else "not checked"
 
 
 def _scalar_summary(run: Any) -> dict[str, dict[str, float]]:
@@ -62,16 +63,10 @@ def _scalar_summary(run: Any) -> dict[str, dict[str, float]]:
     return out
 
 
-def _final_mixing(run: Any) -> Any:
-    import numpy as np
-
-    mixing = run.metrics.get("mixing")
-    if mixing is None:
-        return None
-    kept = _kept(run)
-    if not kept.any():
-        return None
-    return np.asarray(mixing)[kept, -1].mean(axis=0)
+def _declared(learner: Any, member: str, run: Any, default: Any) -> Any:
+    """``learner.<member>(run)`` if the learner declares it, else ``default``."""
+    method = getattr(learner, member, None)
+    return method(run) if callable(method) else default
 
 
 def _columns(name: str, shape: tuple[int, ...]) -> list[str]:
@@ -103,13 +98,14 @@ def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Pa
     import numpy as np
 
     from .files import atomic_write
+    from .results import to_json
 
     folder = Path(folder)
     prefix = prefix or run.learner
     written = []
     path = folder / f"{prefix}_run.json"
     with atomic_write(path, make_folder=True) as handle:
-        json.dump(run.to_dict(), handle)
+        handle.write(to_json(run.to_dict(), indent=None))    # strict JSON
     written.append(path)
 
     names = sorted(run.metrics)
@@ -149,11 +145,8 @@ def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Pa
     return written
 
 
-def _train(learner_name: str, game: Any, steps: int, seeds: tuple, options: dict,
-           show_progress: bool) -> Any:
-    from .api import get_learner
-
-    learner = get_learner(learner_name)
+def _train(learner_name: str, learner: Any, game: Any, steps: int, seeds: tuple,
+           options: dict, show_progress: bool) -> Any:
     if not show_progress:
         return learner.learn(game, steps=steps, seeds=seeds, **options)
     from rich.console import Console
@@ -170,11 +163,42 @@ def _train(learner_name: str, game: Any, steps: int, seeds: tuple, options: dict
         return learner.learn(game, steps=steps, seeds=seeds, progress=progress, **options)
 
 
+def default_learner(game: str) -> str:
+    """The learner ``learn`` trains when ``--learner`` is not given: the game's
+    registered ``default_learner`` (``register_games`` metadata), else the only
+    installed learner.
+
+    Raises
+    ------
+    SpielplatzError
+        Neither applies; the message lists the installed learners.
+    """
+    from .errors import SpielplatzError
+    from .gamestring import parse_game_string
+    from .plugins import get_host
+
+    host = get_host()
+    try:
+        entry = host.registry("game").get(parse_game_string(game)[0])
+    except SpielplatzError:
+        entry = None                            # a file, a catalog game, an unknown name
+    declared = getattr(entry, "meta", {}).get("default_learner")
+    if declared:
+        return str(declared)
+    installed = list(host.registry("learner"))
+    if len(installed) == 1:
+        return installed[0]
+    shown = ", ".join(installed) if installed else "none is installed"
+    raise SpielplatzError(f"game {game!r} names no default learner; give --learner "
+                          f"(installed learners: {shown})")
+
+
 @click.command("learn")
 @click.argument("game")
-@click.option("--learner", "learners", default="d3c", show_default=True,
-              help="Learner name (spielplatz learners): d3c, gd or coop; a comma-separated "
-                   "list trains each on the same seeds and compares them.")
+@click.option("--learner", "learners", default=None,
+              help="Learner name (spielplatz learners), or a comma-separated list: each "
+                   "trains on the same seeds and they are compared. [default: the game's "
+                   "registered default learner, else the only installed learner]")
 @click.option("--seeds", type=click.IntRange(min=1), default=8, show_default=True,
               help="Number of runs (seeds first-seed, first-seed+1, ...), trained at once.")
 @click.option("--first-seed", type=int, default=0, show_default=True,
@@ -187,10 +211,10 @@ def _train(learner_name: str, game: Any, steps: int, seeds: tuple, options: dict
               help="Folder for <learner>_run.json, <learner>_metrics.csv, "
                    "<learner>_summary.csv (created if missing; its parent must exist).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
-              help="Save a Figure-3/7-style plot (.png, .pdf, .svg, ...; the folder must "
-                   "exist).")
+              help="Save the learners' figure, or learning curves of their headline "
+                   "metrics (.png, .pdf, .svg, ...; the folder must exist).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
-def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: int,
+def learn_command(game: str, learners: str | None, seeds: int, first_seed: int, steps: int,
                   options: tuple[str, ...], out: str | None, plot_file: str | None,
                   as_json: bool) -> None:
     """Train LEARNER(s) on GAME over many seeds and report the final metrics.
@@ -201,10 +225,12 @@ def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: 
     """
     import sys
 
-    from .api import load_game
+    from .api import get_learner, load_game
     from .cli import parse_options
     from .plugins import get_host
 
+    if learners is None:
+        learners = default_learner(game)
     names = [n.strip() for n in learners.split(",") if n.strip()]
     if not names:
         raise click.BadParameter("give at least one learner", param_hint="'--learner'")
@@ -230,7 +256,9 @@ def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: 
     loaded = load_game(game)
     seed_list = tuple(range(first_seed, first_seed + seeds))
     show_progress = not as_json and sys.stderr.isatty()
-    runs = [_train(name, loaded, steps, seed_list, opts, show_progress) for name in names]
+    objects = [get_learner(name) for name in names]
+    runs = [_train(name, obj, loaded, steps, seed_list, opts, show_progress)
+            for name, obj in zip(names, objects)]
 
     files: list[str] = []
     if out is not None:
@@ -239,82 +267,85 @@ def learn_command(game: str, learners: str, seeds: int, first_seed: int, steps: 
     if plot_file is not None:
         from .plots import plot_runs
 
-        shown = [r.without_diverged() if hasattr(r, "without_diverged") else r for r in runs]
-        shown = [r for r in shown if len(r.seeds)]          # every seed diverged: nothing to draw
-        if shown:
+        pairs = [(r.without_diverged() if hasattr(r, "without_diverged") else r, obj)
+                 for r, obj in zip(runs, objects)]
+        pairs = [(r, obj) for r, obj in pairs if len(r.seeds)]   # all diverged: nothing to draw
+        if pairs:
             left_out = sum(int((~_kept(r)).sum()) for r in runs)
             title = None if not left_out else (
                 f"{runs[0].game}: {len(seed_list)} runs, diverged runs left out ("
                 + ", ".join(f"{r.learner} {int((~_kept(r)).sum())}" for r in runs) + ")")
-            files.append(str(plot_runs(shown, plot_file, title=title)))
+            files.append(str(plot_runs([r for r, _ in pairs], plot_file, title=title,
+                                       learners=[obj for _, obj in pairs])))
 
     if as_json:
+        from .plots import headline_metrics
+
+        entries = []
+        for r, obj in zip(runs, objects):
+            entry = {"learner": r.learner, "config": r.config, "wall_time": r.wall_time,
+                     "diverged": _divergence(r, obj), "final": _scalar_summary(r),
+                     "headline": headline_metrics([r], [getattr(obj, "headline_metrics",
+                                                                None)])}
+            extra = _declared(obj, "json_summary", r, {})
+            entry.update({k: v for k, v in dict(extra).items() if k not in entry})
+            entries.append(entry)
         data = {"game": runs[0].game, "steps": steps, "seeds": list(seed_list),
-                "runs": [{"learner": r.learner, "config": r.config,
-                          "wall_time": r.wall_time, "diverged": _divergence(r),
-                          "final": _scalar_summary(r),
-                          "mixing": (lambda m: None if m is None else m.tolist())(
-                              _final_mixing(r))} for r in runs],
-                "files": files}
+                "runs": entries, "files": files}
         from .results import to_json
 
         click.echo(to_json(data))
         return
-    _print_table(runs, steps, files)
+    _print_table(runs, objects, steps, files)
 
 
-def _print_table(runs: list, steps: int, files: list[str]) -> None:
+def _print_table(runs: list, learners: list, steps: int, files: list[str]) -> None:
     import sys
 
-    import numpy as np
     from rich.console import Console
     from rich.table import Table
+
+    from .plots import headline_metrics
 
     console = Console(width=None if sys.stdout.isatty() else 120)
     any_diverged = any((~_kept(r)).any() for r in runs)
     table = Table(title=f"{runs[0].game}: {len(runs[0].seeds)} seeds, {steps} steps "
                         f"(final record; mean ± std, median"
                         f"{' over the seeds that did not diverge' if any_diverged else ''})")
-    keys = ["ratio_to_optimal", "total_loss", "total_return", "strategy_error"]
-    present = [k for k in keys if any(k in r.metrics for r in runs)]
+    present = headline_metrics(runs, [getattr(obj, "headline_metrics", None)
+                                      for obj in learners])
+    own = [dict(_declared(obj, "table_columns", run, {})) for run, obj in zip(runs, learners)]
+    extra: list[str] = []
+    for columns in own:
+        extra += [c for c in columns if c not in extra]
     table.add_column("learner")
     for k in present:
         table.add_column(k.replace("_", " "), justify="right")
-    table.add_column("self-attention ln(A_ii/A_ij)", justify="right")
+    for c in extra:
+        table.add_column(str(c), justify="right")
     if any_diverged:
         table.add_column("diverged", justify="right")
     table.add_column("time", justify="right")
-    for run in runs:
+    for run, columns in zip(runs, own):
         summary = _scalar_summary(run)
         cells = []
         for k in present:
             s = summary.get(k)
-            cells.append("-" if s is None else
+            cells.append("-" if s is None or s["mean"] is None else
                          f"{s['mean']:.4g} ± {s['std']:.2g}, {s['median']:.4g}")
-        att = run.metrics.get("attention")
-        if att is None:
-            cells.append("-")
-        else:
-            a = np.asarray(att)[_kept(run), -1]
-            n = a.shape[-1]
-            off = a[:, ~np.eye(n, dtype=bool)]
-            cells.append(f"{off.mean():.3g}" if off.size else "-")
+        cells += [str(columns.get(c, "-")) for c in extra]
         if any_diverged:
             cells.append(f"{int((~_kept(run)).sum())} of {len(run.seeds)}")
         table.add_row(run.learner, *cells, f"{run.wall_time:.3g} s")
     console.print(table)
-    for run in runs:
-        info = _divergence(run)
+    for run, obj in zip(runs, learners):
+        info = _divergence(run, obj)
         if info["count"]:
             which = ", ".join(f"{s} (step {st})" for s, st in zip(info["seeds"], info["steps"]))
             console.print(f"{run.learner}: {info['count']} of {info['of']} seeds diverged "
                           f"(left out of the statistics above): {which}")
-    for run in runs:
-        mixing = _final_mixing(run)
-        if mixing is not None and run.config.get("mode") == "d3c":
-            rows = "\n".join("  [" + "  ".join(f"{x:.3f}" for x in row) + "]"
-                             for row in mixing)
-            over = "seeds" if _kept(run).all() else "seeds that did not diverge"
-            console.print(f"{run.learner}: final mixing matrix A (mean over {over}):\n{rows}")
+    for run, obj in zip(runs, learners):
+        for line in _declared(obj, "report_lines", run, ()):
+            console.print(line)
     for f in files:
         console.print(f"wrote {f}")

@@ -24,6 +24,7 @@ import msgpack
 
 from spielplatz.errors import SpielplatzError
 from spielplatz.files import atomic_write
+from spielplatz.results import to_json
 
 from .config import ModelConfig, TrainConfig
 
@@ -51,7 +52,7 @@ def _write(path: Path, kind: str, model: ModelConfig, state: Any, train: TrainCo
     record = {"format": FORMAT, "kind": kind, "model": json.dumps(model.to_dict()),
               "train": json.dumps(train.to_dict()) if train is not None else "",
               "sha256": hashlib.sha256(blob).hexdigest(), "state": blob,
-              "extra": json.dumps(extra)}
+              "extra": to_json(extra, indent=None)}
     with atomic_write(path, "wb", make_folder=True) as fh:
         fh.write(msgpack.packb(record, use_bin_type=True))
     return path
@@ -116,7 +117,7 @@ def save_training(out: str | Path, model: ModelConfig, train: TrainConfig, state
     with atomic_write(out / "config.json", make_folder=True) as fh:
         json.dump({"model": model.to_dict(), "train": train.to_dict()}, fh, indent=1)
     with atomic_write(out / "metrics.json", make_folder=True) as fh:
-        json.dump(history, fh, indent=1)
+        fh.write(to_json(history, indent=1))             # strict: non-finite values are null
     return path
 
 
