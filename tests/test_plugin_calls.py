@@ -73,3 +73,18 @@ def test_solve_through_the_host_reports_the_registered_name():
     assert sol.solver == "maxent" and sol.status == "optimal"
     assert sol.extra["certificate"]["certified"] is True
     assert np.isclose(sol.joint.sum(), 1.0)
+
+
+def test_compare_keeps_repeated_solvers_apart():
+    import json
+
+    from click.testing import CliRunner
+
+    from spielplatz.cli import cli
+
+    result = CliRunner().invoke(cli, ["compare", "chicken", "--solvers", "maxent,maxent",
+                                      "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert list(data) == ["maxent", "maxent #2"]
+    assert data["maxent"]["entropy"] == pytest.approx(data["maxent #2"]["entropy"])

@@ -374,7 +374,7 @@ def compare(game: str, solvers_text: str, concept: str, as_json: bool, plot: str
     specs = _solver_specs(solvers_text)
     solutions = [api_solve(g, solver=name, concept=concept.lower(), **opts)
                  for _, name, opts in specs]
-    labels = [label for label, _, _ in specs]
+    labels = _unique_labels([label for label, _, _ in specs])
     if plot:
         from .solution_plots import plot_comparison
 
@@ -389,6 +389,16 @@ def compare(game: str, solvers_text: str, concept: str, as_json: bool, plot: str
         if plot:
             console.print(f"[dim]plot written to {plot}[/]")
     _exit_if_failed(solutions)
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    """``maxent,maxent`` -> ``maxent``, ``maxent #2`` (JSON keys and table columns stay distinct)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return out
 
 
 def _exit_if_failed(solutions: list) -> None:
