@@ -3,8 +3,32 @@
 * :class:`Evaluation` - a joint distribution measured against a game
   (gaps, values, welfare, entropy, correlation); what ``spielplatz check`` prints.
 * :class:`Solution` - an :class:`Evaluation` plus how it was obtained
-  (solver, configuration, status, iterations, wall time).
+  (solver, configuration, status, iterations, wall time) and its certificate.
+* :class:`BatchSolution` - a solver's answers for a batch of games of one shape;
+  ``batch[i]`` is game ``i``'s :class:`Solution`.
 * :class:`Run` - the history of a learner's training over one or many seeds.
+
+Every solver reports the same shape of answer (docs/api.md, "Results"):
+
+``objective``
+    The value at the returned joint of the function the solver maximises over
+    the (C)CE polytope (maxent: ``-KL(joint || prior) + mu W(joint)`` in nats,
+    less its target penalty; welfare: the chosen welfare objective in payoff
+    units; nes: maxent's, when it refined, else ``None``). ``None`` for a
+    solver that maximises no explicit function.
+``extra`` keys shared by every solver that has them (the rest are its own details)
+    ``certificate``: the host's check (:class:`spielplatz.certificate.Certificate`
+    as a dict: ``certified``, ``violation``, ``bound``, ``tolerance``, ``method``,
+    ``valid_distribution``); ``residuals``: a dict of the solver's optimality
+    residuals by name (maxent and nes: ``kkt``, maxent also ``dual_gap``;
+    welfare: ``duality_gap``), floats; ``duals``: per player a numpy array, CE
+    ``[A_p, A_p]``, CCE ``[A_p]``, payoff units; ``epsilon_required``: ``[N]``;
+    ``message``: a string. In a :class:`BatchSolution` the per-game entries
+    carry a leading batch axis (``duals``: per player ``[B, ...]``;
+    ``residuals``: arrays ``[B]``; ``certificate``: arrays ``[B]``).
+``certificate`` (property)
+    ``{"status", "gap", "tolerance", "iterations", "residuals", "certified"}``
+    from the fields above, the same for every solver.
 """
 
 from __future__ import annotations
@@ -18,7 +42,8 @@ import numpy as np
 from . import deviations, measures
 from .normal_form import NormalFormGame
 
-__all__ = ["Evaluation", "Solution", "BatchSolution", "Run", "evaluate", "STATUSES"]
+__all__ = ["Evaluation", "Solution", "BatchSolution", "Run", "evaluate", "batch_measures",
+           "STATUSES"]
 
 #: Statuses a solver may report.
 STATUSES = ("optimal", "approximate", "infeasible", "iteration_limit", "failed")
@@ -163,9 +188,12 @@ class Solution(Evaluation):
     wall_time : float
         Seconds.
     objective : float or None
-        The solver's objective value at the answer, where it has one.
+        The value at the answer of the function the solver maximises over the
+        (C)CE polytope, ``None`` where it maximises none (module docstring).
     extra : dict
-        Solver-specific details (duals, bounds, ...), JSON-ready.
+        Solver-specific details, JSON-ready; the shared keys (``certificate``,
+        ``residuals``, ``duals``, ``epsilon_required``, ``message``) have one
+        layout for every solver (module docstring).
     """
 
     solver: str = ""
@@ -190,7 +218,20 @@ class Solution(Evaluation):
 
     @property
     def approximate(self) -> bool:
-        return self.status != "optimal"
+        """``status == "approximate"`` (an answer, not certified optimal; never ``failed``)."""
+        return self.status == "approximate"
+
+    @property
+    def certificate(self) -> dict:
+        """``{"status", "gap", "tolerance", "iterations", "residuals", "certified"}``: one
+        shape for every solver. ``tolerance`` (payoff units) and ``certified`` come from
+        the host's check (``extra["certificate"]``, ``None`` where it did not run);
+        ``residuals`` is ``extra["residuals"]`` (``{}`` where the solver has none)."""
+        cert = self.extra.get("certificate") or {}
+        return {"status": self.status, "gap": self.gap, "tolerance": cert.get("tolerance"),
+                "iterations": self.iterations,
+                "residuals": dict(self.extra.get("residuals") or {}),
+                "certified": cert.get("certified")}
 
     def to_dict(self) -> dict:
         out = super().to_dict()
@@ -220,8 +261,14 @@ class BatchSolution:
         Per-game, per-player epsilon achieved (largest deviation gain), ``[B, N]``.
     gaps : numpy.ndarray
         ``max(0, max_p epsilons[b, p])`` per game, ``[B]``.
+    values : numpy.ndarray
+        Per-game, per-player expected payoffs, ``[B, N]``.
+    welfare : numpy.ndarray
+        Sum of each game's values, ``[B]``.
     entropies : numpy.ndarray
         Shannon entropy of each joint in nats, ``[B]``.
+    total_correlations : numpy.ndarray
+        ``sum_p H(marginal_p) - H(joint)`` of each joint in nats, ``[B]``.
     statuses : tuple of str
         One of :data:`STATUSES` per game.
     iterations : numpy.ndarray
@@ -230,7 +277,12 @@ class BatchSolution:
         Seconds for the whole batch.
     config : dict
     extra : dict
-        Solver-specific details (per-game residuals, which games fell back, ...).
+        Solver-specific details; per-game entries have a leading batch axis
+        (module docstring), the others describe the whole batch.
+
+    ``batch[i]`` is game ``i``'s :class:`Solution` (named ``batch[i]``, default
+    player and action names, the batch's wall time shared equally, the per-game
+    entries of ``extra`` taken at ``i``).
     """
 
     solver: str
@@ -238,15 +290,57 @@ class BatchSolution:
     joints: np.ndarray
     epsilons: np.ndarray
     gaps: np.ndarray
+    values: np.ndarray
+    welfare: np.ndarray
     entropies: np.ndarray
+    total_correlations: np.ndarray
     statuses: tuple
     iterations: np.ndarray
     wall_time: float = 0.0
     config: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_joints(cls, payoffs: Any, joints: Any, concept: str, *, solver: str,
+                    statuses: Any, iterations: Any, epsilons: Any = None,
+                    wall_time: float = 0.0, config: Mapping | None = None,
+                    extra: Mapping | None = None) -> "BatchSolution":
+        """Measure ``joints`` ``[B, A...]`` on ``payoffs`` ``[B, N, A...]`` (vectorised)
+        and attach the solver's details; ``epsilons`` ``[B, N]`` if already computed."""
+        payoffs = np.asarray(payoffs, dtype=float)
+        joints = np.asarray(joints, dtype=float)
+        with np.errstate(invalid="ignore", over="ignore"):
+            if epsilons is None:
+                epsilons = deviations.batch_epsilons(payoffs, joints, concept)
+            epsilons = np.asarray(epsilons, dtype=float)
+            vals, welfare, entropies, tcs = batch_measures(payoffs, joints)
+            gaps = np.maximum(epsilons.max(axis=1, initial=-np.inf), 0.0)
+        return cls(solver=solver, concept=concept.lower(), joints=joints, epsilons=epsilons,
+                   gaps=gaps, values=vals, welfare=welfare, entropies=entropies,
+                   total_correlations=tcs, statuses=tuple(str(x) for x in statuses),
+                   iterations=np.asarray(iterations, dtype=int), wall_time=float(wall_time),
+                   config=dict(config or {}), extra=dict(extra or {}))
+
     def __len__(self) -> int:
         return len(self.statuses)
+
+    def __getitem__(self, i: int) -> Solution:
+        b = len(self)
+        if not -b <= i < b:
+            raise IndexError(f"batch index {i} out of range for {b} games")
+        i = int(i) % b
+        n = self.epsilons.shape[1]
+        shape = self.joints.shape[1:]
+        return Solution(
+            game=f"batch[{i}]", concept=self.concept, joint=self.joints[i],
+            epsilons=self.epsilons[i], gap=float(self.gaps[i]), values=self.values[i],
+            welfare=float(self.welfare[i]), entropy=float(self.entropies[i]),
+            total_correlation=float(self.total_correlations[i]),
+            player_names=tuple(f"P{p + 1}" for p in range(n)),
+            action_names=tuple(tuple(str(a) for a in range(k)) for k in shape),
+            solver=self.solver, config=dict(self.config), status=self.statuses[i],
+            iterations=int(self.iterations[i]), wall_time=self.wall_time / max(b, 1),
+            extra=_game_extra(self.extra, i, b))
 
     @property
     def all_optimal(self) -> bool:
@@ -255,7 +349,10 @@ class BatchSolution:
     def to_dict(self) -> dict:
         return _jsonable({"solver": self.solver, "concept": self.concept,
                           "joints": self.joints, "epsilons": self.epsilons, "gaps": self.gaps,
-                          "entropies": self.entropies, "statuses": list(self.statuses),
+                          "values": self.values, "welfare": self.welfare,
+                          "entropies": self.entropies,
+                          "total_correlations": self.total_correlations,
+                          "statuses": list(self.statuses),
                           "iterations": self.iterations, "wall_time": self.wall_time,
                           "config": self.config, "extra": self.extra})
 
@@ -270,6 +367,38 @@ class BatchSolution:
                 f"{self.wall_time:.3g} s\n"
                 f"gap: max {gaps.max(initial=0.0):.3e}, median {np.median(gaps):.3e}   "
                 f"entropy: mean {np.mean(self.entropies):.6g} nats")
+
+
+def batch_measures(payoffs: Any, joints: Any) -> tuple:
+    """``(values [B, N], welfare [B], entropies [B], total_correlations [B])`` of
+    ``joints`` ``[B, A...]`` on ``payoffs`` ``[B, N, A...]``, vectorised over the batch
+    (entropies and total correlations in nats, clipped at 0 as in :func:`evaluate`)."""
+    payoffs = np.asarray(payoffs, dtype=float)
+    joints = np.asarray(joints, dtype=float)
+    b, n = payoffs.shape[:2]
+    vals = (payoffs * joints[:, None]).reshape(b, n, -1).sum(axis=2)
+    ent = -measures.xlogx(joints).reshape(b, -1).sum(axis=1)
+    axes = tuple(range(1, n + 1))
+    marg = sum(-measures.xlogx(joints.sum(axis=tuple(a for a in axes if a != p + 1))).sum(axis=1)
+               for p in range(n))
+    return (vals, vals.sum(axis=1), np.maximum(ent, 0.0) + 0.0,
+            np.maximum(marg - ent, 0.0) + 0.0)
+
+
+def _game_extra(extra: Mapping, i: int, b: int) -> dict:
+    """Game ``i``'s view of a batch's ``extra``: arrays with a leading batch axis (also
+    inside lists, e.g. per-player duals, and dicts) taken at ``i``, the rest kept."""
+    def pick(value: Any) -> Any:
+        if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == b:
+            return value[i].item() if value.ndim == 1 else value[i]
+        if isinstance(value, Mapping):
+            return {k: pick(v) for k, v in value.items()}
+        if (isinstance(value, (list, tuple)) and value
+                and all(isinstance(v, np.ndarray) for v in value)):
+            return [pick(v) for v in value]
+        return value
+
+    return {k: pick(v) for k, v in extra.items()}
 
 
 @dataclass(frozen=True)

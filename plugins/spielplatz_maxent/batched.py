@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from spielplatz import deviations, measures
+from spielplatz import deviations
 from spielplatz.certificate import certify
 from spielplatz.errors import SpielplatzError
 from spielplatz.mwmre import unflatten_duals
@@ -532,18 +532,18 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             iterations[i] += res.iterations
             cert = certify(payoffs[i], res.joint, concept, epsilon=eps_req[i])
             statuses[i] = status_of(cert.certified, res.residual)
+            certified[i] = cert.certified
             paths[i] = "exact"
-    entropies = -measures.xlogx(joints).reshape(b, -1).sum(axis=1)
-    gaps = np.maximum(achieved.max(axis=1), 0.0)
     config = dict(config)
     config.pop("prior", None)
     config.pop("welfare", None)
-    return BatchSolution(
-        solver="maxent", concept=concept, joints=joints, epsilons=achieved, gaps=gaps,
-        entropies=entropies, statuses=tuple(str(s) for s in statuses), iterations=iterations,
-        wall_time=time.perf_counter() - start, config=config,
+    return BatchSolution.from_joints(
+        payoffs, joints, concept, solver="maxent", epsilons=achieved, statuses=statuses,
+        iterations=iterations, wall_time=time.perf_counter() - start, config=config,
         extra={"duals": unflatten_duals(alphas / scales[:, None], payoffs.shape[2:], concept),
-               "kkt_residuals": residuals, "max_violations": violations,
+               "residuals": {"kkt": residuals},
+               "certificate": {"certified": certified, "violation": violations,
+                               "tolerance": GAP_TOLERANCE * scales},
                "epsilon_required": eps_req, "payoff_scales": scales,
                "fallback": [int(i) for i in fallback_idx] if fallback else [],
-               "paths": [str(p) for p in paths], "batch_time": batch_time})
+               "paths": np.array([str(p) for p in paths]), "batch_time": batch_time})

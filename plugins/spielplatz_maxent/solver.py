@@ -38,10 +38,8 @@ from spielplatz.validation import (as_bool, as_float, as_int, check_option_names
 
 from . import OPTIONS
 
-#: Names of the declared options (:data:`spielplatz_maxent.OPTIONS`) of
-#: :meth:`MaxEntSolver.solve`; :meth:`MaxEntSolver.solve_batch` also takes :data:`BATCH_OPTIONS`.
-SOLVE_OPTIONS = tuple(o.name for o in OPTIONS if not o.batch_only)
-BATCH_OPTIONS = tuple(o.name for o in OPTIONS if o.batch_only)
+#: Options of :meth:`MaxEntSolver.solve_batch` besides :data:`OPTIONS`.
+BATCH_OPTIONS = ("fallback", "chunk", "steps_per_round", "threads")
 
 __all__ = ["MaxEntSolver", "Options"]
 
@@ -289,9 +287,11 @@ class MaxEntSolver:
         Solution
             ``status`` is ``"optimal"`` only when the returned joint violates
             no constraint by more than ``1e-8`` times the payoff range and the
-            projected dual gradient is below ``1e-8``. ``extra`` holds
-            ``dual_gap`` (nats), ``kkt_residual``, ``max_violation`` (payoff
-            units), ``epsilon_required`` (per player), ``relative_entropy``
+            projected dual gradient is below ``1e-8``. ``objective`` is
+            ``-KL(joint || prior) + mu W(joint)`` (nats; less the target
+            penalty in target mode). ``extra`` holds ``residuals``
+            (``kkt``: the projected dual gradient, ``dual_gap``: nats),
+            ``epsilon_required`` (per player), ``relative_entropy``
             (nats), ``support_size``, ``support_lp`` (whether the LP that
             certifies zeros ran) and ``duals`` (per player, payoff units: the
             minimiser of the dual of :mod:`spielplatz.mwmre`; on the support
@@ -303,7 +303,7 @@ class MaxEntSolver:
             On unknown or invalid options, or a fixed epsilon that no joint
             distribution reaches.
         """
-        check_option_names(unknown, SOLVE_OPTIONS, "the maxent solver")
+        check_option_names(unknown, OPTIONS, "the maxent solver")
         concept = deviations._check_concept(concept)
         game = normal_form_game(game, "the maxent solver")
         from spielplatz.resources import check_solve_memory
@@ -360,7 +360,7 @@ class MaxEntSolver:
         -------
         spielplatz.results.BatchSolution
         """
-        check_option_names(unknown, [*SOLVE_OPTIONS, *BATCH_OPTIONS], "the maxent solver's batches")
+        check_option_names(unknown, [*OPTIONS, *BATCH_OPTIONS], "the maxent solver's batches")
         fallback = as_bool(fallback, "fallback")
         chunk = as_int(chunk, "chunk", minimum=1)
         steps_per_round = as_int(steps_per_round, "steps_per_round", minimum=1)
@@ -502,7 +502,6 @@ def _solution(game: NormalFormGame, concept: str, opts: Options, result: ExactRe
     eps_req = result.eps_required * opts.scale
     cert = certify(game.payoffs, result.joint, concept, epsilon=eps_req,
                    tolerance=GAP_TOLERANCE)
-    violation = cert.violation
     status = status_of(cert.certified, result.residual)
     joint = result.joint
     kl = float(measures.xlogx(joint).sum()
@@ -512,8 +511,8 @@ def _solution(game: NormalFormGame, concept: str, opts: Options, result: ExactRe
         d = opts.eps_plus - result.eps_required
         objective -= float((opts.rho * d * (np.log(d / (opts.eps_plus - opts.target)) - 1)).sum())
     extra = {
-        "dual_gap": abs(result.dual_gap), "kkt_residual": result.residual,
-        "max_violation": violation, "epsilon_required": eps_req,
+        "residuals": {"kkt": float(result.residual), "dual_gap": abs(float(result.dual_gap))},
+        "epsilon_required": eps_req,
         "relative_entropy": kl, "support_size": int((joint > 0).sum()),
         "support_lp": result.support_lp, "payoff_scale": opts.scale, "path": source,
         "duals": unflatten_duals(result.duals / opts.scale, game.shape, concept),

@@ -12,12 +12,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
 import numpy as np
 
-from spielplatz import deviations, measures
+from spielplatz import deviations
 from spielplatz.errors import SpielplatzError
 from spielplatz.normal_form import NormalFormGame
 from spielplatz.results import BatchSolution, Solution
@@ -113,9 +114,11 @@ class NESSolver:
         Solution
             ``status`` ``"approximate"`` (network alone, or refinement that did
             not converge) or ``"optimal"`` (refined to the certified exact answer).
+            ``objective``: maxent's after ``refine="auto"``, else ``None``.
             ``extra``: ``model``, ``network_gap``, ``network_time``,
-            ``refine_iterations``, ``refine_residual``, ``refine_time``, ``duals``
-            (per player, payoff units: the network's, or the refined ones).
+            ``refine_iterations``, ``refine_time``, ``residuals`` (``kkt``, after
+            refinement), ``epsilon_required`` (after refinement), ``duals`` (per
+            player numpy arrays, payoff units: the network's, or the refined ones).
         """
         check_option_names(unknown, SOLVE_OPTIONS, "the nes solver")
         tol = as_float(tol, "tol", positive=True)
@@ -153,23 +156,20 @@ class NESSolver:
                            for k, v in options.items() if k != "fallback"}
                 res = maxent.solve(game, concept, initial_duals=[d[0] for d in started],
                                    **options)
-                joint, status, iterations = res.joint, res.status, res.iterations
-                duals, residual = res.extra["duals"], res.extra["kkt_residual"]
             else:
                 # K steps exactly: the batched path, without its exact fallback
                 res = maxent.solve_batch(game.payoffs[None], concept, initial_duals=started,
-                                         **options)
-                joint, status, iterations = res.joints[0], res.statuses[0], \
-                    int(res.iterations[0])
-                duals = [d[0] for d in res.extra["duals"]]
-                residual = float(res.extra["kkt_residuals"][0])
-            extra.update(refine_iterations=iterations, refine_residual=residual,
+                                         **options)[0]
+            extra.update(refine_iterations=res.iterations,
                          refine_time=time.perf_counter() - start - network_time,
-                         duals=[np.asarray(d).tolist() for d in duals])
-            return Solution.from_joint(game, joint, concept, solver="nes", config=config,
-                                       status=status, iterations=iterations,
-                                       wall_time=time.perf_counter() - start, extra=extra)
-        extra["duals"] = [np.asarray(d[0]).tolist() for d in pred.duals]
+                         residuals={"kkt": float(res.extra["residuals"]["kkt"])},
+                         epsilon_required=np.asarray(res.extra["epsilon_required"], float),
+                         duals=[np.asarray(d, dtype=float) for d in res.extra["duals"]])
+            return Solution.from_joint(game, res.joint, concept, solver="nes", config=config,
+                                       status=res.status, iterations=res.iterations,
+                                       wall_time=time.perf_counter() - start,
+                                       objective=res.objective, extra=extra)
+        extra["duals"] = [np.asarray(d[0], dtype=float) for d in pred.duals]
         return Solution.from_joint(game, joint, concept, solver="nes", config=config,
                                    status="approximate", iterations=0,
                                    wall_time=time.perf_counter() - start, extra=extra)
@@ -220,7 +220,8 @@ class NESSolver:
         per network call (by default 64 on CPU, where small chunks stay in cache, and
         1024 on accelerators). Returns a :class:`spielplatz.results.BatchSolution`
         (``extra``: ``model``, ``network_time``, ``duals`` per player ``[B, ...]`` in
-        payoff units; refined: also ``refine_time`` and the ``fallback`` games that
+        payoff units; refined: also ``refine_time``, maxent's ``residuals``,
+        ``certificate``, ``epsilon_required`` and the ``fallback`` games that
         ``maxent`` re-solved on its single-game path).
         """
         check_option_names(unknown, [*SOLVE_OPTIONS, "batch_size"], "the nes solver's batches")
@@ -247,26 +248,21 @@ class NESSolver:
             res = self._maxent().solve_batch(payoffs, concept, initial_duals=started,
                                              **options)
             extra.update(refine_time=time.perf_counter() - start - network_time,
-                         duals=res.extra["duals"], fallback=res.extra["fallback"])
-            return BatchSolution(
-                solver="nes", concept=concept, joints=res.joints, epsilons=res.epsilons,
-                gaps=res.gaps, entropies=res.entropies, statuses=res.statuses,
-                iterations=res.iterations, wall_time=time.perf_counter() - start,
-                config=config, extra=extra)
+                         **{k: res.extra[k] for k in ("duals", "residuals", "certificate",
+                                                      "epsilon_required", "fallback")})
+            return dataclasses.replace(res, solver="nes", wall_time=time.perf_counter() - start,
+                                       config=config, extra=extra)
         joint = pred.joint
         finite = np.isfinite(joint.reshape(len(joint), -1)).all(axis=1)
-        with np.errstate(invalid="ignore"):
-            eps = deviations.batch_epsilons(payoffs, joint, concept)
-            entropies = -measures.xlogx(joint).reshape(len(joint), -1).sum(axis=1)
-        extra["duals"] = pred.duals
+        extra["duals"] = [np.asarray(d, dtype=float) for d in pred.duals]
         if not finite.all():
             extra["message"] = (f"model {net.name!r} gave a non-finite joint for "
                                 f"{int((~finite).sum())} game(s), marked failed")
-        return BatchSolution(
-            solver="nes", concept=concept, joints=joint, epsilons=eps,
-            gaps=np.maximum(eps.max(axis=1), 0.0), entropies=entropies,
-            statuses=tuple("approximate" if f else "failed" for f in finite), iterations=np.zeros(len(payoffs), int),
-            wall_time=time.perf_counter() - start, config=config, extra=extra)
+        return BatchSolution.from_joints(
+            payoffs, joint, concept, solver="nes",
+            statuses=["approximate" if f else "failed" for f in finite],
+            iterations=np.zeros(len(payoffs), int), wall_time=time.perf_counter() - start,
+            config=config, extra=extra)
 
     # -- training and evaluation (used by `spielplatz train-solver` / `evaluate-solver`) --
     def train(self, *, concept: str = "cce", shape: Any = "8x8", parameterization: str = "ME",

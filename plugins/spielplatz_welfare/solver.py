@@ -58,7 +58,7 @@ __all__ = ["WelfareSolver", "efficiency_summary", "OBJECTIVES", "OPTIONS"]
 
 OBJECTIVES = ("utilitarian", "weighted", "egalitarian", "worst")
 
-#: The declared options (:class:`spielplatz.Option`, registered with the plugin).
+#: Option name -> one-line help (the dict registered with the plugin).
 OPTIONS = _REGISTERED_OPTIONS
 
 #: Certified duality-gap tolerance (objective units on the normalised game).
@@ -520,6 +520,10 @@ class WelfareSolver:
             is below 1e-7 of the payoff range; ``"approximate"`` when only the
             duality certificate falls short; ``"failed"`` (with
             ``extra["message"]``) when no certified distribution was found.
+            ``objective`` is the chosen welfare objective at the answer (payoff
+            units); ``extra`` holds ``residuals`` (``duality_gap``, payoff
+            units), ``objective_bound`` (the LP's certified upper bound), the
+            LP's size and, when asked, ``maxent_tiebreak`` and ``efficiency``.
 
         Raises
         ------
@@ -528,7 +532,7 @@ class WelfareSolver:
             no distribution meets a (negative) ``epsilon``; the message gives
             the smallest achievable epsilon.
         """
-        check_option_names(unknown, [o.name for o in OPTIONS], "the welfare solver")
+        check_option_names(unknown, OPTIONS, "the welfare solver")
         maxent_tiebreak = as_bool(maxent_tiebreak, "maxent_tiebreak")
         summary = as_bool(summary, "summary")
         start = time.perf_counter()
@@ -559,13 +563,12 @@ class WelfareSolver:
                 extra["message"] = found["message"]
             if "bound" in found:
                 extra["objective_bound"] = found["bound"] * problem.scale + _offset_of(problem, w)
-                extra["duality_gap"] = found["duality_gap"] * problem.scale
+                extra["residuals"] = {"duality_gap": found["duality_gap"] * problem.scale}
             if maxent_tiebreak and status in ("optimal", "approximate"):
                 x, extra["maxent_tiebreak"] = _tiebreak(problem, found)
         joint = x.reshape(problem.shape)
         values = np.asarray(measures.values(game.payoffs, joint), dtype=float)
         value = _objective_value(objective, values, w)
-        extra["objective_value"] = value
         if summary:
             extra["efficiency"] = efficiency_summary(game, concept, epsilon=eps)
         return Solution.from_joint(game, joint, concept, solver=self.name, config=config,
