@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import spielplatz as sp
-from spielplatz.cli_nes import training_figure
+from spielplatz_nes.plots import training_figure
 from spielplatz.solution_plots import MIN_PROBABILITY, comparison_figure, solution_figure
 
 
@@ -134,7 +134,7 @@ def test_training_loss_is_on_a_log_scale():
 def test_learn_plot_legends_outside_and_bands_in_distinct_colours():
     from matplotlib.colors import to_hex
 
-    from spielplatz.plots import runs_figure
+    from spielplatz_d3c.plots import runs_figure     # the figure d3c declares
 
     run = sp.learn("braess", learner="d3c", steps=40, seeds=range(4))
     fig = runs_figure([run])

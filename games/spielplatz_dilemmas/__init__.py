@@ -6,6 +6,9 @@ differentiable ones follow :class:`spielplatz.learning.DifferentiableGame`
 expose their known optimum and Nash values; Trust-Your-Brother follows
 :class:`spielplatz.learning.RLEnvironment` and is also a Python pyspiel game.
 
+Each game names ``d3c`` as its ``default_learner`` (what ``spielplatz learn GAME``
+trains without ``--learner``).
+
 Registration is cheap: nothing here imports numpy, jax or pyspiel; the
 loaders are ``"module:attr"`` strings resolved on first use.
 """
@@ -51,4 +54,4 @@ def register_games(register):
     """Register every game of :data:`GAMES` (loaders are ``"module:attr"`` strings)."""
     for name, (loader, description, parameters) in GAMES.items():
         register(name, loader, description=description, parameters=parameters,
-                 tags=("paper", "d3c", "learner"))
+                 tags=("paper", "d3c", "learner"), default_learner="d3c")

@@ -416,12 +416,6 @@ def main() -> None:
     cli(prog_name="spielplatz")
 
 
-# Trainable-solver commands (cheap import: jax/flax load inside the commands).
-from .cli_nes import evaluate_solver, train_solver  # noqa: E402
-
-cli.add_command(train_solver)
-cli.add_command(evaluate_solver)
-
 from .cli_learn import learn_command  # noqa: E402  (cheap: jax loads inside the command)
 
 cli.add_command(learn_command)

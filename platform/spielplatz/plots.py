@@ -1,15 +1,13 @@
-"""Plots of learner runs, in the style of the D3C paper's Figures 3, 5, 6 and 7.
+"""Plots of learner runs: ``spielplatz learn --plot`` and :func:`plot_runs`.
 
-Each function is self-contained: it imports matplotlib (Agg backend) when
-called, draws one figure and writes it atomically (temporary file, then
-rename). Nothing here is imported by the command line's listing commands.
+A learner may draw its own figure (its ``runs_figure(runs, *, title=None)``
+method, see ``docs/plugins.md``); otherwise the host draws the generic
+learning curves of :func:`runs_figure`: one panel per headline metric, the
+median over runs as a line and mean ±1 std shaded, one colour per learner.
 
-* :func:`plot_runs` - one row of panels for one or more
-  :class:`~spielplatz.Run` objects on the same game: performance over
-  training (ratio to optimal, else total loss / return; median line, mean
-  +-1 std shaded, as in Figures 2b, 3, 5 and 7 left), each agent's loss or
-  return, and the relative reward attention ``ln(A_ii / A_ij)`` (Figures 6
-  left and 7 right).
+Each function imports matplotlib (Agg backend) when called; files are written
+atomically (:func:`spielplatz.figures.save_figure`). :func:`band` and
+:func:`legend_below` are the building blocks, for learners' own figures.
 """
 
 from __future__ import annotations
@@ -17,24 +15,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["plot_runs", "runs_figure", "PLOT_FORMATS"]
+__all__ = ["plot_runs", "runs_figure", "band", "legend_below", "headline_metrics",
+           "learner_figure", "PLOT_FORMATS", "MAX_PANELS"]
 
 #: The usual formats; any format of :func:`spielplatz.figures.plot_formats` is written.
 PLOT_FORMATS = ("png", "pdf", "svg")
 
-
-#: Okabe-Ito colours (colour-blind safe): one per agent in the per-agent panels.
-AGENT_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-                "#F0E442"]
-#: One line style per learner in the per-agent panels.
-LEARNER_STYLES = ["-", "--", ":", "-."]
-#: At most this many agents get a curve of their own in the per-agent panels.
-MAX_AGENTS = 8
+#: The generic figure draws at most this many metrics (the first headline metrics).
+MAX_PANELS = 6
 
 
-def _band(ax: Any, x: Any, values: Any, label: str | None, color: Any, ls: str = "-",
-          alpha: float = 0.2) -> None:
-    """Median line, mean +-1 std shading (edged in the line's colour) over seeds (axis 0)."""
+def band(ax: Any, x: Any, values: Any, label: str | None, color: Any, ls: str = "-",
+         alpha: float = 0.2) -> None:
+    """Median line and mean ±1 std shading (edged in the line's colour) of ``values``
+    ``[runs, len(x)]`` over runs (axis 0), on the matplotlib axes ``ax``."""
     import numpy as np
 
     values = np.asarray(values, dtype=float)
@@ -47,25 +41,41 @@ def _band(ax: Any, x: Any, values: Any, label: str | None, color: Any, ls: str =
             ax.plot(x, edge, color=color, lw=0.6, alpha=0.6, ls=ls)
 
 
-def _performance(run: Any) -> tuple[str, Any]:
-    m = run.metrics
-    for key, label in (("ratio_to_optimal", "ratio to optimal (total / optimal total)"),
-                       ("total_loss", "total loss"), ("total_return", "total return")):
-        if key in m:
-            return label, m[key]
-    raise ValueError(f"run of {run.learner!r} has no performance metric")
-
-
-def _legend_below(ax: Any, ncol: int = 2) -> None:
-    """The legend under the panel, outside the data area."""
+def legend_below(ax: Any, ncol: int = 2) -> None:
+    """The legend of ``ax`` under the panel, outside the data area (if it has labels)."""
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, ncol=ncol, loc="upper center", bbox_to_anchor=(0.5, -0.16),
                   frameon=False)
 
 
+def _scalar_metrics(run: Any) -> list[str]:
+    import numpy as np
+
+    return sorted(k for k, v in run.metrics.items() if np.ndim(v) == 2)
+
+
+def headline_metrics(runs: Sequence[Any], declared: Sequence[Any] = ()) -> list[str]:
+    """The metrics to show for ``runs``: each learner's declared ``headline_metrics``
+    (``declared[i]`` for ``runs[i]``, ``None`` or missing: not declared) in order,
+    without repeats, kept where some run recorded them; a run whose learner declares
+    none contributes every scalar metric (``[seeds, records]``), sorted by name."""
+    names: list[str] = []
+    for i, run in enumerate(runs):
+        wanted = declared[i] if i < len(declared) else None
+        for key in (_scalar_metrics(run) if wanted is None else wanted):
+            if key not in names and any(key in r.metrics for r in runs):
+                names.append(key)
+    return names
+
+
 def runs_figure(runs: Sequence[Any], *, title: str | None = None,
-                optimum: float | None = None) -> Any:
-    """The matplotlib Figure of :func:`plot_runs` (not saved)."""
+                metrics: Sequence[str] | None = None) -> Any:
+    """The generic figure of ``runs`` (one game, any learners), not saved.
+
+    One panel per metric (``metrics``, default :func:`headline_metrics` of the runs;
+    at most :data:`MAX_PANELS`) against the training step: per learner, the median
+    over runs as a line and mean ±1 std shaded.
+    """
     import numpy as np
 
     from .figures import pyplot
@@ -73,73 +83,34 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
     runs = list(runs)
     if not runs:
         raise ValueError("nothing to plot: no runs")
+    names = list(metrics) if metrics is not None else headline_metrics(runs)
+    names = [k for k in names if any(np.ndim(r.metrics.get(k)) == 2 for r in runs)]
+    if not names:
+        from .errors import SpielplatzError
+
+        class NothingToPlot(SpielplatzError, ValueError):
+            pass
+
+        learners = ", ".join(sorted({r.learner for r in runs}))
+        raise NothingToPlot(f"nothing to plot: the runs of {learners} record no scalar "
+                            f"metric (an array [seeds, records]) and the learner draws no "
+                            f"figure of its own")
+    names = names[:MAX_PANELS]
     plt = pyplot()
-    with_attention = [r for r in runs if "attention" in r.metrics]
-    panels = 3 if with_attention else 2
-    fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels, 4.4), squeeze=False)
-    axes = axes[0]
+    cols = min(len(names), 3)
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.0 * cols, 4.4 * rows), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    many = len(runs) > 1
-    styles = LEARNER_STYLES
-
-    def agent_label(run: Any, i: int) -> str:
-        return f"{run.learner}: agent {i}" if many else f"agent {i}"
-
-    # (a) performance, as in Figures 2b/3/5/7-left: one colour per learner
-    ax = axes[0]
-    label = ""
-    for k, run in enumerate(runs):
-        label, values = _performance(run)
-        _band(ax, run.steps, values, run.learner, colors[k % len(colors)])
-    if optimum is None and label.startswith("ratio"):
-        optimum = 1.0
-    if optimum is not None:
-        ax.axhline(optimum, color="0.4", ls="--", lw=1)
-    ax.set_xlabel("training step")
-    ax.set_ylabel(label)
-    ax.set_title("median, mean ±1 std over runs", fontsize=9)
-    _legend_below(ax, ncol=min(len(runs), 4))
-
-    # (b) each agent's loss / return (median over runs), as in Figure 6-right:
-    # one colour per agent, one line style per learner
-    ax = axes[1]
-    key = "losses" if "losses" in runs[-1].metrics else "returns"
-    for k, run in enumerate(runs):
-        if key not in run.metrics:
-            continue
-        per_agent = np.median(np.asarray(run.metrics[key], dtype=float), axis=0)  # [R, n]
-        n = per_agent.shape[1]
-        for i in range(min(n, MAX_AGENTS)):
-            ax.plot(run.steps, per_agent[:, i], color=AGENT_COLORS[i % len(AGENT_COLORS)],
-                    ls=styles[k % len(styles)], lw=1.3, label=agent_label(run, i))
-    ax.set_xlabel("training step")
-    ax.set_ylabel(f"each agent's {'loss' if key == 'losses' else 'return'} (median)")
-    ax.set_title("median over runs" + (" (first 8 agents)" if any(
-        np.asarray(r.metrics.get(key, np.zeros((1, 1, 0)))).shape[-1] > MAX_AGENTS
-        for r in runs) else ""), fontsize=9)
-    _legend_below(ax, ncol=4)
-
-    # (c) relative reward attention ln(A_ii / A_ij), as in Figures 6-left / 7-right;
-    # one colour per agent, bands edged and light so that overlapping ones stay apart
-    if with_attention:
-        ax = axes[2]
-        for run in with_attention:
-            att = np.asarray(run.metrics["attention"], dtype=float)      # [S, R, n, n]
-            n = att.shape[-1]
-            off = ~np.eye(n, dtype=bool)
-            per_agent = att[..., off].reshape(att.shape[:2] + (n, n - 1)).mean(-1)  # [S,R,n]
-            ls = styles[runs.index(run) % len(styles)]
-            shown = min(n, MAX_AGENTS)
-            for i in range(shown):
-                _band(ax, run.steps, per_agent[:, :, i], agent_label(run, i),
-                      AGENT_COLORS[i % len(AGENT_COLORS)], ls=ls,
-                      alpha=max(0.06, 0.2 / max(shown, 1) ** 0.5))
-        ax.axhline(0.0, color="0.4", ls="--", lw=1)
+    for ax, key in zip(axes.flat, names):
+        for k, run in enumerate(runs):
+            if np.ndim(run.metrics.get(key)) == 2:
+                band(ax, run.steps, run.metrics[key], run.learner, colors[k % len(colors)])
         ax.set_xlabel("training step")
-        ax.set_ylabel("relative reward attention ln(A_ii / A_ij)")
-        ax.set_title("median, mean ±1 std; > 0 selfish, < 0 other-regarding", fontsize=9)
-        _legend_below(ax, ncol=4)
-
+        ax.set_ylabel(key.replace("_", " "))
+        ax.set_title("median, mean ±1 std over runs", fontsize=9)
+        legend_below(ax, ncol=min(len(runs), 4))
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
     seeds = len(runs[0].seeds)
     fig.suptitle(title or f"{runs[0].game}: {seeds} run{'s' if seeds != 1 else ''}",
                  fontsize=11)
@@ -147,9 +118,20 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
     return fig
 
 
+def learner_figure(learners: Sequence[Any]) -> Any:
+    """The ``runs_figure`` method the learner objects share, or ``None`` (none declared,
+    or different learners declare different ones: then the generic figure is drawn)."""
+    found = [getattr(obj, "runs_figure", None) for obj in learners]
+    if not found or any(f is None or not callable(f) for f in found):
+        return None
+    if len({getattr(f, "__func__", f) for f in found}) != 1:
+        return None
+    return found[0]
+
+
 def plot_runs(runs: Sequence[Any], path: str | Path, *, title: str | None = None,
-              optimum: float | None = None) -> Path:
-    """Draw ``runs`` (same game) and save the figure to ``path``.
+              learners: Sequence[Any] | None = None) -> Path:
+    """Draw ``runs`` (one game) and save the figure to ``path``.
 
     Parameters
     ----------
@@ -159,21 +141,38 @@ def plot_runs(runs: Sequence[Any], path: str | Path, *, title: str | None = None
         A format matplotlib writes (``.png``, ``.pdf``, ``.svg``, ...); the folder must exist.
     title : str, optional
         Defaults to the game's name and the number of seeds.
-    optimum : float, optional
-        Draw a dashed reference line at this performance value (1 for ratios).
+    learners : sequence of learner objects, optional
+        The learners that made ``runs``; default: looked up by ``run.learner``.
+        When they share a ``runs_figure`` method, it draws the figure; otherwise
+        the generic :func:`runs_figure` does, with their declared
+        ``headline_metrics``.
 
     Returns
     -------
     Path
         The file written.
-
-    Notes
-    -----
-    Legends sit under the panels, outside the data; in the per-agent panels
-    each agent has its own colour and each learner its own line style.
-    :func:`runs_figure` returns the Figure without saving it.
     """
     from .figures import check_plot_path, save_figure
 
     path = check_plot_path(path, "plot file")
-    return save_figure(runs_figure(runs, title=title, optimum=optimum), path, dpi=120)
+    runs = list(runs)
+    if learners is None:
+        learners = _lookup(runs)
+    own = learner_figure(learners) if learners else None
+    if own is not None:
+        fig = own(runs, title=title)
+    else:
+        declared = [getattr(obj, "headline_metrics", None) for obj in learners or ()]
+        fig = runs_figure(runs, title=title, metrics=headline_metrics(runs, declared))
+    return save_figure(fig, path, dpi=120)
+
+
+def _lookup(runs: Sequence[Any]) -> list[Any]:
+    """The registered learner object of each run (empty if one is not installed)."""
+    from .api import get_learner
+    from .errors import SpielplatzError
+
+    try:
+        return [get_learner(r.learner) for r in runs]
+    except SpielplatzError:
+        return []

@@ -36,6 +36,7 @@ from spielplatz.learning import game_kind, mixed_strategy_game
 from spielplatz.results import Run
 
 from . import defaults
+from .display import LearnDisplay
 
 __all__ = ["D3CLearner", "SelfishLearner", "CooperativeLearner", "detect_divergence"]
 
@@ -84,7 +85,7 @@ def _seeds(seeds: Any, options: dict) -> tuple[int, ...]:
     return as_seeds(seeds)                      # each an integer in 0..2**32-1
 
 
-class _D3CFamily:
+class _D3CFamily(LearnDisplay):
     """Shared ``learn``: dispatch on the game's kind, run, wrap the result in a Run."""
 
     name = "d3c"

@@ -8,8 +8,9 @@ dual loss. The package ships small trained models (``models/``), so
 ``spielplatz solve chicken --solver nes`` works with no training step.
 
 Registration is cheap: jax and flax are imported only when the solver is used.
-Training and evaluation commands are the host's ``spielplatz train-solver``
-and ``spielplatz evaluate-solver``.
+The plugin also adds the commands ``spielplatz train-solver`` and
+``spielplatz evaluate-solver`` (:mod:`spielplatz_nes.commands`) through the
+``register_commands`` hook, as any third-party plugin would.
 """
 
 from spielplatz import hookimpl
@@ -33,3 +34,11 @@ def register_solvers(register):
              description="neural MWMRE (C)CE solver (approximate; fast batched inference, "
                          "optional exact refinement)",
              concepts=("ce", "cce"), exact=False, options=OPTIONS)
+
+
+@hookimpl
+def register_commands(cli):
+    """Add ``train-solver`` and ``evaluate-solver`` (click only; jax loads inside them)."""
+    from .commands import register
+
+    register(cli)
