@@ -174,7 +174,8 @@ def test_welfare_nash_names_the_objectives_it_accepts():
         sp.solve("chicken", solver="welfare", objective="nash")
     assert "objectives: utilitarian, weighted, egalitarian, worst" in str(info.value)
     listed = sp.plugins.get_host().registry("solver").get("welfare").to_dict()
-    assert "nash" not in listed["options"]["objective"].split(";")[0]
+    objective = next(o for o in listed["options"] if o["name"] == "objective")
+    assert "nash" not in objective["help"].split(";")[0]
 
 
 def test_maxent_batch_options():

@@ -187,7 +187,7 @@ def test_plugin_registered_through_entry_point_with_options():
 
     keyword_only = [name for name, par in inspect.signature(WelfareSolver.solve).parameters.items()
                     if par.kind == par.KEYWORD_ONLY]
-    assert sorted(keyword_only) == sorted(OPTIONS)
+    assert sorted(keyword_only) == sorted(o.name for o in OPTIONS)
     assert isinstance(sp.get_solver("welfare"), WelfareSolver)
 
 

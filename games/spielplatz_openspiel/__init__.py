@@ -26,7 +26,7 @@ PAPER_GAMES = {
 def register_games(register):
     for name, (attr, description) in PAPER_GAMES.items():
         register(name, f"spielplatz_openspiel.paper_games:{attr}", description=description,
-                 tags=("paper", "matrix"))
+                 parameters={}, tags=("paper", "matrix"))
     register.catalog("openspiel", "spielplatz_openspiel.catalog:names",
                      "spielplatz_openspiel.catalog:load",
                      description="every registered pyspiel game, with OpenSpiel parameters, "

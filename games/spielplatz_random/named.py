@@ -31,23 +31,23 @@ def batch(name: str, shape: Any = "8x8", batch_size: int = 1, seed: int = 0,
     return sample(name, shape, batch_size, seed, **params)
 
 
-def _make(name: str, defaults: dict) -> tuple:
-    # Explicit keyword signatures, so that spielplatz.load_game reports unknown parameters.
-    args = "".join(f", {k}={v!r}" for k, v in defaults.items())
-    passed = "".join(f", {k}={k}" for k in defaults)
-    namespace: dict = {"load": load, "batch": batch}
-    exec(f"def game(shape='8x8', seed=0{args}):\n"
-         f"    return load({name!r}, shape, seed{passed})\n"
-         f"def sampler(shape='8x8', batch_size=1, seed=0{args}):\n"
-         f"    return batch({name!r}, shape, batch_size, seed{passed})\n", namespace)
-    game, sampler = namespace["game"], namespace["sampler"]
+def _make(name: str) -> tuple:
+    # Parameters are checked by spielplatz.load_game from the registered ``parameters=``
+    # (spielplatz_random.GAMES); these pass on what they are given.
+    def game(shape: Any = "8x8", seed: int = 0, **params: Any) -> Any:
+        return load(name, shape, seed, **params)
+
+    def sampler(shape: Any = "8x8", batch_size: int = 1, seed: int = 0, **params: Any) -> Any:
+        return batch(name, shape, batch_size, seed, **params)
+
     doc = CLASSES[name][1]
     game.__doc__ = f"One game: {doc}."
     sampler.__doc__ = f"Payoffs [B, N, A...]: {doc}."
     game.__name__, sampler.__name__ = name, f"batch_{name}"
+    game.__qualname__, sampler.__qualname__ = name, f"batch_{name}"
     return game, sampler
 
 
-for _name, (_, _, _defaults, _) in CLASSES.items():
-    globals()[_name], globals()[f"batch_{_name}"] = _make(_name, _defaults)
+for _name in CLASSES:
+    globals()[_name], globals()[f"batch_{_name}"] = _make(_name)
     __all__ += [_name, f"batch_{_name}"]

@@ -27,6 +27,7 @@ _LAZY = {
     "SpielplatzError": "errors", "GameError": "errors", "UnknownNameError": "errors",
     "OptionError": "errors", "MemoryLimitError": "errors",
     "get_host": "plugins",
+    "Option": "options",
 }
 
 __all__ = ["hookimpl", "__version__", *_LAZY]

@@ -37,7 +37,8 @@ def register_games(register):
         returning a :class:`spielplatz.NormalFormGame` (or, for learners, an
         object following one of the protocols in :mod:`spielplatz.learning`).
         ``parameters`` maps parameter names to their defaults (shown by
-        ``spielplatz games``).
+        ``spielplatz games``); :func:`spielplatz.load_game` refuses any other
+        parameter (``None``: not declared, passed to the loader unchecked).
 
         ``register.catalog(name, names, loader, *, description="")`` adds a
         *catalog*: a family of games whose names are only listed on demand
@@ -61,10 +62,13 @@ def register_solvers(register):
     ----------
     register : callable
         ``register(name, loader, *, description="", concepts=("ce", "cce"),
-        exact=True)``. ``loader`` is a callable or ``"module:attr"`` string
+        exact=True, options=None)``. ``loader`` is a callable or ``"module:attr"`` string
         that returns a solver object: anything with a method
         ``solve(game, concept="ce", **options) -> spielplatz.Solution``
-        (see :class:`spielplatz.protocols.Solver`).
+        (see :class:`spielplatz.protocols.Solver`). ``options`` declares the
+        solver's options, a tuple of :class:`spielplatz.Option`: the host refuses
+        unknown names, coerces values to their types and refuses a concept not in
+        ``concepts`` before calling ``solve`` (``None``: options passed unchecked).
     """
 
 
@@ -75,11 +79,13 @@ def register_learners(register):
     Parameters
     ----------
     register : callable
-        ``register(name, loader, *, description="", game_kinds=())``.
+        ``register(name, loader, *, description="", game_kinds=(), options=None)``.
         ``loader`` returns a learner object with a method
         ``learn(game, *, steps, seeds, **options) -> spielplatz.Run``
         (see :class:`spielplatz.protocols.Learner`). ``game_kinds`` names the
-        game protocols of :mod:`spielplatz.learning` the learner accepts.
+        game protocols of :mod:`spielplatz.learning` the learner accepts (the
+        host refuses other games); ``options`` declares its hyper-parameters as
+        for solvers.
     """
 
 

@@ -109,6 +109,9 @@ class _Staging:
             raise ValueError(f"{self.kind} name must be a non-empty string, got {name!r}")
         if target is None:
             raise ValueError(f"{self.kind} {name!r}: loader/object is None")
+        from .options import check_registration
+
+        meta = check_registration(self.kind, name, meta)
         self.entries.append(Entry(name=name, target=target, plugin=self.plugin,
                                   description=description, meta=meta))
 

@@ -92,6 +92,8 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if hasattr(value, "to_dict"):              # a declared Option
+        return _jsonable(value.to_dict())
     return repr(value)
 
 

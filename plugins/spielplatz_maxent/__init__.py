@@ -4,25 +4,39 @@ Registration is cheap: nothing heavy is imported until the solver is used
 (:mod:`spielplatz_maxent.solver`).
 """
 
-from spielplatz import hookimpl
+from spielplatz import Option, hookimpl
 
-OPTIONS = {
-    "prior": "full-support target joint sigma_hat [A_1..A_N] (default uniform: maximum entropy)",
-    "mu": "weight of the welfare term mu W(a) (default 0)",
-    "welfare": ("welfare W(a): an array [A_1..A_N] or a registered welfare function's name, "
-                "e.g. egalitarian (default: sum of the payoffs)"),
-    "epsilon": "fixed epsilon, scalar or one per player (default 0: an exact (C)CE)",
-    "target_epsilon": "target eps_hat (scalar or per player): switches on the rho/eps_plus "
-                      "formulation, feasible for any target",
-    "rho": "weight of the distance to the target epsilon (default 10 / payoff range)",
-    "eps_plus": "upper bound eps+ of the target formulation (default payoff range "
-                "+ max(eps_hat, 0))",
-    "tol": "stopping tolerance on the projected dual gradient, payoffs scaled to range 1 "
-           "(default 1e-10)",
-    "max_iter": "maximum Newton iterations (default 200)",
-    "initial_duals": "warm start: per-player duals in payoff units, the layout of "
-                     "extra['duals'] (Python API; e.g. a previous answer's or the nes network's)",
-}
+#: The solver's options, declared once: the host checks and coerces them
+#: (``spielplatz solvers`` lists them; docs/cli.md shows this table).
+OPTIONS = (
+    Option("prior", "array", None, "full-support target joint sigma_hat [A_1..A_N] (default "
+           "uniform: maximum entropy; Python API)"),
+    Option("mu", "float", 0.0, "weight of the welfare term mu W(a)"),
+    Option("welfare", "any", None, "welfare W(a): an array [A_1..A_N] or a registered welfare "
+           "function's name, e.g. egalitarian (default: sum of the payoffs)"),
+    Option("epsilon", "floats", 0.0, "fixed epsilon, scalar or one per player (0: an exact "
+           "(C)CE)"),
+    Option("target_epsilon", "floats", None, "target eps_hat (scalar or per player): switches "
+           "on the rho/eps_plus formulation, feasible for any target", nullable=True),
+    Option("rho", "float", None, "weight of the distance to the target epsilon (default 10 / "
+           "payoff range)", positive=True, nullable=True),
+    Option("eps_plus", "floats", None, "upper bound eps+ of the target formulation (default "
+           "payoff range + max(eps_hat, 0))", positive=True, nullable=True),
+    Option("tol", "float", 1e-10, "stopping tolerance on the projected dual gradient, payoffs "
+           "scaled to range 1", positive=True),
+    Option("max_iter", "int", 200, "maximum Newton iterations", minimum=1),
+    Option("initial_duals", "array", None, "warm start: per-player duals in payoff units, the "
+           "layout of extra['duals'] (Python API; e.g. a previous answer's or the nes "
+           "network's)"),
+    Option("fallback", "bool", True, "re-solve games the batched path does not certify on the "
+           "exact single-game path", batch_only=True),
+    Option("chunk", "int", 64, "games advanced together by one compiled call", minimum=1,
+           batch_only=True),
+    Option("steps_per_round", "int", 4, "Newton iterations per call before finished games "
+           "leave the chunk", minimum=1, batch_only=True),
+    Option("threads", "int", 1, "host threads feeding the compiled function", minimum=1,
+           batch_only=True),
+)
 
 
 @hookimpl

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from spielplatz import deviations
-from spielplatz.certificate import certify
+from spielplatz.certificate import certify, rounding_bound
 from spielplatz.errors import SpielplatzError
 from spielplatz.mwmre import unflatten_duals
 from spielplatz.results import BatchSolution
@@ -512,7 +512,9 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
     certified = (violations <= GAP_TOLERANCE * scales) & (residuals <= KKT_TOLERANCE) \
         & np.all(np.isfinite(joints.reshape(b, -1)), axis=1)
     # borderline games (within rounding of the tolerance) are decided rigorously
-    for i in np.flatnonzero(np.abs(violations - GAP_TOLERANCE * scales) <= 1e-12 * scales):
+    # (the window is the certificate's rigorous rounding bound for this game size)
+    window = rounding_bound(int(np.prod(payoffs.shape[2:])) + max(payoffs.shape[2:])) * scales
+    for i in np.flatnonzero(np.abs(violations - GAP_TOLERANCE * scales) <= window):
         certified[i] = certify(payoffs[i], joints[i], concept, epsilon=eps_req[i]).certified \
             and residuals[i] <= KKT_TOLERANCE
     statuses = np.where(certified, "optimal", "approximate").astype(object)

@@ -38,8 +38,10 @@ from spielplatz.validation import (as_bool, as_float, as_int, check_option_names
 
 from . import OPTIONS
 
-#: Options of :meth:`MaxEntSolver.solve_batch` besides :data:`OPTIONS`.
-BATCH_OPTIONS = ("fallback", "chunk", "steps_per_round", "threads")
+#: Names of the declared options (:data:`spielplatz_maxent.OPTIONS`) of
+#: :meth:`MaxEntSolver.solve`; :meth:`MaxEntSolver.solve_batch` also takes :data:`BATCH_OPTIONS`.
+SOLVE_OPTIONS = tuple(o.name for o in OPTIONS if not o.batch_only)
+BATCH_OPTIONS = tuple(o.name for o in OPTIONS if o.batch_only)
 
 __all__ = ["MaxEntSolver", "Options"]
 
@@ -303,7 +305,7 @@ class MaxEntSolver:
             On unknown or invalid options, or a fixed epsilon that no joint
             distribution reaches.
         """
-        check_option_names(unknown, OPTIONS, "the maxent solver")
+        check_option_names(unknown, SOLVE_OPTIONS, "the maxent solver")
         concept = deviations._check_concept(concept)
         game = normal_form_game(game, "the maxent solver")
         from spielplatz.resources import check_solve_memory
@@ -360,7 +362,7 @@ class MaxEntSolver:
         -------
         spielplatz.results.BatchSolution
         """
-        check_option_names(unknown, [*OPTIONS, *BATCH_OPTIONS], "the maxent solver's batches")
+        check_option_names(unknown, [*SOLVE_OPTIONS, *BATCH_OPTIONS], "the maxent solver's batches")
         fallback = as_bool(fallback, "fallback")
         chunk = as_int(chunk, "chunk", minimum=1)
         steps_per_round = as_int(steps_per_round, "steps_per_round", minimum=1)

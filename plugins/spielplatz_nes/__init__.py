@@ -13,19 +13,26 @@ The plugin also adds the commands ``spielplatz train-solver`` and
 ``register_commands`` hook, as any third-party plugin would.
 """
 
-from spielplatz import hookimpl
+from spielplatz import Option, hookimpl
 
-OPTIONS = {
-    "model": "a shipped model (me_cce_8x8, me_ce_8x8, ...; see docs/nes.md) or a folder "
-             "from `spielplatz train-solver`; default: the shipped model of the game's "
-             "shape and concept",
-    "refine": "'auto': the maxent solver warm-started from the network's duals, to its "
-              "certified exact answer; K <= 80: at most K of its Newton steps; 0: the "
-              "network alone (default 0)",
-    "parameterization": "Table 3 row of the shipped model to use (default ME)",
-    "target_joint, welfare, target_epsilon": "inputs of MRE/MT, MWME and eps-hat models",
-    "tol": "gradient tolerance of refinement (default 1e-10)",
-}
+#: The solver's options, declared once: the host checks and coerces them
+#: (``spielplatz solvers`` lists them; docs/cli.md shows this table).
+OPTIONS = (
+    Option("model", "any", None, "a shipped model (me_cce_8x8, me_ce_8x8, ...; see docs/nes.md) "
+           "or a folder from `spielplatz train-solver`; default: the shipped model of the "
+           "game's shape and concept", nullable=True),
+    Option("refine", "any", 0, "'auto': the maxent solver warm-started from the network's "
+           "duals, to its certified exact answer; K <= 80: at most K of its Newton steps; 0: "
+           "the network alone"),
+    Option("tol", "float", 1e-10, "gradient tolerance of refinement", positive=True),
+    Option("parameterization", "str", "ME", "Table 3 row of the shipped model to use"),
+    Option("target_joint", "array", None, "input of MRE/MT models: the target joint"),
+    Option("welfare", "array", None, "input of MWME models: the welfare W(a)"),
+    Option("target_epsilon", "floats", None, "input of eps-hat models: the target epsilon",
+           nullable=True),
+    Option("batch_size", "int", None, "games per network call (default 64 on CPU, 1024 on "
+           "accelerators)", minimum=1, nullable=True, batch_only=True),
+)
 
 
 @hookimpl

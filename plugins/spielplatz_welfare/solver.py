@@ -58,7 +58,7 @@ __all__ = ["WelfareSolver", "efficiency_summary", "OBJECTIVES", "OPTIONS"]
 
 OBJECTIVES = ("utilitarian", "weighted", "egalitarian", "worst")
 
-#: Option name -> one-line help (the dict registered with the plugin).
+#: The declared options (:class:`spielplatz.Option`, registered with the plugin).
 OPTIONS = _REGISTERED_OPTIONS
 
 #: Certified duality-gap tolerance (objective units on the normalised game).
@@ -532,7 +532,7 @@ class WelfareSolver:
             no distribution meets a (negative) ``epsilon``; the message gives
             the smallest achievable epsilon.
         """
-        check_option_names(unknown, OPTIONS, "the welfare solver")
+        check_option_names(unknown, [o.name for o in OPTIONS], "the welfare solver")
         maxent_tiebreak = as_bool(maxent_tiebreak, "maxent_tiebreak")
         summary = as_bool(summary, "summary")
         start = time.perf_counter()
