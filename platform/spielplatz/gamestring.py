@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import GameError
 
-__all__ = ["parse_game_string", "format_game_string"]
+__all__ = ["parse_game_string", "format_game_string", "split_top_level"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -37,6 +37,13 @@ def _split_top_level(text: str, source: str, keep_empty: bool = False) -> list[s
         raise GameError(f"unbalanced parentheses in game string {source!r}")
     parts.append(text[start:])
     return [p.strip() for p in parts if keep_empty or p.strip()]
+
+
+def split_top_level(text: str) -> list[str]:
+    """``"a,b(x=1,y=2)"`` -> ``["a", "b(x=1,y=2)"]``: commas inside parentheses stay,
+    empty entries are dropped; unbalanced parentheses are a :class:`GameError`.
+    (For lists of game or solver specs, e.g. a command's ``--classes``.)"""
+    return _split_top_level(text, text)
 
 
 def _value(text: str) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from spielplatz.errors import SpielplatzError
+from spielplatz.gamestring import split_top_level
 
 __all__ = ["train_solver", "evaluate_solver", "register"]
 
@@ -199,7 +200,7 @@ def evaluate_solver(solver: str, model: str | None, concept: str, shape: str,
     impl = _trainable(solver, "evaluate")
     class_list = None
     if classes:
-        class_list = _split_classes(classes)
+        class_list = split_top_level(classes)
     result = impl.evaluate(model, concept=concept.lower(), shape=shape, classes=class_list,
                            num_games=num_games, seed=seed, exact=exact,
                            progress=None if as_json else
@@ -231,25 +232,6 @@ def evaluate_solver(solver: str, model: str | None, concept: str, shape: str,
             cells += [f"{row['nes_games_per_s']:.0f}"]
         table.add_row(*cells)
     Console(width=None if sys.stdout.isatty() else 160).print(table)
-
-
-def _split_classes(text: str) -> list[str]:
-    """``"a,b(x=1,y=2)"`` -> ``["a", "b(x=1,y=2)"]``: commas inside parentheses stay,
-    empty entries are dropped."""
-    from spielplatz.errors import GameError
-
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += (ch == "(") - (ch == ")")
-        if depth < 0:
-            break
-        if ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    if depth != 0:
-        raise GameError(f"unbalanced parentheses in game string {text!r}")
-    parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
 
 
 def register(cli: Any) -> None:
