@@ -1,11 +1,11 @@
 """The D3C figure of ``spielplatz learn --plot``, in the style of the paper's Figures 3,
 5, 6 and 7 (the ``runs_figure`` the ``d3c``, ``gd`` and ``coop`` learners declare).
 
-Each function imports matplotlib (Agg backend) when called, draws one figure
-and (:func:`plot_runs`) writes it atomically, through the host's
-:mod:`spielplatz.plots` helpers.
+:func:`runs_figure` imports matplotlib (Agg backend) when called and draws one
+figure with the host's :mod:`spielplatz.plots` helpers; the host's
+:func:`spielplatz.plots.plot_runs` saves it (atomically):
 
-* :func:`plot_runs` - one row of panels for one or more
+* one row of panels for one or more
   :class:`~spielplatz.Run` objects on the same game: performance over
   training (ratio to optimal, else total loss / return; median line, mean
   +-1 std shaded, as in Figures 2b, 3, 5 and 7 left), each agent's loss or
@@ -15,13 +15,12 @@ and (:func:`plot_runs`) writes it atomically, through the host's
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 from spielplatz.plots import band as _band
 from spielplatz.plots import legend_below as _legend_below
 
-__all__ = ["plot_runs", "runs_figure"]
+__all__ = ["runs_figure"]
 
 
 #: Okabe-Ito colours (colour-blind safe): one per agent in the per-agent panels.
@@ -124,35 +123,3 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
                  fontsize=11)
     fig.tight_layout()
     return fig
-
-
-def plot_runs(runs: Sequence[Any], path: str | Path, *, title: str | None = None,
-              optimum: float | None = None) -> Path:
-    """Draw ``runs`` (same game) and save the figure to ``path``.
-
-    Parameters
-    ----------
-    runs : sequence of spielplatz.Run
-        E.g. the ``gd`` and ``d3c`` runs of one game, over the same seeds.
-    path : str or Path
-        A format matplotlib writes (``.png``, ``.pdf``, ``.svg``, ...); the folder must exist.
-    title : str, optional
-        Defaults to the game's name and the number of seeds.
-    optimum : float, optional
-        Draw a dashed reference line at this performance value (1 for ratios).
-
-    Returns
-    -------
-    Path
-        The file written.
-
-    Notes
-    -----
-    Legends sit under the panels, outside the data; in the per-agent panels
-    each agent has its own colour and each learner its own line style.
-    :func:`runs_figure` returns the Figure without saving it.
-    """
-    from spielplatz.figures import check_plot_path, save_figure
-
-    path = check_plot_path(path, "plot file")
-    return save_figure(runs_figure(runs, title=title, optimum=optimum), path, dpi=120)
