@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from .deviations import _check_concept, centred, player_matrix
+from . import deviations
+from .deviations import _check_concept, player_matrix
 
-__all__ = ["GAP_TOLERANCE", "Certificate", "certify", "exact_gains", "payoff_range",
-           "rounding_bound"]
+__all__ = ["GAP_TOLERANCE", "Certificate", "certify", "exact_gains", "rounding_bound"]
 
 #: Gap allowed for ``optimal``, relative to the payoff range (largest range of any player).
 GAP_TOLERANCE = 1e-8
@@ -90,53 +90,52 @@ def _gamma(k: int) -> float:
     return k * _U / (1.0 - k * _U)
 
 
+def _sum_bound(terms: int) -> float:
+    """Relative error bound of a gain that sums ``terms`` products of offset-removed
+    payoffs (error ``u * range`` each from the centring) and probabilities: two such
+    sums and one subtraction (Higham eq. 3.5), with a margin for the bound's own rounding."""
+    return (2.0 * _gamma(terms + 2) + 2.0 * _U) * (1.0 + 1e-12)
+
+
+def _underflow(terms: int) -> float:
+    """Absolute change of a gain from ``terms`` products that underflow (twice, both sums)."""
+    return 2 * (terms + 2) * 2.0 ** -1074
+
+
 def rounding_bound(terms: int) -> float:
     """Rigorous bound, relative to a player's payoff range, on the rounding error of a
     gain computed by :mod:`spielplatz.deviations` from ``terms`` summed products
     (offset-removed payoffs, probabilities summing to at most one). Normal floats are
-    assumed: the game model keeps every non-zero range above 1e-200, and an
-    underflowing product changes a gain by less than ``terms * 2**-1074``, which is
-    added."""
-    return 2.0 * (2.0 * _gamma(terms + 2) + 2.0 * _U) * (1.0 + 1e-12) + terms * 2.0 ** -1074
-
-
-def payoff_range(payoffs: np.ndarray) -> float:
-    """Largest range ``max - min`` of any player's payoffs (0 for a constant game)."""
-    flat = np.asarray(payoffs, dtype=float).reshape(payoffs.shape[0], -1)
-    return float((flat.max(axis=1) - flat.min(axis=1)).max(initial=0.0))
+    assumed: the game model keeps every non-zero range above 1e-200, and the change
+    from underflowing products is added."""
+    return 2.0 * _sum_bound(terms) + _underflow(terms)
 
 
 def _float_gains(payoffs: np.ndarray, joint: np.ndarray, concept: str) -> list[tuple]:
-    """Per player: largest constrained gain, and the largest of ``gain +- bound``."""
+    """Per player: largest constrained gain, and the largest of ``gain +- bound``.
+
+    The gains are :func:`spielplatz.deviations.gains` (offset-free payoffs); only their
+    rounding bounds are computed here.
+    """
     n = payoffs.shape[0]
     out = []
-    for p in range(n):
+    for p, gains in enumerate(deviations.gains(payoffs, joint, concept)):
         raw = player_matrix(payoffs[p], p, n)
         rng = float(raw.max() - raw.min())
-        g = centred(raw)                                  # [A_p, R], in [0, rng]
-        s = player_matrix(joint, p, n)                    # [A_p, R]
-        a_p, r = g.shape
+        a_p, r = raw.shape
         if concept == "ce":
             if a_p < 2:
                 out.append((-math.inf, -math.inf, -math.inf))
                 continue
-            m = s @ g.T
-            gains = m - np.diagonal(m)[:, None]
+            gains = np.array(gains, dtype=float)
             gains[np.diag_indices(a_p)] = -np.inf
-            mass = s.sum(axis=1)[:, None]                 # sum_r s(a', r)
-            # two dot products of length R with |terms| <= s * rng, centring error
-            # u * rng per payoff, one final subtraction.
-            bound = (2.0 * _gamma(r + 2) + 2.0 * _U) * rng * mass * (1.0 + 1e-12)
-            bound = bound + _U * np.abs(np.where(np.isfinite(gains), gains, 0.0)) \
-                + 2 * (r + 2) * 2.0 ** -1074                 # underflowing products
+            # the sums of row a' have |terms| <= s(a', r) * range: scale by its mass
+            mass = player_matrix(joint, p, n).sum(axis=1)[:, None]
+            bound = _sum_bound(r) * rng * mass + _underflow(r)
         else:
-            others = s.sum(axis=0)                        # [R]
-            dev = g @ others
-            own = float((s * g).sum())
-            gains = dev - own
-            k = a_p * r + a_p + 2
-            bound = (2.0 * _gamma(k) + 2.0 * _U) * rng * (1.0 + 1e-12) + _U * np.abs(gains) \
-                + 2 * k * 2.0 ** -1074
+            k = a_p * r + a_p
+            bound = _sum_bound(k) * rng + _underflow(k)
+        bound = bound + _U * np.abs(np.where(np.isfinite(gains), gains, 0.0))
         gains, bound = np.ravel(gains), np.ravel(np.broadcast_to(bound, np.shape(gains)))
         out.append((float(gains.max()), float((gains + bound).max()),
                     float((gains - bound).max())))
@@ -227,7 +226,7 @@ def certify(payoffs: Any, joint: Any, concept: str = "ce", *, epsilon: Any = 0.0
     joint = np.asarray(joint, dtype=float)
     n = payoffs.shape[0]
     eps = np.broadcast_to(np.asarray(epsilon, dtype=float), (n,))
-    rng = payoff_range(payoffs)
+    rng = float(deviations.payoff_scale(payoffs))
     allowed = tolerance * rng if rng > 0 else tolerance
     finite = bool(np.all(np.isfinite(joint)) and np.all(joint >= 0)
                   and abs(float(joint.sum()) - 1.0) <= 1e-9
