@@ -145,7 +145,7 @@ def test_listing_commands_do_not_import_heavy_modules():
     """--help, plugins and games must not import numpy, jax, scipy or matplotlib."""
     code = (
         "import sys\n"
-        "from spielplatz.cli import cli\n"
+        "from spielplatz.cli.main import cli\n"
         "for args in (['--help'], ['plugins'], ['games'], ['solvers'], ['learners']):\n"
         "    try:\n"
         "        cli(args, standalone_mode=False)\n"

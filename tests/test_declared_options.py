@@ -16,13 +16,13 @@ from click.testing import CliRunner
 import spielplatz as sp
 from spielplatz import Option, hookimpl
 from spielplatz import api
-from spielplatz import plugins as plugins_module
+from spielplatz.plugins import host as plugins_module
 from spielplatz.cli import cli
 from spielplatz.errors import GameError, OptionError
-from spielplatz.options import (check_registration, coerce_options, options_table,
+from spielplatz.plugins.options import (check_registration, coerce_options, options_table,
                                 update_options_tables)
-from spielplatz.plugins import PluginHost
-from spielplatz.registry import Entry, Registry
+from spielplatz.plugins.host import PluginHost
+from spielplatz.plugins.registry import Entry, Registry
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
@@ -33,7 +33,7 @@ def test_docs_cli_option_tables_are_in_sync():
     text = DOCS.read_text()
     assert update_options_tables(text) == text, (
         "docs/cli.md option tables differ from the declarations; regenerate with "
-        "spielplatz.options.update_options_tables")
+        "spielplatz.plugins.options.update_options_tables")
     host = sp.get_host()
     for kind in ("solver", "learner"):
         for entry in host.registry(kind).entries():
@@ -187,7 +187,7 @@ def test_cli_options_are_typed_and_checked():
 
 
 def test_listing_json_does_not_import_heavy_modules():
-    code = ("import sys\nfrom spielplatz.cli import cli\n"
+    code = ("import sys\nfrom spielplatz.cli.main import cli\n"
             "for args in (['solvers', '--json'], ['learners', '--json']):\n"
             "    try:\n        cli(args, standalone_mode=False)\n    except SystemExit:\n"
             "        pass\n"

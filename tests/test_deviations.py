@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spielplatz import deviations, measures
+from spielplatz.equilibria import deviations, measures
 from spielplatz.results import evaluate
 
 from conftest import loop_ce_gains, loop_cce_gains, random_game, random_joint

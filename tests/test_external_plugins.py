@@ -31,7 +31,7 @@ import pytest
 import spielplatz
 from spielplatz import hookimpl
 from spielplatz.errors import NameCollisionError, UnknownNameError
-from spielplatz.plugins import PluginHost
+from spielplatz.plugins.host import PluginHost
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "spielplatz-example-plugin"
@@ -494,7 +494,7 @@ def test_example_plugin_in_process(monkeypatch):
 
 
 def test_example_plugin_registers_without_heavy_imports(venv):
-    code = ("import sys; from spielplatz.plugins import get_host; host = get_host(); "
+    code = ("import sys; from spielplatz.plugins.host import get_host; host = get_host(); "
             "assert 'example' in host.plugins, host.to_dict(); "
             "print(sorted(m for m in ('numpy', 'jax', 'scipy', 'pyspiel', 'matplotlib') "
             "if m in sys.modules))")

@@ -16,11 +16,13 @@ import pytest
 from click.testing import CliRunner
 
 import spielplatz as sp
-from spielplatz import files
+from spielplatz.games import files
+from spielplatz.system import inputs
 from spielplatz.cli import cli
 from spielplatz.errors import GameFileError
-from spielplatz.files import read_game_file, read_joint_file
-from spielplatz.nfg import parse_nfg
+from spielplatz.games.files import read_game_file
+from spielplatz.games.joint_files import read_joint_file
+from spielplatz.games.nfg import parse_nfg
 
 from conftest import DATA_DIR, ROOT
 
@@ -134,7 +136,7 @@ def test_declared_size_is_checked_before_allocating(tmp_path, monkeypatch):
 def test_file_size_limit(tmp_path, monkeypatch):
     path = write(tmp_path, "big.nfg", f"{HEAD} {{ 1 1 }}\n" + "0 " * 2 + " " * 200)
     assert read_game_file(path).shape == (1, 1)
-    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(inputs, "MAX_FILE_BYTES", 100)
     size = path.stat().st_size
     with pytest.raises(GameFileError, match=f"file of {size:,} bytes is larger than the limit "
                                             f"of 100 bytes"):
@@ -149,7 +151,7 @@ def test_pipes_are_read_with_the_same_bound(tmp_path, monkeypatch):
     fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)    # a writer, so that open() returns
     try:
         os.write(fd, b"x" * 200)
-        monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
+        monkeypatch.setattr(inputs, "MAX_FILE_BYTES", 100)
         with pytest.raises(GameFileError, match="more than the limit of 100 bytes"):
             read_game_file(fifo)
     finally:

@@ -3,7 +3,7 @@
 import pytest
 
 from spielplatz.errors import GameError
-from spielplatz.gamestring import format_game_string, parse_game_string
+from spielplatz.games.gamestring import format_game_string, parse_game_string
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spielplatz import hookspecs
+from spielplatz.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS_MD = ROOT / "docs" / "plugins.md"

@@ -20,7 +20,6 @@ import importlib.util
 import json
 import subprocess
 import textwrap
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -298,7 +297,7 @@ def test_plugin_interrupt_is_a_failure_but_user_interrupt_is_not(monkeypatch):
     import os
     import signal
 
-    from spielplatz import plugins as plugins_module
+    from spielplatz.plugins import host as plugins_module
 
     def plugin_raises():
         raise KeyboardInterrupt
@@ -320,7 +319,7 @@ def test_plugin_interrupt_is_a_failure_but_user_interrupt_is_not(monkeypatch):
 
 def test_builtin_registered_after_an_intruder_still_wins():
     from spielplatz import hookimpl
-    from spielplatz.plugins import PluginHost
+    from spielplatz.plugins.host import PluginHost
 
     def plugin(description):
         @hookimpl

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from spielplatz.plugins import get_host
+from spielplatz.plugins.host import get_host
 
 ROOT = Path(__file__).resolve().parents[1]
 CHICKEN_CE = ROOT / "docs" / "examples" / "chicken_ce.json"

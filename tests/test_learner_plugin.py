@@ -136,7 +136,7 @@ def test_generic_table_json_and_plot(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
     import spielplatz.api
-    import spielplatz.cli_learn as cli_learn
+    import spielplatz.cli.learn as cli_learn
     from spielplatz.cli import cli
 
     monkeypatch.setattr(spielplatz.api, "get_learner", lambda name: _Bare())
@@ -153,7 +153,7 @@ def test_generic_table_json_and_plot(monkeypatch, tmp_path):
 
 
 def test_generic_figure_has_one_panel_per_headline_metric():
-    from spielplatz.plots import runs_figure
+    from spielplatz.display.plots import runs_figure
 
     run = _Bare().learn(None, steps=3, seeds=(0, 1, 2))
     fig = runs_figure([run], metrics=["score"])

@@ -1,4 +1,4 @@
-"""The ``maxent`` solver (MWMRE of NES appendix Section A) and :mod:`spielplatz.mwmre`.
+"""The ``maxent`` solver (MWMRE of NES appendix Section A) and :mod:`spielplatz.equilibria.mwmre`.
 
 Known answers are derived in the docstrings; the random-game comparison uses an
 independent cvxpy exponential-cone model (test-only dependency) whose answer is
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import spielplatz as sp
-from spielplatz import deviations, mwmre
+from spielplatz.equilibria import deviations, mwmre
 from spielplatz.errors import SpielplatzError
 
 from conftest import DATA_DIR, corpus_files, gambit_files, require_gambit
@@ -480,7 +480,7 @@ def check_all_solve_optimally(paths):
 
 
 # --------------------------------------------------------------------------------------
-# The dual (spielplatz.mwmre) in numpy and jax
+# The dual (spielplatz.equilibria.mwmre) in numpy and jax
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("concept", ["ce", "cce"])
 def test_mwmre_numpy_and_jax_agree(concept):
@@ -541,7 +541,7 @@ def test_mwmre_target_loss_at_optimum_equals_primal():
 # Batched solving
 # --------------------------------------------------------------------------------------
 def test_solve_batch_matches_single_solves_and_compiles_once():
-    from spielplatz_maxent import batched
+    from spielplatz.equilibria.mwmre import kernel as batched
 
     rng = np.random.default_rng(13)
     payoffs = rng.uniform(size=(64, 2, 4, 4))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import spielplatz as sp
-from spielplatz import deviations, mwmre, scaling
+from spielplatz.equilibria import deviations, mwmre, scaling
 
 jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
@@ -91,7 +91,7 @@ def test_graph_games_depend_only_on_neighbours(graph):
 
 
 def test_batch_sampler_is_registered_without_importing_numpy():
-    code = ("import sys; from spielplatz.plugins import get_host; "
+    code = ("import sys; from spielplatz.plugins.host import get_host; "
             "e = get_host().registry('game').get('l2_invariant'); "
             "print(e.meta['batch_sampler']); "
             "print(any(m in sys.modules for m in ('numpy', 'jax', 'flax')))")
@@ -101,7 +101,7 @@ def test_batch_sampler_is_registered_without_importing_numpy():
 
 
 def test_cli_import_stays_light():
-    code = ("import sys; import spielplatz.cli; "
+    code = ("import sys; import spielplatz.cli.main; "
             "print(sorted(m for m in ('jax', 'flax', 'optax', 'matplotlib', 'scipy', 'numpy') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -589,7 +589,7 @@ def test_refinement_solves_the_networks_own_problem_for_welfare_models():
     refinement solves that problem exactly, whatever the players' payoff scales."""
     import jax
 
-    from spielplatz import scaling
+    from spielplatz.equilibria import scaling
     from spielplatz_nes.core import ModelConfig, init_variables
     from spielplatz_nes.model import TrainedModel
     from spielplatz_nes.solver import NESSolver
@@ -600,8 +600,8 @@ def test_refinement_solves_the_networks_own_problem_for_welfare_models():
     payoffs = sample("l2_invariant", "3x3", 6, seed=4)
     payoffs[:, 1] = payoffs[:, 1] * 20.0 + 3.0
     pred = model.predict(payoffs)
-    options = NESSolver._maxent_options(pred, model, 200, True, 1e-10)
-    res = sp.get_solver("maxent").solve_batch(payoffs, "cce", **options)
+    options = NESSolver._exact_options(pred, model, 200, 1e-10)
+    res = mwmre.solve_batch(payoffs, "cce", **options)
     scaled, _ = scaling.unit_variance(payoffs, m=2, num_players=2)
     for i in range(6):
         ref = sp.solve(sp.NormalFormGame(payoffs[i]), solver="maxent", concept="cce",

@@ -17,7 +17,7 @@ pytest.importorskip("jax")
 pytest.importorskip("flax")
 
 import spielplatz as sp  # noqa: E402
-from spielplatz.cli import cli  # noqa: E402
+from spielplatz.cli.main import cli  # noqa: E402
 from spielplatz.results import to_json  # noqa: E402
 from spielplatz_nes.checkpoint import CheckpointError, save_model  # noqa: E402
 
@@ -144,7 +144,7 @@ def _strict_loads(text):
 
 
 def test_non_finite_numbers_are_null_in_every_json():
-    from spielplatz.cli import _echo_json
+    from spielplatz.cli.main import _echo_json
     from spielplatz.results import Solution
 
     game = sp.load_game("chicken")

@@ -8,8 +8,8 @@ import pytest
 
 from spielplatz import NormalFormGame, load_game
 from spielplatz.errors import GameFileError
-from spielplatz.files import read_game_file, write_game_file
-from spielplatz.nfg import parse_nfg
+from spielplatz.games.files import read_game_file, write_game_file
+from spielplatz.games.nfg import parse_nfg
 
 from conftest import DATA_DIR, corpus_files, gambit_files
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import spielplatz as sp
-from spielplatz.certificate import GAP_TOLERANCE, certify, exact_gains
+from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify, exact_gains
 
 SETTINGS = dict(max_examples=80, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

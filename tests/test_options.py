@@ -1,6 +1,6 @@
 """Bad options and game strings get one clear line (the reliability issue, class 7).
 
-The shared checks live in :mod:`spielplatz.validation` and :mod:`spielplatz.gamestring`;
+The shared checks live in :mod:`spielplatz.validation` and :mod:`spielplatz.games.gamestring`;
 every solver, learner and command uses them, so each case is tested once at the root
 and once through the command line.
 """
@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import spielplatz as sp
 from spielplatz.cli import cli
 from spielplatz.errors import GameError, OptionError, SpielplatzError
-from spielplatz.gamestring import parse_game_string
+from spielplatz.games.gamestring import parse_game_string
 from spielplatz.validation import (SEED_MAX, as_bool, as_choice, as_float, as_int, as_seed,
                                    as_seeds, as_shape, check_option_names)
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from spielplatz.cli import cli
 from spielplatz.errors import OutputPathError
-from spielplatz.files import atomic_write, check_output_file, check_output_folder
+from spielplatz.system.outputs import atomic_write, check_output_file, check_output_folder
 
 
 @pytest.fixture()
@@ -47,7 +47,7 @@ def test_every_written_file_has_the_umask_mode(tmp_path, umask, mask, mode):
     _ok(runner.invoke(cli, ["train-solver", "--shape", "2x2", "--steps", "2", "--batch-size",
                             "4", "--architecture", "4/4/4", "--out", str(tmp_path / "nes")]))
     import spielplatz as sp
-    from spielplatz.files import write_game_file
+    from spielplatz.games.files import write_game_file
 
     write_game_file(sp.load_game("chicken"), tmp_path / "g.nfg")
     modes = _modes(tmp_path)

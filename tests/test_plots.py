@@ -9,7 +9,7 @@ import pytest
 
 import spielplatz as sp
 from spielplatz_nes.plots import training_figure
-from spielplatz.solution_plots import MIN_PROBABILITY, comparison_figure, solution_figure
+from spielplatz.display.solution_plots import MIN_PROBABILITY, comparison_figure, solution_figure
 
 
 @pytest.fixture(autouse=True)

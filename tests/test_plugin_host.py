@@ -7,8 +7,8 @@ import types
 import pytest
 
 from spielplatz import hookimpl
-from spielplatz import plugins as plugins_module
-from spielplatz.plugins import PluginHost
+from spielplatz.plugins import host as plugins_module
+from spielplatz.plugins.host import PluginHost
 
 
 class FakeEntryPoint:

@@ -1,4 +1,4 @@
-"""Support and implicit equalities of a polytope in the simplex (:mod:`spielplatz.polytope`).
+"""Support and implicit equalities of a polytope in the simplex (:mod:`spielplatz.equilibria.polytope`).
 
 Every expected answer is checked by hand in the comments.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spielplatz.constraints import constraint_matrix
-from spielplatz.polytope import MAX_SCALE, face_support
+from spielplatz.equilibria.constraints import constraint_matrix
+from spielplatz.equilibria.polytope import MAX_SCALE, face_support
 
 
 def _ce_support(payoffs):

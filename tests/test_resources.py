@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 import spielplatz as sp
-from spielplatz import resources
+from spielplatz.system import resources
 from spielplatz.cli import cli
 from spielplatz.errors import GameTooLargeError, MemoryLimitError, OptionError
 
@@ -51,7 +51,7 @@ def test_check_memory_message_states_estimate_and_limit(monkeypatch):
 
 
 def test_constraint_entries_match_the_built_matrix():
-    from spielplatz.constraints import constraint_matrix
+    from spielplatz.equilibria.constraints import constraint_matrix
 
     g = np.random.default_rng(0).normal(size=(3, 2, 3, 4))
     for concept in ("ce", "cce"):
@@ -114,7 +114,7 @@ def test_default_limit_refuses_a_hopeless_solve(monkeypatch):
 
 
 def test_constraint_matrix_checks_its_own_allocation(monkeypatch):
-    from spielplatz.constraints import constraint_matrix
+    from spielplatz.equilibria.constraints import constraint_matrix
 
     monkeypatch.setenv(resources.ENV_VAR, "1KiB")
     with pytest.raises(MemoryLimitError, match="CE constraint matrix"):

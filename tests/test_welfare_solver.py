@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import spielplatz as sp
-from spielplatz import constraints, deviations, measures
+from spielplatz.equilibria import constraints, deviations, measures
 from spielplatz.errors import SpielplatzError
 
 from spielplatz_welfare.solver import OPTIONS, WelfareSolver, efficiency_summary
@@ -30,7 +30,7 @@ SOLVER = WelfareSolver()
 
 # --------------------------------------------------------------------------- helpers
 def dense_gains(payoffs: np.ndarray, concept: str) -> np.ndarray:
-    """Deviation-gain matrix by explicit loops (independent of spielplatz.constraints)."""
+    """Deviation-gain matrix by explicit loops (independent of spielplatz.equilibria.constraints)."""
     n = payoffs.shape[0]
     shape = payoffs.shape[1:]
     joints = list(np.ndindex(*shape))

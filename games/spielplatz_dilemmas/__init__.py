@@ -1,10 +1,10 @@
 """Built-in game plugin: the social dilemmas of the D3C paper (Gemp et al., AAMAS 2022).
 
-Every game here is a *learner game* (see :mod:`spielplatz.learning`): the
-differentiable ones follow :class:`spielplatz.learning.DifferentiableGame`
+Every game here is a *learner game* (see :mod:`spielplatz.learning.games`): the
+differentiable ones follow :class:`spielplatz.learning.games.DifferentiableGame`
 (``name``, ``num_players``, ``init_params(key)``, ``losses(params)``) and
 expose their known optimum and Nash values; Trust-Your-Brother follows
-:class:`spielplatz.learning.RLEnvironment` and is also a Python pyspiel game.
+:class:`spielplatz.learning.games.RLEnvironment` and is also a Python pyspiel game.
 
 Each game names ``d3c`` as its ``default_learner`` (what ``spielplatz learn GAME``
 trains without ``--learner``).

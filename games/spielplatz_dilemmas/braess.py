@@ -19,7 +19,7 @@ with ``M = [[F, 0, F], [0, G, G], [F, G, F+G]]`` and ``b = [C, D, E]``
 unique Nash equilibrium) 80.
 
 Design choice: strategies are softmax logits (as in
-:class:`spielplatz.learning.MixedStrategyGame`), so learners stay
+:class:`spielplatz.learning.games.MixedStrategyGame`), so learners stay
 unconstrained; the paper does not say how its learners keep ``x_i`` on the
 simplex.
 """
@@ -94,7 +94,7 @@ def worst_nash_total(C: float, D: float, E: float, F: float, G: float, *,
 
 @struct.dataclass
 class BraessNetwork:
-    """A four-driver traffic network as a :class:`~spielplatz.learning.DifferentiableGame`.
+    """A four-driver traffic network as a :class:`~spielplatz.learning.games.DifferentiableGame`.
 
     Attributes
     ----------
@@ -237,7 +237,7 @@ def gen_braess(seed: int, delta: float = 10.0) -> tuple[int, int, int, int, int]
 class RandomBraessFamily:
     """Random Braess networks, one per training seed (Figure 2b).
 
-    A *seeded family*: besides the :class:`~spielplatz.learning.DifferentiableGame`
+    A *seeded family*: besides the :class:`~spielplatz.learning.games.DifferentiableGame`
     methods (which use the network of seed 0) it has :meth:`instance`; the
     D3C learners call ``game.instance(seed)`` for every seed and train all
     networks at once under ``jax.vmap``.

@@ -7,7 +7,7 @@
 * :func:`zero_sum_election` - F.5: two parties of two candidates; a
   prisoner's dilemma inside each party and a zero-sum race between them.
 
-Each follows :class:`spielplatz.learning.DifferentiableGame` with parameters
+Each follows :class:`spielplatz.learning.games.DifferentiableGame` with parameters
 ``[num_players, 1]`` (one scalar strategy per player). Games with a bounded
 strategy set have a ``project(params)`` method, which the D3C learners apply
 after each gradient step (projected gradient descent).

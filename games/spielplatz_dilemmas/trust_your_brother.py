@@ -38,7 +38,7 @@ The game exists twice, with identical dynamics (a test checks it):
   explicit chance) registered with :func:`pyspiel.register_game`, played
   through :class:`open_spiel.python.rl_environment.Environment`;
 * :class:`TrustYourBrother` - the Spielplatz game: an
-  :class:`~spielplatz.learning.RLEnvironment` (``make_environment(seed)``)
+  :class:`~spielplatz.learning.games.RLEnvironment` (``make_environment(seed)``)
   with a functional JAX simulator (:meth:`TrustYourBrother.jax_reset`,
   :meth:`TrustYourBrother.jax_step`) that the D3C learners vectorise with
   ``jax.vmap``.
@@ -278,7 +278,7 @@ pyspiel.register_game(_GAME_TYPE, TrustYourBrotherGame)
 class TrustYourBrother:
     """Trust-Your-Brother as a Spielplatz learner game.
 
-    Follows :class:`spielplatz.learning.RLEnvironment` and adds a functional
+    Follows :class:`spielplatz.learning.games.RLEnvironment` and adds a functional
     JAX simulator with the same dynamics for vectorised training.
 
     Parameters

@@ -2,7 +2,7 @@
 
 Normal-form pyspiel games convert directly; small extensive-form games go
 through ``pyspiel.extensive_to_tensor_game`` (with a size guard); see
-:mod:`spielplatz.openspiel_bridge`.
+:mod:`spielplatz.games.openspiel_bridge`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def load(full_name: str, params: dict[str, Any]) -> Any:
     """Load ``full_name`` (``"blotto(coins=4,fields=3)"``) with pyspiel and convert it."""
     import pyspiel
 
-    from spielplatz.normal_form import NormalFormGame
-    from spielplatz.openspiel_bridge import openspiel_errors_once
+    from spielplatz.games.normal_form import NormalFormGame
+    from spielplatz.games.openspiel_bridge import openspiel_errors_once
 
     try:
         with openspiel_errors_once():   # OpenSpiel's own copy of the message: dropped

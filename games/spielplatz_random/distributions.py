@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from spielplatz.scaling import project_invariant
+from spielplatz.equilibria.scaling import project_invariant
 
 __all__ = ["CLASSES", "GRAPHS", "sample", "parse_shape", "player_graph", "class_names"]
 
@@ -396,7 +396,7 @@ def sample(name: str, shape: Any = "8x8", batch_size: int = 1, seed: int = 0,
     batch_size = as_int(batch_size, "batch_size", minimum=1)
     seed = as_seed(seed, "seed")
     from spielplatz.errors import GameTooLargeError
-    from spielplatz.resources import check_memory, game_bytes
+    from spielplatz.system.resources import check_memory, game_bytes
 
     check_memory(game_bytes(dims, batch=batch_size),
                  f"{name}(shape={'x'.join(map(str, dims))}): sampling "

@@ -16,8 +16,8 @@ __all__ = ["load", "batch"]
 
 def load(name: str, shape: Any = "8x8", seed: int = 0, **params: Any) -> Any:
     """One game of class ``name`` as a :class:`spielplatz.NormalFormGame`."""
-    from spielplatz.gamestring import format_game_string
-    from spielplatz.normal_form import NormalFormGame
+    from spielplatz.games.gamestring import format_game_string
+    from spielplatz.games.normal_form import NormalFormGame
 
     dims = parse_shape(shape)
     payoffs = sample(name, dims, 1, seed, **params)[0]

@@ -2,7 +2,7 @@
 
 >>> import spielplatz as sp
 >>> game = sp.load_game("chicken")
->>> sol = sp.solve(game, solver="maxent", concept="ce")
+>>> sol = sp.solve(game, concept="ce")          # the default solver
 
 Attributes are imported lazily so that ``import spielplatz`` (and the command
 line's listing commands) stay fast: numpy, jax and scipy load only when used.
@@ -13,21 +13,21 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .hookspecs import hookimpl
+from spielplatz.plugins.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "NormalFormGame": "normal_form",
+    "NormalFormGame": "games.normal_form",
     "Solution": "results", "Evaluation": "results", "Run": "results",
+    "BatchSolution": "results",
     "load_game": "api", "solve": "api", "solve_batch": "api", "learn": "api",
     "evaluate": "api", "get_solver": "api", "get_learner": "api",
-    "get_welfare_function": "api",
-    "BatchSolution": "results",
+    "get_welfare_function": "api", "sample_games": "api",
     "SpielplatzError": "errors", "GameError": "errors", "UnknownNameError": "errors",
     "OptionError": "errors", "MemoryLimitError": "errors",
-    "get_host": "plugins",
-    "Option": "options",
+    "get_host": "plugins.host",
+    "Option": "plugins.options",
 }
 
 __all__ = ["hookimpl", "__version__", *_LAZY]

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import OptionError, SpielplatzError
+from spielplatz.errors import OptionError, SpielplatzError
 
-__all__ = ["per_player", "finite_float", "normal_form_game", "as_int", "as_float", "as_bool",
+__all__ = ["per_player", "finite_float", "as_int", "as_float", "as_bool",
            "as_choice", "as_shape", "as_seed", "as_seeds", "check_option_names",
            "SEED_MAX"]
 
@@ -50,18 +50,6 @@ def finite_float(value: Any, name: str) -> float:
     if not np.isfinite(out):
         raise SpielplatzError(f"{name} must be finite, got {value!r}")
     return out
-
-
-def normal_form_game(game: Any, user: str = "this command") -> Any:
-    """Load ``game`` (anything :func:`spielplatz.load_game` accepts) as a normal-form game."""
-    from .api import load_game
-    from .normal_form import NormalFormGame
-
-    loaded = load_game(game)
-    if not isinstance(loaded, NormalFormGame):
-        raise SpielplatzError(f"{user} needs a normal-form game; {game!r} is a "
-                              f"{type(loaded).__name__}")
-    return loaded
 
 
 def _range_text(minimum: Any, maximum: Any, strict_min: bool = False) -> str:
@@ -194,8 +182,8 @@ def as_seeds(values: Any, name: str = "seeds") -> tuple[int, ...]:
 def check_option_names(given: Any, known: Any, owner: str) -> None:
     """Refuse options not in ``known``, naming the first with a close match ("did you mean").
 
-    ``owner`` names who takes the options, e.g. ``"the maxent solver"``:
-    ``unknown option 'nu' for the maxent solver; did you mean 'mu'? (options: ...)``.
+    ``owner`` names who takes the options, e.g. ``"the xyz solver"``:
+    ``unknown option 'nu' for the xyz solver; did you mean 'mu'? (options: ...)``.
     """
     import difflib
 

@@ -1,16 +1,16 @@
 """The learner objects registered as ``d3c``, ``gd`` and ``coop``.
 
-Each follows :class:`spielplatz.protocols.Learner`:
+Each follows :class:`spielplatz.plugins.protocols.Learner`:
 ``learn(game, *, steps, seeds=(0,), **options) -> spielplatz.Run``.
 
 Games:
 
-* differentiable games (:class:`spielplatz.learning.DifferentiableGame`) and
-  normal-form games (through :func:`spielplatz.learning.mixed_strategy_game`)
+* differentiable games (:class:`spielplatz.learning.games.DifferentiableGame`) and
+  normal-form games (through :func:`spielplatz.learning.games.mixed_strategy_game`)
   train with exact gradients (:mod:`spielplatz_d3c.exact`); a game with an
   ``instance(seed)`` method (a *seeded family* such as ``random_braess``)
   gets one member per seed;
-* RL games (:class:`spielplatz.learning.RLEnvironment`) train REINFORCE,
+* RL games (:class:`spielplatz.learning.games.RLEnvironment`) train REINFORCE,
   wrapped in Algorithm 1 for ``d3c`` (:mod:`spielplatz_d3c.rl`), vectorised
   over seeds when the game has a JAX simulator, otherwise through
   ``open_spiel.python.rl_environment`` one seed at a time.

@@ -2,8 +2,8 @@
 5, 6 and 7 (the ``runs_figure`` the ``d3c``, ``gd`` and ``coop`` learners declare).
 
 :func:`runs_figure` imports matplotlib (Agg backend) when called and draws one
-figure with the host's :mod:`spielplatz.plots` helpers; the host's
-:func:`spielplatz.plots.plot_runs` saves it (atomically):
+figure with the host's :mod:`spielplatz.display.plots` helpers; the host's
+:func:`spielplatz.display.plots.plot_runs` saves it (atomically):
 
 * one row of panels for one or more
   :class:`~spielplatz.Run` objects on the same game: performance over
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from spielplatz.plots import band as _band
-from spielplatz.plots import legend_below as _legend_below
+from spielplatz.display.plots import band as _band
+from spielplatz.display.plots import legend_below as _legend_below
 
 __all__ = ["runs_figure"]
 
@@ -46,7 +46,7 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
     """The matplotlib Figure of :func:`plot_runs` (not saved)."""
     import numpy as np
 
-    from spielplatz.figures import pyplot
+    from spielplatz.display.figures import pyplot
 
     runs = list(runs)
     if not runs:

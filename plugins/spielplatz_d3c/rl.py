@@ -18,7 +18,7 @@ Two trainers:
   (``jax_reset``/``jax_observe``/``jax_step``, e.g. Trust-Your-Brother):
   episodes, updates and trials run inside ``jax.jit`` and seeds under
   ``jax.vmap``;
-* :func:`run_environment` - for any :class:`~spielplatz.learning.RLEnvironment`
+* :func:`run_environment` - for any :class:`~spielplatz.learning.games.RLEnvironment`
   (an ``open_spiel.python.rl_environment.Environment``): episodes are played
   in Python, updates are jitted; one seed after the other.
 

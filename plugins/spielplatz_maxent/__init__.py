@@ -45,4 +45,4 @@ def register_solvers(register):
              description="exact maximum-entropy / minimum-relative-entropy (C)CE with "
                          "welfare and target-epsilon terms (MWMRE dual, projected Newton, "
                          "float64); batched with JAX",
-             concepts=("ce", "cce"), exact=True, options=OPTIONS)
+             concepts=("ce", "cce"), exact=True, default=True, options=OPTIONS)

@@ -23,7 +23,7 @@ from typing import Any
 import msgpack
 
 from spielplatz.errors import SpielplatzError
-from spielplatz.files import atomic_write
+from spielplatz.system.outputs import atomic_write
 from spielplatz.results import to_json
 
 from .config import ModelConfig, TrainConfig

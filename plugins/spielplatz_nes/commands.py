@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from spielplatz.errors import SpielplatzError
-from spielplatz.gamestring import split_top_level
+from spielplatz.games.gamestring import split_top_level
 
 __all__ = ["train_solver", "evaluate_solver", "register"]
 
@@ -111,7 +111,7 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
     arch = _architecture(architecture)
     impl = _trainable(solver, "train")
     out = out or f"nes-{concept.lower()}-{shape}"
-    from spielplatz.files import check_output_folder
+    from spielplatz.system.outputs import check_output_folder
 
     check_output_folder(out, "--out")           # before training: its parent must exist
     options = dict(concept=concept.lower(), shape=shape, parameterization=parameterization,

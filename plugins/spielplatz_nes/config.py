@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from spielplatz import deviations
+from spielplatz.equilibria import deviations
 
 from . import parameterizations as pz
 
@@ -66,7 +66,7 @@ class ModelConfig:
     rho: float | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "concept", deviations._check_concept(self.concept))
+        object.__setattr__(self, "concept", deviations.check_concept(self.concept))
         object.__setattr__(self, "shape", parse_shape(self.shape))
         object.__setattr__(self, "parameterization", pz.get(self.parameterization).name)
         object.__setattr__(self, "payoff_channels",

@@ -1,6 +1,6 @@
 """Model configuration, the batched dual loss and inference (shared by training and solving).
 
-The loss and the primal recovery are the host's :mod:`spielplatz.mwmre`
+The loss and the primal recovery are the host's :mod:`spielplatz.equilibria.mwmre`
 (Theorems 1-2), vmapped over the batch; this module only wires the network's
 duals into them.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from spielplatz import deviations, mwmre
+from spielplatz.equilibria import deviations, mwmre
 
 from . import parameterizations as pz
 from .config import MAX_CHANNELS, ModelConfig, TrainConfig, _channels, parse_shape  # noqa: F401
@@ -59,7 +59,7 @@ def _one_loss(cfg: ModelConfig, payoffs, duals, log_prior, welfare, target_epsil
 def batch_loss(cfg: ModelConfig, problem: dict, duals: list) -> jax.Array:
     """Theorem 1/2 dual loss of every game in the batch, ``[B]``.
 
-    Computed by :func:`spielplatz.mwmre.loss`, vmapped.
+    Computed by :func:`spielplatz.equilibria.mwmre.loss`, vmapped.
     """
     return jax.vmap(lambda g, d, lp, w, e: _one_loss(cfg, g, d, lp, w, e))(
         problem["payoffs"], duals, problem["log_prior"], problem["welfare"],
@@ -67,7 +67,7 @@ def batch_loss(cfg: ModelConfig, problem: dict, duals: list) -> jax.Array:
 
 
 def batch_joint(cfg: ModelConfig, problem: dict, duals: list) -> jax.Array:
-    """Primal recovery (Theorems 1-2, :func:`spielplatz.mwmre.joint`), ``[B, A...]``."""
+    """Primal recovery (Theorems 1-2, :func:`spielplatz.equilibria.mwmre.joint`), ``[B, A...]``."""
     mu = cfg.param.mu
     return jax.vmap(lambda g, d, lp, w: mwmre.joint(g, d, cfg.concept, log_prior=lp,
                                                     welfare=w, mu=mu))(

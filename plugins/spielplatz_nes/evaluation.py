@@ -2,7 +2,7 @@
 
 For every class: mean and 95th percentile of the (C)CE gap of the network's
 answer and of the uniform joint (a reference), the *solver gap* (half the L1
-distance to the exact ``maxent`` answer, which is a total-variation distance
+distance to the exact MWMRE answer, which is a total-variation distance
 in [0, 1]), and the throughput of both solvers in games per second.
 
 Gaps are measured on the games mapped to the L2 invariant subspace (eq. 16a:
@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from spielplatz import deviations, scaling
+from spielplatz.equilibria import deviations, scaling
 
 __all__ = ["DEFAULT_CLASSES", "sample_games", "evaluate_model"]
 
@@ -36,27 +36,15 @@ DEFAULT_CLASSES = (
 
 
 def sample_games(spec: str, shape: Sequence[int], num_games: int, seed: int) -> np.ndarray:
-    """Payoffs ``[num_games, N, A...]`` of the registered game class ``spec``."""
-    from spielplatz.api import load_game
-    from spielplatz.gamestring import parse_game_string
-    from spielplatz.plugins import get_host
-    from spielplatz.registry import resolve_object
+    """Payoffs ``[num_games, N, A...]`` of the registered game class ``spec``
+    (:func:`spielplatz.sample_games`)."""
+    import spielplatz as sp
 
-    name, params = parse_game_string(spec)
-    entry = get_host().registry("game").get(name)
-    shape_text = "x".join(str(a) for a in shape)
-    sampler = getattr(entry, "meta", {}).get("batch_sampler")
-    if sampler:
-        fn = resolve_object(sampler)
-        return np.asarray(fn(shape=shape_text, batch_size=num_games, seed=seed, **params),
-                          dtype=float)
-    games = [load_game(name, shape=shape_text, seed=seed + i, **params).payoffs
-             for i in range(num_games)]
-    return np.stack(games)
+    return sp.sample_games(spec, shape, num_games, seed)
 
 
 def get_host_games() -> list[str]:
-    from spielplatz.plugins import get_host
+    from spielplatz import get_host
 
     return [e.name for e in get_host().registry("game").entries()]
 
@@ -81,7 +69,7 @@ def evaluate_model(model: Any, classes: Sequence[str] = DEFAULT_CLASSES, num_gam
         with, per class, ``gap`` / ``uniform_gap`` / ``solver_gap`` (mean and
         p95), ``nes_games_per_s`` and ``maxent_games_per_s``.
     """
-    from spielplatz.api import get_solver
+    from spielplatz.equilibria import mwmre
 
     cfg = model.config
     shape = cfg.shape
@@ -95,7 +83,7 @@ def evaluate_model(model: Any, classes: Sequence[str] = DEFAULT_CLASSES, num_gam
             size=(num_games, n) + shape)
     model.predict(warm)                                   # compile outside the timing
     if exact:
-        get_solver("maxent").solve_batch(warm, concept=cfg.concept)
+        mwmre.solve_batch(warm, cfg.concept)
     for i, spec in enumerate(classes):
         if progress:
             progress(spec)
@@ -112,9 +100,8 @@ def evaluate_model(model: Any, classes: Sequence[str] = DEFAULT_CLASSES, num_gam
                "gap_ratio": float(np.mean(ugaps) / max(np.mean(gaps), 1e-300)),
                "nes_games_per_s": num_games / t_nes}
         if exact:
-            solver = get_solver("maxent")
             t0 = time.perf_counter()
-            ex = solver.solve_batch(payoffs, concept=cfg.concept)
+            ex = mwmre.solve_batch(payoffs, cfg.concept)
             t_ex = time.perf_counter() - t0
             exact_joint = np.asarray(ex.joints)
             sgap = 0.5 * np.abs(pred.joint - exact_joint).reshape(num_games, -1).sum(axis=1)

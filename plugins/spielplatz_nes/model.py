@@ -2,7 +2,7 @@
 
 A model answers for games of exactly its shape (player and action counts) and
 concept. Inputs are first mapped to the L2 invariant subspace (Appendix B,
-eq. 16a, :mod:`spielplatz.scaling`), so any payoff offset and positive scale
+eq. 16a, :mod:`spielplatz.equilibria.scaling`), so any payoff offset and positive scale
 works; epsilons and duals are mapped back to the game's own units.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from spielplatz import scaling
+from spielplatz.equilibria import scaling
 from spielplatz.errors import SpielplatzError
 
 from .checkpoint import CheckpointError, read_model_file
@@ -84,7 +84,7 @@ class Prediction:
         Per player ``[B, A_p(, A_p)]``, multipliers of the game's own-unit constraints.
     scaled_duals : list of ndarray
         The same for the scaled games (what the network outputs).
-    scaling : spielplatz.scaling.Scaling
+    scaling : spielplatz.equilibria.scaling.Scaling
     log_prior : ndarray ``[B, A...]``
         ``ln sigma_hat`` of the network's problem (uniform unless a target joint was given).
     welfare : ndarray ``[B, A...]``
@@ -247,7 +247,7 @@ class TrainedModel:
 
 
     def _check_memory(self, games: int) -> None:
-        from spielplatz.resources import check_memory, nes_bytes
+        from spielplatz.system.resources import check_memory, nes_bytes
 
         cfg = self.config
         check_memory(nes_bytes(cfg.shape, games, cfg.payoff_channels, cfg.dual_channels,
@@ -259,7 +259,7 @@ class TrainedModel:
 
     def _numpy_forward(self, problem: dict) -> tuple:
         """Joint ``[B, A...]`` and scaled duals of a batch, in numpy (float32 network)."""
-        from spielplatz import mwmre
+        from spielplatz.equilibria import mwmre
 
         from . import numpy_net
         from . import parameterizations as pz

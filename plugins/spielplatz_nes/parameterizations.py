@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from spielplatz import scaling
+from spielplatz.equilibria import scaling
 
 __all__ = ["Parameterization", "PARAMETERIZATIONS", "get", "sample_problem", "features",
            "input_channels"]

@@ -1,7 +1,7 @@
 """Figures of ``spielplatz train-solver``: loss and gap against the training step.
 
-matplotlib loads (Agg backend, through :func:`spielplatz.figures.pyplot`) only when
-a figure is drawn; files are written atomically by :func:`spielplatz.figures.save_figure`.
+matplotlib loads (Agg backend, through :func:`spielplatz.display.figures.pyplot`) only when
+a figure is drawn; files are written atomically by :func:`spielplatz.display.figures.save_figure`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def training_figure(history: list[dict], title: str = "") -> Any:
     """The matplotlib Figure of :func:`plot_training` (not saved)."""
     import numpy as np
 
-    from spielplatz.figures import pyplot
+    from spielplatz.display.figures import pyplot
 
     plt = pyplot()
     steps = [h["step"] for h in history]
@@ -62,6 +62,6 @@ def training_figure(history: list[dict], title: str = "") -> Any:
 def plot_training(history: list[dict], path: str | Path, title: str = "") -> Path:
     """Loss (log scale) and gap (with the uniform joint's gap) against the training step,
     to ``path``; :func:`training_figure` returns the Figure without saving it."""
-    from spielplatz.figures import save_figure
+    from spielplatz.display.figures import save_figure
 
     return save_figure(training_figure(history, title), path, dpi=110)

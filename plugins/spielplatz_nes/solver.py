@@ -3,24 +3,24 @@
 * ``solve(game)`` / ``solve_batch(payoffs)``: scale the games (Appendix B),
   run the network, recover the joint from its duals (Theorems 1-2) and report
   it with its measured gaps and status ``"approximate"``.
-* ``refine="auto"`` or ``refine=K``: the exact ``maxent`` solver, warm-started
+* ``refine="auto"`` or ``refine=K``: the host's exact MWMRE solve
+  (:mod:`spielplatz.equilibria.mwmre`), warm-started
   from the network's duals (:func:`warm_start`), solves the same problem
   (epsilon = 0, the model's prior and welfare term): ``"auto"`` runs it to its
-  certified answer (``maxent``'s certificate, status ``"optimal"``), ``K`` caps
+  certified answer (the host's certificate, status ``"optimal"``), ``K`` caps
   it at ``K`` Newton iterations per game without the exact fallback path.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
 import numpy as np
 
-from spielplatz import deviations
+from spielplatz.equilibria import deviations, mwmre
 from spielplatz.errors import SpielplatzError
-from spielplatz.normal_form import NormalFormGame
+from spielplatz.games.normal_form import NormalFormGame
 from spielplatz.results import BatchSolution, Solution
 from spielplatz.validation import (as_bool, as_float, as_int, as_seed, check_option_names)
 
@@ -28,8 +28,8 @@ __all__ = ["NESSolver"]
 
 #: ``refine="auto"``: up to this many Newton iterations per phase, then certified.
 AUTO = 200
-#: ``refine=K``: at most this many Newton steps (the batched maxent path's limit).
-STEP_LIMIT = 80
+#: ``refine=K``: at most this many Newton steps (the host's batched MWMRE path's limit).
+STEP_LIMIT = mwmre.BATCH_ITERATIONS
 #: Network duals below this fraction of the game's largest dual start at 0
 #: (softplus never outputs an exact zero, but most constraints are slack at the
 #: answer; measured: 4.0 instead of 4.5 Newton iterations per 8x8 CCE game).
@@ -99,7 +99,7 @@ class NESSolver:
             Shipped model name or a folder/file from ``spielplatz train-solver``;
             by default the shipped model of the game's shape and concept.
         refine : int or "auto"
-            ``"auto"``: the exact ``maxent`` solver warm-started from the network's
+            ``"auto"``: the host's exact MWMRE solve warm-started from the network's
             duals, to its certified answer; ``K``: at most ``K`` of its Newton steps
             (``K <= 80``, no exact fallback); 0: the network alone.
         tol : float
@@ -114,7 +114,7 @@ class NESSolver:
         Solution
             ``status`` ``"approximate"`` (network alone, or refinement that did
             not converge) or ``"optimal"`` (refined to the certified exact answer).
-            ``objective``: maxent's after ``refine="auto"``, else ``None``.
+            ``objective``: the exact solve's after ``refine="auto"``, else ``None``.
             ``extra``: ``model``, ``network_gap``, ``network_time``,
             ``refine_iterations``, ``refine_time``, ``residuals`` (``kkt``, after
             refinement), ``epsilon_required`` (after refinement), ``duals`` (per
@@ -122,7 +122,7 @@ class NESSolver:
         """
         check_option_names(unknown, SOLVE_OPTIONS, "the nes solver")
         tol = as_float(tol, "tol", positive=True)
-        concept = deviations._check_concept(concept)
+        concept = deviations.check_concept(concept)
         if not isinstance(game, NormalFormGame):
             from spielplatz.api import load_game
 
@@ -147,28 +147,36 @@ class NESSolver:
                        "refine_iterations": 0}
         config = self._config(net, steps, exact, tol)
         if steps:
-            maxent = self._maxent()
-            options = self._maxent_options(pred, net, steps, exact, tol)
+            options = self._exact_options(pred, net, steps, tol)
             started = warm_start(pred.duals, reference=pred.scaled_duals)
             if exact:
-                # one game: maxent's single-game path (Newton, then the support LP)
+                # one game: the host's exact single-game solve (Newton, then the support LP)
                 options = {k: (v[0] if k in ("prior", "welfare") and v is not None else v)
-                           for k, v in options.items() if k != "fallback"}
-                res = maxent.solve(game, concept, initial_duals=[d[0] for d in started],
-                                   **options)
+                           for k, v in options.items()}
+                res = mwmre.solve(game.payoffs, concept, initial_duals=[d[0] for d in started],
+                                  **options)
+                joint, status, iterations = res.joint, res.status, res.iterations
+                objective, kkt, eps_req = (res.objective, res.residuals["kkt"],
+                                           res.epsilon_required)
+                duals = res.duals
             else:
-                # K steps exactly: the batched path, without its exact fallback
-                res = maxent.solve_batch(game.payoffs[None], concept, initial_duals=started,
-                                         **options)[0]
-            extra.update(refine_iterations=res.iterations,
+                # K steps exactly: the host's batched solve, without its exact fallback
+                res = mwmre.solve_batch(game.payoffs[None], concept, initial_duals=started,
+                                        fallback=False, **options)
+                joint, status, iterations = res.joints[0], str(res.statuses[0]), \
+                    int(res.iterations[0])
+                objective, kkt, eps_req = None, res.residuals["kkt"][0], \
+                    res.epsilon_required[0]
+                duals = [d[0] for d in res.duals]
+            extra.update(refine_iterations=iterations,
                          refine_time=time.perf_counter() - start - network_time,
-                         residuals={"kkt": float(res.extra["residuals"]["kkt"])},
-                         epsilon_required=np.asarray(res.extra["epsilon_required"], float),
-                         duals=[np.asarray(d, dtype=float) for d in res.extra["duals"]])
-            return Solution.from_joint(game, res.joint, concept, solver="nes", config=config,
-                                       status=res.status, iterations=res.iterations,
+                         residuals={"kkt": float(kkt)},
+                         epsilon_required=np.asarray(eps_req, float),
+                         duals=[np.asarray(d, dtype=float) for d in duals])
+            return Solution.from_joint(game, joint, concept, solver="nes", config=config,
+                                       status=status, iterations=iterations,
                                        wall_time=time.perf_counter() - start,
-                                       objective=res.objective, extra=extra)
+                                       objective=objective, extra=extra)
         extra["duals"] = [np.asarray(d[0], dtype=float) for d in pred.duals]
         return Solution.from_joint(game, joint, concept, solver="nes", config=config,
                                    status="approximate", iterations=0,
@@ -180,19 +188,8 @@ class NESSolver:
                 "parameterization": net.config.parameterization}
 
     @staticmethod
-    def _maxent() -> Any:
-        """The exact solver that refinement delegates to (``maxent``, via the host)."""
-        from spielplatz.api import get_solver
-
-        try:
-            return get_solver("maxent")
-        except SpielplatzError as exc:
-            raise SpielplatzError(f"nes: refinement needs the maxent solver plugin: "
-                                  f"{exc}") from None
-
-    @staticmethod
-    def _maxent_options(pred: Any, net: Any, steps: int, exact: bool, tol: float) -> dict:
-        """``maxent`` options for the exact version of the network's problem (epsilon = 0).
+    def _exact_options(pred: Any, net: Any, steps: int, tol: float) -> dict:
+        """Options of the host's exact MWMRE solve for the network's problem (epsilon = 0).
 
         The same prior and welfare term as the network's (``Prediction.log_prior``,
         ``Prediction.welfare`` times the parameterization's ``mu``); epsilon = 0 exactly
@@ -203,7 +200,7 @@ class NESSolver:
             raise SpielplatzError(f"nes: refinement solves the exact epsilon = 0 problem; "
                                   f"model {net.name!r} ({param.name}) has a target epsilon")
         uniform = bool(np.all(pred.log_prior == pred.log_prior.flat[0]))
-        options: dict = {"tol": tol, "max_iter": steps, "fallback": exact, "welfare": None,
+        options: dict = {"tol": tol, "max_iter": steps, "welfare": None,
                          "prior": None if uniform else np.exp(pred.log_prior)}
         if param.mu:
             options.update(mu=param.mu, welfare=pred.welfare)
@@ -220,15 +217,15 @@ class NESSolver:
         per network call (by default 64 on CPU, where small chunks stay in cache, and
         1024 on accelerators). Returns a :class:`spielplatz.results.BatchSolution`
         (``extra``: ``model``, ``network_time``, ``duals`` per player ``[B, ...]`` in
-        payoff units; refined: also ``refine_time``, maxent's ``residuals``,
+        payoff units; refined: also ``refine_time``, the exact solve's ``residuals``,
         ``certificate``, ``epsilon_required`` and the ``fallback`` games that
-        ``maxent`` re-solved on its single-game path).
+        host re-solved on its single-game path).
         """
         check_option_names(unknown, [*SOLVE_OPTIONS, "batch_size"], "the nes solver's batches")
         tol = as_float(tol, "tol", positive=True)
         if batch_size is not None:
             batch_size = as_int(batch_size, "batch_size", minimum=1)
-        concept = deviations._check_concept(concept)
+        concept = deviations.check_concept(concept)
         payoffs = np.asarray(payoffs, dtype=float)
         if payoffs.ndim < 3 or payoffs.shape[1] != payoffs.ndim - 2:
             raise SpielplatzError(f"nes: payoffs must have shape [B, N, A_1, ..., A_N], got "
@@ -243,15 +240,17 @@ class NESSolver:
         config = self._config(net, steps, exact, tol)
         extra = {"model": net.name, "network_time": network_time}
         if steps:
-            options = self._maxent_options(pred, net, steps, exact, tol)
+            options = self._exact_options(pred, net, steps, tol)
             started = warm_start(pred.duals, reference=pred.scaled_duals)
-            res = self._maxent().solve_batch(payoffs, concept, initial_duals=started,
-                                             **options)
+            res = mwmre.solve_batch(payoffs, concept, initial_duals=started, fallback=exact,
+                                    **options)
             extra.update(refine_time=time.perf_counter() - start - network_time,
-                         **{k: res.extra[k] for k in ("duals", "residuals", "certificate",
-                                                      "epsilon_required", "fallback")})
-            return dataclasses.replace(res, solver="nes", wall_time=time.perf_counter() - start,
-                                       config=config, extra=extra)
+                         **{k: v for k, v in res.extra().items()
+                            if k in ("duals", "residuals", "certificate", "epsilon_required",
+                                     "fallback")})
+            return BatchSolution.from_joints(
+                res.payoffs, res.joints, concept, solver="nes", config=config, extra=extra,
+                wall_time=time.perf_counter() - start, **res.measured())
         joint = pred.joint
         finite = np.isfinite(joint.reshape(len(joint), -1)).all(axis=1)
         extra["duals"] = [np.asarray(d, dtype=float) for d in pred.duals]
@@ -354,7 +353,7 @@ class NESSolver:
             raise SpielplatzError(f"nes: {exc}") from None
         if tc.steps < 1 or tc.batch_size < 1:
             raise SpielplatzError("nes: steps and batch size must be positive")
-        from spielplatz.resources import check_memory, nes_bytes
+        from spielplatz.system.resources import check_memory, nes_bytes
 
         from .parameterizations import input_channels
 

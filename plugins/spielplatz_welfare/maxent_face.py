@@ -11,10 +11,10 @@ The maximum-entropy point of a polytope lies in its relative interior, so it is
 computed in two exact steps rather than by a barrier or a thickened face:
 
 1. **Facial reduction** (one LP, the host's
-   :func:`spielplatz.polytope.face_support`): find the support ``S``
+   :func:`spielplatz.equilibria.polytope.face_support`): find the support ``S``
    (coordinates that are positive somewhere on ``F``) and the rows of ``B``
    that are tight on all of ``F`` (implicit equalities). Coordinates that
-   cannot exceed ``1 / spielplatz.polytope.MAX_SCALE`` on ``F`` are treated as zero.
+   cannot exceed ``1 / spielplatz.equilibria.polytope.MAX_SCALE`` on ``F`` are treated as zero.
 2. **Dual Newton** on the reduced problem, where Slater's condition holds so the
    dual optimum is attained. The equalities are homogenised with ``sum x = 1``
    and orthonormalised (``Q x = 0``); each remaining row is split into a part
@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from spielplatz.errors import SpielplatzError
-from spielplatz.polytope import as_rows, face_support
+from spielplatz.equilibria.polytope import as_rows, face_support
 
 __all__ = ["maxent_on_face", "FaceResult", "row_max_over_simplex"]
 

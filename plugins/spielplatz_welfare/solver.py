@@ -12,11 +12,11 @@ solver maximises (or, for ``worst``, minimises) a linear welfare
 
 where ``v_p = sum_a sigma(a) G_p(a)``, subject to the (C)CE incentive
 constraints of NES appendix Theorems 1 and 2 (``gain <= epsilon_p``) built as a
-sparse matrix by :mod:`spielplatz.constraints`, ``sigma >= 0`` and
+sparse matrix by :mod:`spielplatz.equilibria.constraints`, ``sigma >= 0`` and
 ``sum sigma = 1``. The LP is solved by HiGHS in float64 on the game scaled to
 payoff range 1 (offset and positive scaling do not change the answer); the
 distribution is cleaned (tiny negatives clipped, renormalised) and certified
-with :mod:`spielplatz.deviations` before ``status="optimal"`` is reported.
+with :mod:`spielplatz.equilibria.deviations` before ``status="optimal"`` is reported.
 
 ``maxent_tiebreak=True`` returns the maximum-entropy distribution on the face
 of optimal solutions (see :mod:`spielplatz_welfare.maxent_face`), so the
@@ -42,13 +42,14 @@ from typing import Any
 
 import numpy as np
 
-from spielplatz import constraints, deviations, measures
-from spielplatz.certificate import GAP_TOLERANCE as GAP_TOL, certify
+from spielplatz.equilibria import constraints, deviations, measures
+from spielplatz.equilibria.certificate import GAP_TOLERANCE as GAP_TOL, certify
 from spielplatz.errors import SpielplatzError
-from spielplatz.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
-from spielplatz.normal_form import NormalFormGame
+from spielplatz.equilibria.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
+from spielplatz.games.normal_form import NormalFormGame
 from spielplatz.results import Solution
-from spielplatz.validation import (as_bool, check_option_names, normal_form_game,
+from spielplatz.api import normal_form_game
+from spielplatz.validation import (as_bool, check_option_names,
                                    per_player)
 
 from . import OPTIONS as _REGISTERED_OPTIONS
@@ -267,7 +268,7 @@ class _Problem:
         return np.array(out)
 
     def certified(self, joint: np.ndarray) -> bool:
-        """The host's rigorous certificate (:func:`spielplatz.certificate.certify`):
+        """The host's rigorous certificate (:func:`spielplatz.equilibria.certificate.certify`):
         gain minus epsilon within ``GAP_TOL`` of the payoff range, decided in exact
         arithmetic where rounding could decide it (no false failures on near ties)."""
         return certify(self.game.payoffs, joint, self.concept, epsilon=self.epsilon,
@@ -464,7 +465,7 @@ def _check_objective(objective: Any, weights: Any, num_players: int) -> tuple:
 
 def _is_welfare_function(name: str) -> bool:
     """Whether ``name`` is a registered welfare function (nash, a plugin's, ...)."""
-    from spielplatz.plugins import get_host
+    from spielplatz import get_host
 
     try:
         get_host().registry("welfare").get(name)
@@ -536,9 +537,9 @@ class WelfareSolver:
         maxent_tiebreak = as_bool(maxent_tiebreak, "maxent_tiebreak")
         summary = as_bool(summary, "summary")
         start = time.perf_counter()
-        concept = deviations._check_concept(concept)
+        concept = deviations.check_concept(concept)
         game = normal_form_game(game, "the welfare solver")
-        from spielplatz.resources import check_solve_memory
+        from spielplatz.system.resources import check_solve_memory
 
         check_solve_memory(game, concept, "welfare")
         objective, w = _check_objective(objective, weights, game.num_players)
@@ -630,7 +631,7 @@ def efficiency_summary(game: Any, concept: str = "ce", *, epsilon: Any = 0.0) ->
     from spielplatz.api import audit_solution
 
     game = normal_form_game(game, "the welfare solver")
-    concept = deviations._check_concept(concept)
+    concept = deviations.check_concept(concept)
     solver = WelfareSolver()
     # both answers pass the host's audit, like every solve through spielplatz.solve
     best, worst = (audit_solution(solver.solve(game, concept, objective=o, epsilon=epsilon),

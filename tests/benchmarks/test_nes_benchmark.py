@@ -67,7 +67,7 @@ def test_refinement_vs_cold_exact_solve(concept, shape):
     loss (its target-epsilon problem, Theorems 1-2) as the warm start instead of the
     network's duals; one game at a time against a cold ``maxent.solve``.
     """
-    from spielplatz import scaling
+    from spielplatz.equilibria import scaling
     from spielplatz_nes.model import load_model
     from spielplatz_nes.parameterizations import loss_terms
     from spielplatz_nes.solver import warm_start

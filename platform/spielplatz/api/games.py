@@ -1,0 +1,134 @@
+"""Games through the host: load a game by name, file or object; sample a class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from spielplatz.errors import GameError, OptionError, SpielplatzError
+from spielplatz.plugins.host import get_host
+from spielplatz.plugins.registry import Catalog
+
+__all__ = ["load_game", "is_game_file", "normal_form_game", "sample_games"]
+
+
+def is_game_file(spec: str) -> bool:
+    """Whether ``spec`` names a game file rather than a registered game."""
+    return spec.lower().endswith((".nfg", ".json")) or (
+        ("/" in spec or "\\" in spec) and "(" not in spec) or Path(spec).is_file()
+
+
+def load_game(spec: Any, **params: Any) -> Any:
+    """Load a game by name, game string, file path, pyspiel game or payoff array.
+
+    Parameters
+    ----------
+    spec : str or pyspiel.Game or NormalFormGame or array_like
+        ``"chicken"``, ``"blotto(coins=4,fields=3)"``, ``"games/pd.nfg"``, a
+        pyspiel game, or payoffs ``[N, A_1, ..., A_N]``.
+    **params
+        Parameters added to (and overriding) those in the game string.
+
+    Returns
+    -------
+    NormalFormGame or a learner game (see :mod:`spielplatz.learning.games`)
+
+    Raises
+    ------
+    UnknownNameError
+        For an unknown name (with close matches).
+    GameError
+        For bad parameters, files or payoffs.
+    """
+    from spielplatz.games.normal_form import NormalFormGame
+
+    if isinstance(spec, NormalFormGame):
+        return spec
+    if not isinstance(spec, str):
+        if type(spec).__module__ == "pyspiel":
+            return NormalFormGame.from_pyspiel(spec)
+        if isinstance(spec, (list, tuple)) or hasattr(spec, "__array__"):
+            return NormalFormGame.from_array(spec)
+        return spec  # a learner game object (see spielplatz.learning.games), used as it is
+    spec = spec.strip()
+    if is_game_file(spec):
+        from spielplatz.games.files import read_game_file
+
+        return read_game_file(spec)
+    from spielplatz.games.gamestring import format_game_string, parse_game_string
+
+    name, parsed = parse_game_string(spec)
+    parsed.update(params)
+    entry = get_host().registry("game").get(name)
+    loader = entry.load()
+    full = format_game_string(name, parsed)
+    if isinstance(entry, Catalog):
+        game = loader(full, parsed)
+    else:
+        _check_params(entry, name, parsed)
+        try:
+            game = loader(**parsed)
+        except OptionError as exc:              # a bad parameter value: name the game
+            raise GameError(f"game {full!r}: {exc}") from None
+        except SpielplatzError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise GameError(f"game {full!r}: {exc}") from None
+    if type(game).__module__ == "pyspiel":
+        game = NormalFormGame.from_pyspiel(game, name=full)
+    return game
+
+
+def _check_params(entry: Any, name: str, params: dict) -> None:
+    """Refuse parameters the game did not register (``parameters=``; None: not declared)."""
+    declared = entry.meta.get("parameters")
+    if declared is None:
+        return
+    allowed = list(declared)
+    unknown = [k for k in params if k not in allowed]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], allowed, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint += f"; it takes {', '.join(allowed)}" if allowed else "; it takes no parameters"
+        raise GameError(f"game {name!r} has no parameter {unknown[0]!r}{hint}")
+
+
+def normal_form_game(game: Any, user: str = "this command") -> Any:
+    """Load ``game`` (anything :func:`spielplatz.load_game` accepts) as a normal-form game."""
+    from spielplatz.games.normal_form import NormalFormGame
+
+    loaded = load_game(game)
+    if not isinstance(loaded, NormalFormGame):
+        raise SpielplatzError(f"{user} needs a normal-form game; {game!r} is a "
+                              f"{type(loaded).__name__}")
+    return loaded
+
+
+def sample_games(spec: str, shape: Any, num_games: int, seed: int = 0) -> Any:
+    """Payoffs ``[num_games, N, A_1, ..., A_N]`` of the registered game class ``spec``.
+
+    ``spec`` is a game string (``"covariant_game(rho=0.5)"``) naming a random game
+    class that takes ``shape`` and ``seed`` parameters. A game registered with a
+    ``batch_sampler`` (docs/plugins.md) draws the whole batch in one call
+    ``sampler(shape="8x8", batch_size=B, seed=seed, **params)``; any other is loaded
+    ``num_games`` times with seeds ``seed, seed + 1, ...``.
+    """
+    import numpy as np
+
+    from spielplatz.games.gamestring import parse_game_string
+    from spielplatz.plugins.registry import resolve_object
+    from spielplatz.validation import as_int, as_seed, as_shape
+
+    name, params = parse_game_string(spec)
+    shape_text = "x".join(str(a) for a in as_shape(shape, "shape"))
+    num_games = as_int(num_games, "num_games", minimum=1)
+    seed = as_seed(seed)
+    entry = get_host().registry("game").get(name)
+    sampler = getattr(entry, "meta", {}).get("batch_sampler")
+    if sampler:
+        return np.asarray(resolve_object(sampler)(shape=shape_text, batch_size=num_games,
+                                                  seed=seed, **params), dtype=float)
+    return np.stack([load_game(name, shape=shape_text, seed=seed + i, **params).payoffs
+                     for i in range(num_games)])

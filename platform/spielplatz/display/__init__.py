@@ -1,0 +1,3 @@
+"""What people see: rich tables, solution figures, learning curves, and the
+atomic saving of figures.
+"""

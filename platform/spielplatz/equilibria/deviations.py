@@ -1,0 +1,225 @@
+"""Deviation gains of (coarse) correlated equilibria, as tensor contractions.
+
+Notation (NES appendix, Section A): payoffs ``G[p, a_1, ..., a_N]``, a joint
+distribution ``sigma[a_1, ..., a_N]``.
+
+* CE (Theorem 1): for player ``p``, recommended action ``a'`` and deviation
+  ``a''``, the gain is
+  ``sum_{a_-p} sigma(a', a_-p) [G_p(a'', a_-p) - G_p(a', a_-p)]``;
+  ``sigma`` is a CE iff every gain is ``<= 0`` (an epsilon-CE iff ``<= eps_p``).
+* CCE (Theorem 2): for deviation ``a'``, the gain is
+  ``sum_a sigma(a) [G_p(a', a_-p) - G_p(a)]``.
+
+Every function is pure and works on numpy arrays and on jax arrays (also
+inside ``jax.jit`` and ``jax.vmap``); no dense ``constraints x joint-actions``
+matrix is ever built: for player ``p`` the payoff tensor is viewed as a matrix
+``[A_p, R]`` (``R`` the number of the other players' joint actions) and every
+quantity is one matrix product.
+
+Gains are returned per player as a list (players may have different action
+counts): ``ce_gains`` gives ``[A_p, A_p]`` arrays (recommendation x deviation),
+``cce_gains`` gives ``[A_p]`` arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = [
+    "array_module", "centred", "remove_offsets", "player_matrix", "ce_gains", "cce_gains", "gains",
+    "ce_gains_adjoint", "cce_gains_adjoint", "epsilons", "gap", "payoff_scale",
+    "CONCEPTS", "check_concept",
+]
+
+CONCEPTS = ("ce", "cce")
+
+
+def array_module(*arrays: Any) -> Any:
+    """``jax.numpy`` if any argument is a jax array (or tracer), else ``numpy``."""
+    for a in arrays:
+        if type(a).__module__.startswith("jax"):
+            import jax.numpy as jnp
+
+            return jnp
+    return np
+
+
+def check_concept(concept: str) -> str:
+    """``concept`` lower-cased, if it is ``ce`` or ``cce`` (else a one-line error)."""
+    concept = str(concept).lower()
+    if concept not in CONCEPTS:
+        from spielplatz.errors import SpielplatzError
+
+        raise SpielplatzError(f"unknown solution concept {concept!r}; use 'ce' or 'cce'")
+    return concept
+
+
+def centred(g: Any) -> Any:
+    """``g - min(g)``: a player's payoffs with their offset removed.
+
+    Every gain is a difference of two expected payoffs; computed from raw
+    payoffs with a large common offset (``1e15 + small integers``) the two
+    terms cancel catastrophically. Subtracting the smallest payoff (an element
+    of the array, so the shift is exact whenever the offset is) leaves values in
+    ``[0, range]`` and makes every gain, gap and certificate depend only on
+    payoff differences, in floating point too: the rounding error of a gain is
+    then at most a few ``K * 2**-53 * range`` for ``K`` summed terms
+    (:mod:`spielplatz.equilibria.certificate` bounds it).
+    """
+    return g - g.min()
+
+
+def remove_offsets(payoffs: Any, num_players: int | None = None) -> Any:
+    """Payoffs ``[..., N, A_1..A_N]`` minus each player's smallest payoff (per game).
+
+    No (C)CE, gain or gap changes (they depend on differences of one player's
+    payoffs only); solvers work on these so that a large common offset costs no
+    precision. ``num_players`` is needed only with leading batch axes.
+    """
+    n = payoffs.shape[0] if num_players is None else num_players
+    axes = tuple(range(payoffs.ndim - n, payoffs.ndim))
+    return payoffs - payoffs.min(axis=axes, keepdims=True)
+
+
+def player_matrix(x: Any, p: int, num_players: int) -> Any:
+    """View a joint-action tensor ``[..., A_1, ..., A_N]`` as ``[..., A_p, R]``.
+
+    Leading (batch) axes are kept; the other players' axes are flattened in C
+    order. Used for payoffs ``G[p]`` and for distributions alike.
+    """
+    xp = array_module(x)
+    lead = x.ndim - num_players
+    moved = xp.moveaxis(x, lead + p, lead)
+    return moved.reshape(moved.shape[:lead + 1] + (-1,))
+
+
+def ce_gains(payoffs: Any, joint: Any) -> list:
+    """CE deviation gains per player, each ``[A_p, A_p]`` (recommendation, deviation).
+
+    ``gains[p][a', a'']`` is what player ``p`` gains in expectation, over the
+    joint actions where ``a'`` is recommended, by playing ``a''`` instead.
+    The diagonal is zero.
+    """
+    xp = array_module(payoffs, joint)
+    n = payoffs.shape[0]
+    out = []
+    for p in range(n):
+        g = centred(player_matrix(payoffs[p], p, n))   # [A_p, R], offset removed
+        s = player_matrix(joint, p, n)                 # [A_p, R]
+        m = s @ g.T                                    # m[a', a''] = sum_r s(a', r) g(a'', r)
+        out.append(m - xp.diagonal(m)[:, None])
+    return out
+
+
+def cce_gains(payoffs: Any, joint: Any) -> list:
+    """CCE deviation gains per player, each ``[A_p]``.
+
+    ``gains[p][a']`` is player ``p``'s expected payoff from always playing
+    ``a'`` against the others' recommendations, minus its value.
+    """
+    n = payoffs.shape[0]
+    out = []
+    for p in range(n):
+        g = centred(player_matrix(payoffs[p], p, n))   # [A_p, R], offset removed
+        s = player_matrix(joint, p, n)                 # [A_p, R]
+        others = s.sum(axis=0)                         # marginal of the other players, [R]
+        out.append(g @ others - (s * g).sum())
+    return out
+
+
+def gains(payoffs: Any, joint: Any, concept: str = "ce") -> list:
+    """:func:`ce_gains` or :func:`cce_gains` by ``concept``."""
+    return ce_gains(payoffs, joint) if check_concept(concept) == "ce" else cce_gains(payoffs, joint)
+
+
+def ce_gains_adjoint(payoffs: Any, duals: Sequence[Any]) -> Any:
+    """``sum_p sum_{a',a''} duals[p][a', a''] * d gains[p][a', a''] / d sigma``.
+
+    The CE logits of Theorem 1 without the welfare term are ``-ce_gains_adjoint``.
+    Returns a tensor ``[A_1, ..., A_N]``.
+    """
+    xp = array_module(payoffs, *duals)
+    n = payoffs.shape[0]
+    shape = payoffs.shape[1:]
+    total = 0.0
+    for p in range(n):
+        g = centred(player_matrix(payoffs[p], p, n))              # [A_p, R]
+        alpha = duals[p]                                          # [A_p, A_p]
+        contrib = alpha @ g - alpha.sum(axis=1)[:, None] * g       # [A_p, R]
+        moved_shape = (shape[p],) + tuple(s for i, s in enumerate(shape) if i != p)
+        total = total + xp.moveaxis(contrib.reshape(moved_shape), 0, p)
+    return total
+
+
+def cce_gains_adjoint(payoffs: Any, duals: Sequence[Any]) -> Any:
+    """``sum_p sum_{a'} duals[p][a'] * d gains[p][a'] / d sigma`` as ``[A_1, ..., A_N]``."""
+    xp = array_module(payoffs, *duals)
+    n = payoffs.shape[0]
+    shape = payoffs.shape[1:]
+    total = 0.0
+    for p in range(n):
+        g = centred(player_matrix(payoffs[p], p, n))              # [A_p, R]
+        alpha = duals[p]                                          # [A_p]
+        contrib = (alpha @ g)[None, :] - alpha.sum() * g          # [A_p, R]
+        moved_shape = (shape[p],) + tuple(s for i, s in enumerate(shape) if i != p)
+        total = total + xp.moveaxis(contrib.reshape(moved_shape), 0, p)
+    return total
+
+
+def epsilons(payoffs: Any, joint: Any, concept: str = "ce") -> Any:
+    """Per-player epsilon achieved: the largest deviation gain, shape ``[N]``.
+
+    For a CE it is ``>= 0`` (the diagonal gain is zero); for a CCE it may be
+    negative (no deviation is even as good as following the recommendation).
+    """
+    xp = array_module(payoffs, joint)
+    return xp.stack([g.max() for g in gains(payoffs, joint, concept)])
+
+
+def batch_epsilons(payoffs: np.ndarray, joints: np.ndarray, concept: str = "ce") -> np.ndarray:
+    """:func:`epsilons` of a whole batch at once (numpy), ``[B, N]``.
+
+    ``payoffs`` ``[B, N, A_1..A_N]``, ``joints`` ``[B, A_1..A_N]``; one batched
+    matrix product per player instead of a Python loop over games.
+    """
+    concept = check_concept(concept)
+    payoffs = np.asarray(payoffs, dtype=float)
+    joints = np.asarray(joints, dtype=float)
+    b, n = payoffs.shape[:2]
+    out = np.empty((b, n))
+    for p in range(n):
+        ap = payoffs.shape[2 + p]
+        gp = np.moveaxis(payoffs[:, p], p + 1, 1).reshape(b, ap, -1)     # [B, A_p, R]
+        gp = gp - gp.min(axis=(1, 2), keepdims=True)                     # offset removed
+        sp_ = np.moveaxis(joints, p + 1, 1).reshape(b, ap, -1)          # [B, A_p, R]
+        if concept == "ce":
+            m = sp_ @ np.swapaxes(gp, 1, 2)                               # [B, a', a'']
+            gains_ = m - np.diagonal(m, axis1=1, axis2=2)[:, :, None]
+            out[:, p] = gains_.reshape(b, -1).max(axis=1)
+        else:
+            others = sp_.sum(axis=1)                                      # [B, R]
+            gains_ = np.einsum("bar,br->ba", gp, others) - (sp_ * gp).sum(axis=(1, 2))[:, None]
+            out[:, p] = gains_.max(axis=1)
+    return out
+
+
+def batch_payoff_scales(payoffs: np.ndarray) -> np.ndarray:
+    """:func:`payoff_scale` of every game of a batch ``[B, N, A...]``, ``[B]``."""
+    payoffs = np.asarray(payoffs, dtype=float)
+    flat = payoffs.reshape(payoffs.shape[0], payoffs.shape[1], -1)
+    return (flat.max(axis=2) - flat.min(axis=2)).max(axis=1)
+
+
+def gap(payoffs: Any, joint: Any, concept: str = "ce") -> Any:
+    """The (C)CE gap: ``max(0, max_p epsilon_p)``; zero iff ``joint`` is an exact (C)CE."""
+    xp = array_module(payoffs, joint)
+    return xp.maximum(epsilons(payoffs, joint, concept).max(), 0.0)
+
+
+def payoff_scale(payoffs: Any) -> Any:
+    """The largest payoff range of any player (1 for a game normalised to range 1)."""
+    xp = array_module(payoffs)
+    flat = payoffs.reshape(payoffs.shape[0], -1)
+    return (flat.max(axis=1) - flat.min(axis=1)).max() + xp.zeros(())

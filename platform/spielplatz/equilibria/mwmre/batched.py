@@ -1,0 +1,312 @@
+"""Batched MWMRE solves: many games of one shape at once, every answer certified.
+
+The JAX kernel (:mod:`spielplatz.equilibria.mwmre.kernel`) advances every game;
+then every answer is certified on the host in float64 (gap at most ``1e-8``
+times the game's payoff range, projected dual gradient at most ``1e-8``); a
+game that is not certified is re-solved by the exact single-game path
+(:mod:`spielplatz.equilibria.mwmre.exact`), which finds zeros exactly with an LP
+(first, when the batch's answer already has vanishing masses).
+
+``initial_duals`` warm-starts every game's Newton (e.g. from a network's
+prediction); the duals of the answers come back in payoff units.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from spielplatz.equilibria import deviations
+from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify, rounding_bound
+from spielplatz.equilibria.mwmre.config import (KKT_TOLERANCE, prepare, warm_start_duals,
+                                                welfare_values)
+from spielplatz.equilibria.mwmre.dual import unflatten_duals
+from spielplatz.equilibria.mwmre.exact import solve_exact, status_of
+from spielplatz.equilibria.mwmre.kernel import BATCH_ITERATIONS, batch_function
+from spielplatz.equilibria.mwmre.problem import single_thread
+from spielplatz.errors import SpielplatzError
+
+__all__ = ["solve_batch", "BatchResult"]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The exact MWMRE answers of a batch of games (payoff units).
+
+    Attributes
+    ----------
+    payoffs : ndarray ``[B, N, A...]``
+        The games (float64).
+    joints : ndarray ``[B, A...]``
+    epsilons : ndarray ``[B, N]``
+        Achieved (C)CE gap per game and player.
+    statuses : ndarray of str ``[B]``
+        ``optimal``, ``approximate`` or ``failed`` (:func:`~spielplatz.equilibria.mwmre.exact.status_of`).
+    iterations : ndarray ``[B]``
+    config : dict
+        The validated options (per-game arrays left out).
+    duals : list of ndarray
+        Per player ``[B, A_p, A_p]`` (CE) or ``[B, A_p]`` (CCE): the dual minimisers.
+    residuals : dict
+        ``kkt``: the projected dual gradient per game ``[B]`` (range-1 units).
+    certificate : dict
+        ``certified``, ``violation`` and ``tolerance`` per game ``[B]``.
+    epsilon_required, payoff_scales : ndarray ``[B, N]``, ``[B]``
+    fallback : list of int
+        Games re-solved on the exact single-game path.
+    paths : ndarray of str ``[B]``
+        ``batch`` or ``exact``.
+    batch_time : float
+        Seconds on the batched path.
+    """
+
+    payoffs: np.ndarray
+    joints: np.ndarray
+    epsilons: np.ndarray
+    statuses: np.ndarray
+    iterations: np.ndarray
+    config: dict
+    duals: list
+    residuals: dict
+    certificate: dict
+    epsilon_required: np.ndarray
+    payoff_scales: np.ndarray
+    fallback: list = field(default_factory=list)
+    paths: Any = None
+    batch_time: float = 0.0
+
+    def measured(self) -> dict:
+        """``epsilons``, ``statuses`` and ``iterations``, as ``BatchSolution.from_joints``
+        takes them."""
+        return {"epsilons": self.epsilons, "statuses": self.statuses,
+                "iterations": self.iterations}
+
+    def extra(self) -> dict:
+        """The solver-specific details a ``BatchSolution`` carries in ``extra``."""
+        return {"duals": self.duals, "residuals": self.residuals,
+                "certificate": self.certificate, "epsilon_required": self.epsilon_required,
+                "payoff_scales": self.payoff_scales, "fallback": self.fallback,
+                "paths": self.paths, "batch_time": self.batch_time}
+
+
+def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndarray,
+                eplus: np.ndarray, rho: np.ndarray, concept: str, target_mode: bool, *, tol: float,
+                max_iter: int, chunk: int, steps_per_round: int, threads: int,
+                alpha0: np.ndarray | None = None) -> dict:
+    """Advance every game by rounds of ``steps_per_round`` Newton iterations.
+
+    Each round fills a fixed-size chunk with games that are still running
+    (padding with a repeated game), so the compiled function always sees one
+    shape, and a game that has converged frees its slot: the work is about the
+    sum of the games' iteration counts, not the batch size times the slowest.
+    With ``threads > 1`` the games are split between that many host threads
+    that feed the same compiled function (XLA already uses several threads
+    per operation, so this rarely helps).
+    """
+    import jax
+
+    b, n = g.shape[:2]
+    chunk = int(max(1, min(chunk, b)))
+    k = sum(a * a if concept == "ce" else a for a in g.shape[2:])
+    out = {"alpha": np.zeros((b, k)) if alpha0 is None else np.array(alpha0, dtype=float),
+           "joint": np.zeros((b,) + g.shape[2:]),
+           "eps": np.zeros((b, n)), "residual": np.full(b, np.inf),
+           "iterations": np.zeros(b, dtype=int)}
+
+    def work(games: list, fn: Any) -> None:
+        import jax.numpy as jnp
+
+        pending = list(games)
+        while pending:
+            idx = np.array(pending[:chunk])
+            pad = np.concatenate([idx, np.full(chunk - idx.size, idx[-1])])
+            budget = np.minimum(steps_per_round, max_iter - out["iterations"][pad])
+            res = fn(jnp.asarray(g[pad]), jnp.asarray(base[pad]), jnp.asarray(eps[pad]),
+                     jnp.asarray(target[pad]), jnp.asarray(eplus[pad]), jnp.asarray(rho[pad]),
+                     jnp.asarray(out["alpha"][pad]), tol, jnp.asarray(budget))
+            res = {key: np.asarray(v)[:idx.size] for key, v in res.items()}
+            for key in ("alpha", "joint", "eps", "residual"):
+                out[key][idx] = res[key]
+            out["iterations"][idx] += res["iterations"]
+            finished = ((res["residual"] <= tol) | res["stalled"]
+                        | (out["iterations"][idx] >= max_iter))
+            running = idx[~finished].tolist()
+            # the games still running go behind the ones not yet tried
+            pending = pending[idx.size:] + running
+
+    with jax.enable_x64(True):
+        fn = batch_function((chunk,) + g.shape[1:], concept, target_mode)
+        threads = int(max(1, min(threads, b // chunk)))
+        if threads == 1:
+            work(list(range(b)), fn)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            parts = [list(range(i, b, threads)) for i in range(threads)]
+
+            def run(part: list) -> None:
+                with jax.enable_x64(True):
+                    work(part, fn)
+
+            with ThreadPoolExecutor(threads) as pool:
+                for f in [pool.submit(run, part) for part in parts]:
+                    f.result()
+    return out
+
+
+def _per_game(value: Any, b: int, shape: tuple, name: str) -> list:
+    """``value`` for every game: ``None``, one ``[A...]`` array, or ``[B, A...]``."""
+    if value is None:
+        return [None] * b
+    arr = np.asarray(value, dtype=float)
+    if arr.shape == shape:
+        return [arr] * b
+    if arr.shape == (b,) + shape:
+        return list(arr)
+    raise SpielplatzError(f"{name} must have shape {shape} or {(b,) + shape}, got {arr.shape}")
+
+
+def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.0,
+                welfare: Any = None, epsilon: Any = 0.0, target_epsilon: Any = None,
+                rho: Any = None, eps_plus: Any = None, tol: float = 1e-10,
+                max_iter: int = 200, fallback: bool = True, chunk: int = 64,
+                steps_per_round: int = 4, threads: int = 1,
+                initial_duals: Any = None) -> BatchResult:
+    """Solve ``payoffs`` ``[B, N, A...]`` (many games of one shape) at once.
+
+    Options as for :func:`spielplatz.equilibria.mwmre.solve` (``prior`` and ``welfare`` may
+    also be given per game, ``[B, A...]``); ``max_iter`` is capped at
+    :data:`~spielplatz.equilibria.mwmre.kernel.BATCH_ITERATIONS` on the batched path.
+    ``fallback`` re-solves every uncertified game on the exact single-game path;
+    ``chunk`` games are advanced together by one compiled call, ``steps_per_round``
+    Newton iterations at a time, fed by ``threads`` host threads.
+    """
+    start = time.perf_counter()
+    try:
+        payoffs = np.array(payoffs, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SpielplatzError("payoffs must be a numeric array [B, N, A_1, ..., A_N]") from None
+    if payoffs.ndim < 3 or payoffs.ndim != payoffs.shape[1] + 2:
+        raise SpielplatzError(f"payoffs must have shape [B, N, A_1, ..., A_N], got "
+                              f"{payoffs.shape}")
+    if payoffs.shape[0] == 0 or min(payoffs.shape[2:]) < 1:
+        raise SpielplatzError(f"empty batch or action set: payoffs shape {payoffs.shape}")
+    if not np.all(np.isfinite(payoffs)):
+        bad = np.argwhere(~np.isfinite(payoffs))[0]
+        raise SpielplatzError(f"payoffs of game {bad[0]} are not finite at "
+                              f"{tuple(int(i) for i in bad[1:])}")
+    b, n = payoffs.shape[:2]
+    shape = payoffs.shape[2:]
+    if isinstance(welfare, str):
+        welfare = welfare_values(payoffs, welfare, player_axis=1)
+    priors = _per_game(prior, b, shape, "prior")
+    welfares = _per_game(welfare, b, shape, "welfare")
+    options = dict(mu=mu, epsilon=epsilon, target_epsilon=target_epsilon, rho=rho,
+                   eps_plus=eps_plus, tol=tol, max_iter=max_iter)
+    first = prepare(payoffs[0], prior=priors[0], welfare=welfares[0], **options)  # validates
+    target_mode = first.target is not None
+    # the per-game quantities of prepare(), vectorised over the batch
+    scales = deviations.batch_payoff_scales(payoffs)
+    scales = np.where(scales > 0, scales, 1.0)
+    g = deviations.remove_offsets(payoffs, n) / scales.reshape((b,) + (1,) * (n + 1))
+    if prior is None:
+        log_prior = np.broadcast_to(first.log_prior, (b,) + shape)
+    elif np.ndim(prior) == len(shape):
+        log_prior = np.broadcast_to(first.log_prior, (b,) + shape)
+    else:
+        log_prior = np.stack([first.log_prior] + [
+            prepare(payoffs[i], prior=priors[i], **options).log_prior for i in range(1, b)])
+    if float(mu) != 0:
+        w = payoffs.sum(axis=1) if welfare is None else np.broadcast_to(
+            np.asarray(welfare, dtype=float), (b,) + shape)
+        if welfare is not None and not np.all(np.isfinite(w)):
+            raise SpielplatzError("welfare must be finite")
+        w = w - w.max(axis=tuple(range(1, n + 1)), keepdims=True)   # logits shift: no change
+        base = log_prior + float(mu) * w
+    else:
+        base = np.array(log_prior)
+    zeros = np.zeros((b, n))
+    if target_mode:
+        eps = zeros
+        target_raw = first.target * first.scale
+        target = target_raw[None, :] / scales[:, None]
+        if eps_plus is None:
+            eplus = (scales[:, None] + np.maximum(target_raw, 0.0)[None, :]) / scales[:, None]
+        else:
+            eplus = (first.eps_plus * first.scale)[None, :] / scales[:, None]
+        rho_int = np.full(b, 10.0) if rho is None else float(rho) * scales
+    else:
+        eps = (first.epsilon * first.scale)[None, :] / scales[:, None]
+        target = eplus = zeros
+        rho_int = np.ones(b)
+
+    def options_of(i: int) -> Any:
+        return prepare(payoffs[i], prior=priors[i], welfare=welfares[i], **options)
+
+    alpha0 = None if initial_duals is None else warm_start_duals(initial_duals, shape, concept,
+                                                                   scales)
+    out = run_rounds(g, base, eps, target, eplus, rho_int, concept, target_mode,
+                      tol=float(tol), max_iter=min(int(max_iter), BATCH_ITERATIONS), chunk=chunk,
+                      steps_per_round=steps_per_round, threads=threads, alpha0=alpha0)
+    batch_time = time.perf_counter() - start
+
+    with single_thread():
+        return _finish(payoffs, concept, options_of, first.config, scales, out, fallback,
+                       start, batch_time)
+
+
+def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
+            scales: np.ndarray, out: dict, fallback: bool, start: float,
+            batch_time: float) -> BatchResult:
+    """Certify every game on the host, re-solve the uncertified ones, build the result."""
+    b, n = payoffs.shape[:2]
+    joints = out["joint"].astype(np.float64)
+    joints = joints / joints.sum(axis=tuple(range(1, n + 1)), keepdims=True)
+    residuals = out["residual"].astype(float)
+    iterations = out["iterations"].astype(int).copy()
+    alphas = np.array(out["alpha"], dtype=float)
+    eps_req = out["eps"] * scales[:, None]
+    achieved = deviations.batch_epsilons(payoffs, joints, concept)
+    violations = (achieved - eps_req).max(axis=1)
+    certified = (violations <= GAP_TOLERANCE * scales) & (residuals <= KKT_TOLERANCE) \
+        & np.all(np.isfinite(joints.reshape(b, -1)), axis=1)
+    # borderline games (within rounding of the tolerance) are decided rigorously
+    # (the window is the certificate's rigorous rounding bound for this game size)
+    window = rounding_bound(int(np.prod(payoffs.shape[2:])) + max(payoffs.shape[2:])) * scales
+    for i in np.flatnonzero(np.abs(violations - GAP_TOLERANCE * scales) <= window):
+        certified[i] = certify(payoffs[i], joints[i], concept, epsilon=eps_req[i]).certified \
+            and residuals[i] <= KKT_TOLERANCE
+    statuses = np.where(certified, "optimal", "approximate").astype(object)
+    paths = np.array(["batch"] * b, dtype=object)
+    fallback_idx = np.flatnonzero(~certified)
+    if fallback and fallback_idx.size:
+        for i in fallback_idx:
+            opts_i = options_of(i)
+            res = solve_exact(payoffs[i], concept, opts_i,
+                              lp_first=opts_i.target is None and bool(joints[i].min() < 1e-9))
+            joints[i] = res.joint
+            achieved[i] = np.asarray(deviations.epsilons(payoffs[i], res.joint, concept))
+            eps_req[i] = res.eps_required * scales[i]
+            violations[i] = (achieved[i] - eps_req[i]).max()
+            residuals[i] = res.residual
+            alphas[i] = res.duals
+            iterations[i] += res.iterations
+            cert = certify(payoffs[i], res.joint, concept, epsilon=eps_req[i])
+            statuses[i] = status_of(cert.certified, res.residual)
+            certified[i] = cert.certified
+            paths[i] = "exact"
+    config = dict(config)
+    config.pop("prior", None)
+    config.pop("welfare", None)
+    return BatchResult(
+        payoffs=payoffs, joints=joints, epsilons=achieved, statuses=statuses, iterations=iterations,
+        config=config, duals=unflatten_duals(alphas / scales[:, None], payoffs.shape[2:], concept),
+        residuals={"kkt": residuals},
+        certificate={"certified": certified, "violation": violations,
+                     "tolerance": GAP_TOLERANCE * scales},
+        epsilon_required=eps_req, payoff_scales=scales,
+        fallback=[int(i) for i in fallback_idx] if fallback else [],
+        paths=np.array([str(p) for p in paths]), batch_time=batch_time)

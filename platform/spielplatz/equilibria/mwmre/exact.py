@@ -1,0 +1,240 @@
+"""The exact single-game MWMRE solve: projected Newton from zero (or warm-started)
+duals, the support LP when the answer has zeros, continuation in ``mu`` for large
+welfare terms; numpy's BLAS on one thread meanwhile."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from spielplatz.equilibria import deviations
+from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE, Options
+from spielplatz.equilibria.mwmre.newton import newton, support_lp
+from spielplatz.equilibria.mwmre.problem import DualProblem, single_thread
+
+__all__ = ["solve", "Result", "result_of", "solve_exact", "ExactResult", "status_of",
+           "CONTINUATION_SPAN"]
+
+
+@dataclass
+class ExactResult:
+    """What :func:`solve_exact` found (range-1 units)."""
+
+    joint: np.ndarray
+    duals: np.ndarray          # flat, range-1 units
+    eps_required: np.ndarray   # [N], range-1 units
+    residual: float
+    dual_gap: float
+    iterations: int
+    support_lp: bool
+    converged: bool
+
+
+def _collapsing(iteration: int, state: dict) -> bool:
+    """Heuristic: the dual is running off to infinity (the answer has zeros)."""
+    return (iteration >= 8 and state["sigma"].min() < 1e-9) or iteration >= 40
+
+
+def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
+                alpha0: np.ndarray | None = None, lp_first: bool = False) -> ExactResult:
+    """The single-game exact path: projected Newton, then the support LP if needed.
+
+    ``alpha0`` (flat duals in range-1 units) warm-starts the first Newton phase;
+    ``lp_first`` runs the support LP before any Newton iteration (for games
+    known to have zeros, e.g. those the batched path could not certify).
+    numpy's and scipy's BLAS run on one thread meanwhile (:func:`exact.single_thread`).
+    """
+    # a diverging direct attempt (huge mu) may overflow; the certificate judges the answer
+    with single_thread(), np.errstate(over="ignore", invalid="ignore"):
+        result = _solve_exact(payoffs, concept, opts, alpha0, lp_first)
+        if not result.converged and np.ptp(opts.welfare_term) > CONTINUATION_SPAN:
+            result = _continuation(payoffs, concept, opts, result)
+        return result
+
+
+#: Largest logit span ``mu (max W - min W)`` solved directly before continuation.
+CONTINUATION_SPAN = 16.0
+
+
+def _continuation(payoffs: np.ndarray, concept: str, opts: Options,
+                  direct: ExactResult) -> ExactResult:
+    """Large ``mu``: follow the answers of ``t mu`` for ``t`` = ..., 1/4, 1/2, 1.
+
+    With a welfare term spanning hundreds of nats the joint is nearly pure at
+    the start and projected Newton from zero duals stalls. The answer moves
+    continuously with ``mu`` (a strictly concave objective), and the duals scale
+    about linearly with it, so each solve is warm-started from the previous
+    one's duals times the ratio of the ``mu``; the last solve is the problem as
+    asked. The direct attempt is kept if continuation does no better.
+    """
+    span = float(np.ptp(opts.welfare_term))
+    stages = int(math.ceil(math.log2(span / CONTINUATION_SPAN * 2.0)))
+    alpha, iterations, result = None, direct.iterations, direct
+    for k in range(stages, -1, -1):
+        t = 2.0 ** -k
+        opts_t = replace(opts, welfare_term=opts.welfare_term * t)
+        result = _solve_exact(payoffs, concept, opts_t,
+                              None if alpha is None else alpha * 2.0, False)
+        iterations += result.iterations
+        alpha = result.duals
+    result = replace(result, iterations=iterations)
+    return result if result.converged or result.residual < direct.residual else direct
+
+
+def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
+                 alpha0: np.ndarray | None, lp_first: bool) -> ExactResult:
+    # offsets removed first: dividing 1e15 + x by the range would round away x
+    g = deviations.remove_offsets(np.asarray(payoffs, dtype=float)) / opts.scale
+    problem = DualProblem(g, concept, opts.log_prior + opts.welfare_term, epsilon=opts.epsilon,
+                          target=opts.target, eps_plus=opts.eps_plus, rho=opts.rho)
+    used_lp = False
+    if opts.target is not None:
+        res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=alpha0)
+        total = res.iterations
+    elif lp_first:
+        support = support_lp(problem)
+        used_lp = True
+        if not support.all():
+            problem = problem.restrict(support)
+        res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
+        total = res.iterations
+    else:
+        res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, give_up=_collapsing,
+                     alpha0=alpha0)
+        total = res.iterations
+        # Zeros in the answer (or no convergence): find the support exactly.
+        if not res.converged or res.state["sigma"].min() < 1e-9:
+            support = support_lp(problem)
+            used_lp = True
+            if not support.all():
+                problem = problem.restrict(support)
+                res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
+            elif not res.converged:
+                res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=res.alpha)
+            total += res.iterations
+    state = res.state
+    grad = state["grad"]
+    dual_gap = float(res.alpha @ grad)
+    joint = state["sigma"]
+    joint = np.where(problem.support, joint, 0.0)
+    joint = joint / joint.sum()
+    return ExactResult(joint=joint, duals=res.alpha, eps_required=np.asarray(state["eps"]),
+                       residual=res.residual, dual_gap=dual_gap, iterations=total,
+                       support_lp=used_lp, converged=res.converged)
+
+
+def status_of(certified: bool, residual: float) -> str:
+    """``optimal`` (certified (C)CE, KKT residual within tolerance), ``approximate``
+    (a certified (C)CE whose relative entropy is not certified minimal) or
+    ``failed`` (not a (C)CE within tolerance: never returned as an answer)."""
+    if not certified:
+        return "failed"
+    return "optimal" if residual <= KKT_TOLERANCE else "approximate"
+
+
+@dataclass(frozen=True)
+class Result:
+    """The exact MWMRE answer of one game (payoff units).
+
+    Attributes
+    ----------
+    joint : ndarray ``[A...]``
+        Exact zeros where the answer has them (found by the support LP).
+    status : str
+        ``optimal`` (a certified (C)CE whose KKT residual is within
+        :data:`~spielplatz.equilibria.mwmre.config.KKT_TOLERANCE`), ``approximate``
+        (a certified (C)CE, relative entropy not certified minimal) or ``failed``.
+    certificate : spielplatz.equilibria.certificate.Certificate
+        The host's rigorous check of the joint against ``epsilon_required``.
+    duals : list of ndarray
+        Per player ``[A_p, A_p]`` (CE) or ``[A_p]`` (CCE): the dual minimiser, the
+        layout every warm start takes (on the support when the answer has zeros).
+    epsilon_required : ndarray ``[N]``
+        The epsilon the answer was solved for (``eps_p(alpha)`` in target mode).
+    residuals : dict
+        ``kkt``: projected dual gradient (range-1 units); ``dual_gap``: nats.
+    objective : float
+        ``-KL(joint || prior) + mu W(joint)`` (nats), less the target penalty.
+    relative_entropy : float
+        ``KL(joint || prior)`` in nats.
+    iterations : int
+    support_lp : bool
+        Whether the LP that finds the support ran.
+    payoff_scale : float
+        The payoff range the game was divided by.
+    config : dict
+        The validated options.
+    """
+
+    joint: np.ndarray
+    status: str
+    certificate: Any
+    duals: list
+    epsilon_required: np.ndarray
+    residuals: dict
+    objective: float
+    relative_entropy: float
+    iterations: int
+    support_lp: bool
+    payoff_scale: float
+    config: dict
+
+
+def solve(payoffs: Any, concept: str = "ce", *, prior: Any = None, mu: Any = 0.0,
+          welfare: Any = None, epsilon: Any = 0.0, target_epsilon: Any = None, rho: Any = None,
+          eps_plus: Any = None, tol: Any = 1e-10, max_iter: Any = 200,
+          initial_duals: Any = None) -> Result:
+    """The exact MWMRE (C)CE of one game ``payoffs`` ``[N, A...]`` (NES appendix, Section A).
+
+    Maximises ``-KL(sigma || prior) + mu <W, sigma>`` over the epsilon-(C)CE polytope
+    (``epsilon`` fixed, 0 by default), or the target formulation of Theorems 1/2
+    (``target_epsilon``, ``rho``, ``eps_plus``). ``welfare`` is ``W`` (an array
+    ``[A...]`` or a registered welfare function's name; the payoff sum by default).
+    ``initial_duals`` (per player, payoff units: :attr:`Result.duals`' layout)
+    warm-starts the first Newton phase: it changes how fast, not what, is found.
+    Options are validated (:func:`~spielplatz.equilibria.mwmre.config.prepare`).
+    """
+    from spielplatz.equilibria.mwmre.config import prepare, warm_start_duals
+
+    concept = deviations.check_concept(concept)
+    payoffs = np.asarray(payoffs, dtype=float)
+    opts = prepare(payoffs, prior=prior, mu=mu, welfare=welfare, epsilon=epsilon,
+                   target_epsilon=target_epsilon, rho=rho, eps_plus=eps_plus, tol=tol,
+                   max_iter=max_iter)
+    alpha0 = None
+    if initial_duals is not None:
+        alpha0 = warm_start_duals(initial_duals, payoffs.shape[1:], concept,
+                                  np.array([opts.scale]))[0]
+    return result_of(payoffs, concept, opts, solve_exact(payoffs, concept, opts, alpha0=alpha0))
+
+
+def result_of(payoffs: np.ndarray, concept: str, opts: Options, found: ExactResult) -> Result:
+    """Certify ``found`` on the original payoffs and express it in payoff units."""
+    from spielplatz.equilibria import measures
+    from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify
+    from spielplatz.equilibria.mwmre.dual import unflatten_duals
+    from spielplatz.errors import SpielplatzError
+
+    if not np.all(np.isfinite(found.joint)):
+        raise SpielplatzError("the MWMRE solve produced a non-finite joint; please report "
+                              "this game")
+    eps_req = found.eps_required * opts.scale
+    cert = certify(payoffs, found.joint, concept, epsilon=eps_req, tolerance=GAP_TOLERANCE)
+    joint = found.joint
+    kl = float(measures.xlogx(joint).sum()
+               - (joint * np.where(joint > 0, opts.log_prior, 0.0)).sum())
+    objective = -kl + float((opts.welfare_term * joint).sum()) + opts.welfare_offset
+    if opts.target is not None:
+        d = opts.eps_plus - found.eps_required
+        objective -= float((opts.rho * d * (np.log(d / (opts.eps_plus - opts.target)) - 1)).sum())
+    return Result(joint=joint, status=status_of(cert.certified, found.residual),
+                  certificate=cert,
+                  duals=unflatten_duals(found.duals / opts.scale, payoffs.shape[1:], concept),
+                  epsilon_required=eps_req,
+                  residuals={"kkt": float(found.residual),
+                             "dual_gap": abs(float(found.dual_gap))},
+                  objective=objective, relative_entropy=kl, iterations=found.iterations,
+                  support_lp=found.support_lp, payoff_scale=opts.scale, config=opts.config)

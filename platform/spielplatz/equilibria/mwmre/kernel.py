@@ -1,0 +1,318 @@
+"""Batched MWMRE solving with JAX: one projected Newton-CG per game, vectorised.
+
+The single-game algorithm of :mod:`spielplatz.equilibria.mwmre.newton` (projected Newton
+on the dual of NES appendix Section A, Theorems 1/2, or on the fixed-epsilon
+dual of :mod:`spielplatz.equilibria.mwmre`) is written as a pure JAX function of one game
+and ``jax.vmap``-ed over a chunk of games:
+
+* Newton systems are solved by Jacobi-preconditioned conjugate gradients whose
+  Hessian-vector products are two tensor contractions (the deviation gains and
+  their adjoint, as single ``einsum`` calls), so no constraint matrix is built;
+* the line search tries all step lengths of :data:`STEPS` at once (a vectorised
+  Armijo search along the projection arc; lengths above 1 take the long steps
+  that tails need, where the dual runs off to infinity because the answer has
+  zeros and Newton alone moves about one unit per iteration);
+* games are advanced in rounds of a few iterations on fixed-size chunks;
+  a game that has converged frees its slot, so the work is about the sum of
+  the games' iteration counts rather than the batch size times the slowest.
+
+Each (chunk shape, concept, formulation) is ``jax.jit``-compiled once and
+cached. Everything runs in float64 inside a scoped ``jax.enable_x64(True)``;
+the global JAX configuration is left alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["compile_count", "batch_function", "BATCH_ITERATIONS"]
+
+_CACHE: dict = {}
+_TRACES = {"count": 0}
+
+
+def compile_count() -> int:
+    """How many times a batched solver has been traced (compiled) in this process."""
+    return _TRACES["count"]
+
+
+def _layout(shape: tuple, concept: str) -> tuple[np.ndarray, np.ndarray]:
+    """Owner (player) of each flat dual and the fixed (CE diagonal) mask."""
+    sizes = [a * a if concept == "ce" else a for a in shape]
+    owner = np.repeat(np.arange(len(shape)), sizes)
+    fixed = np.concatenate([np.eye(a, dtype=bool).ravel() if concept == "ce"
+                            else np.zeros(a, dtype=bool) for a in shape])
+    return owner, fixed
+
+
+
+
+def _contractions(shape: tuple, concept: str) -> tuple[Any, Any, Any, Any]:
+    """``features``, ``gains``, ``adjoint`` and ``second`` for one game of ``shape``.
+
+    ``features(G)`` precomputes, per player, the deviation tensor
+    ``D_p[z, a] = G_p(z, a_-p) - G_p(a)`` and its square, laid out for batched
+    dot products (CE: ``[x, z, R]`` with ``x = a_p`` and ``R`` the other
+    players' joint actions; CCE: ``[z, |A|]`` with ``a`` in player-``p``-first
+    order); then, as one contraction per player,
+
+    * ``gains(D, sigma)``: the CE gains ``sum_{a: a_p = x} sigma(a) D_p[z, a]``
+      (``[A_p, A_p]``, zero diagonal) or CCE gains ``sum_a sigma(a) D_p[z, a]``,
+      flattened player by player: :func:`spielplatz.equilibria.deviations.ce_gains`;
+    * ``adjoint(D, alphas)``: ``sum_p sum_{x, z} alpha_p[x, z] D_p[z, a] [a_p = x]``
+      (CE) or ``sum_p sum_z alpha_p[z] D_p[z, a]`` (CCE), ``[A_1, ..., A_N]``:
+      :func:`spielplatz.equilibria.deviations.ce_gains_adjoint`;
+    * ``second(D, sigma)``: ``E_sigma[A_k^2]`` per constraint (the Hessian
+      diagonal before centring).
+    """
+    import jax.numpy as jnp
+
+    n = len(shape)
+    size = int(np.prod(shape))
+    moved = [(shape[p],) + tuple(a for i, a in enumerate(shape) if i != p) for p in range(n)]
+
+    def view(x, p):                      # joint [A...] -> [A_p, R] (player p first)
+        return jnp.moveaxis(x, p, 0).reshape(shape[p], -1)
+
+    def unview(x, p):                    # [A_p, R] -> joint [A...]
+        return jnp.moveaxis(x.reshape(moved[p]), 0, p)
+
+    def features(g):
+        ds = []
+        for p in range(n):
+            gp = view(g[p], p)                                    # [A_p, R]
+            if concept == "ce":
+                d = gp[None, :, :] - gp[:, None, :]               # [x, z, r]: G(z,r) - G(x,r)
+            else:
+                d = (gp[:, None, :] - gp[None, :, :]).reshape(shape[p], size)  # [z, (x, r)]
+            ds.append((d, d * d))
+        return ds
+
+    def _gains(ds, sigma, k):
+        out = []
+        for p in range(n):
+            if concept == "ce":
+                out.append(jnp.einsum("xr,xzr->xz", view(sigma, p), ds[p][k]).ravel())
+            else:
+                out.append(ds[p][k] @ view(sigma, p).reshape(-1))
+        return jnp.concatenate(out)
+
+    def gains(ds, sigma):
+        return _gains(ds, sigma, 0)
+
+    def second(ds, sigma):
+        return _gains(ds, sigma, 1)
+
+    def adjoint(ds, alphas):
+        total = 0.0
+        for p in range(n):
+            if concept == "ce":
+                part = jnp.einsum("xz,xzr->xr", alphas[p], ds[p][0])
+            else:
+                part = (alphas[p] @ ds[p][0]).reshape(shape[p], -1)
+            total = total + unview(part, p)
+        return total
+
+    return features, gains, adjoint, second
+
+
+#: Step lengths tried at once along each Newton direction (a vectorised line
+#: search); lengths above 1 take long steps where the dual runs off to
+#: infinity (answers with zeros), where Newton moves about one unit per step.
+STEPS = (16.0, 4.0, 1.0, 0.5, 0.2, 0.05, 0.01, 1e-3, 1e-4, 1e-6)
+CG_FACTOR = 2.0
+CG_FORCING = 0.3
+#: Loss differences below ``TIE * (1 + |loss|)`` are rounding: the unit step wins ties.
+TIE = 1e-13
+#: Relative curvature (and absolute gradient) below which a dual is frozen.
+DEAD = 1e-13
+#: Newton iterations a game may use in the batch before the exact path takes over.
+BATCH_ITERATIONS = 80
+
+
+def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
+    """One game: at most ``steps`` projected Newton iterations from ``alpha0``."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    n = len(shape)
+    owner_np, fixed_np = _layout(shape, concept)
+    k = owner_np.size
+    onehot_np = (owner_np[:, None] == np.arange(n)[None, :]).astype(np.float64)
+    features_fn, gains_fn, adjoint_fn, second_fn = _contractions(shape, concept)
+    sizes = [a * a if concept == "ce" else a for a in shape]
+    cg_max = int(min(k, CG_FACTOR * np.sqrt(k) + 5))
+    steps_np = np.asarray(STEPS)
+    unit = int(np.argmin(np.abs(steps_np - 1.0)))
+
+    def unflat(x):
+        out, start = [], 0
+        for p, a in enumerate(shape):
+            out.append(x[start:start + sizes[p]].reshape((a, a) if concept == "ce" else (a,)))
+            start += sizes[p]
+        return out
+
+    def single(g, base, eps, target, eps_plus, rho, alpha0, tol, steps):
+        onehot = jnp.asarray(onehot_np)
+        owner = jnp.asarray(owner_np)
+        free_ok = jnp.asarray(~fixed_np)
+        notfixed = free_ok.astype(g.dtype)
+        ts = jnp.asarray(steps_np, g.dtype)
+        ds = features_fn(g)
+
+        def value_of(alpha):
+            """Dual loss (proof form of Theorem 1) and the unnormalised logits."""
+            z = base - adjoint_fn(ds, unflat(alpha))
+            m = z.max()
+            lz = m + jnp.log(jnp.exp(z - m).sum())
+            s = onehot.T @ (alpha * notfixed)
+            if target_mode:
+                decay = jnp.exp(-s / rho)
+                value = lz + eps_plus @ s + (rho * (eps_plus - target) * decay).sum()
+            else:
+                value = lz + eps @ s
+            return value, z - lz
+
+        def evaluate(alpha):
+            value, logp = value_of(alpha)
+            sigma = jnp.exp(logp)
+            s = onehot.T @ (alpha * notfixed)
+            if target_mode:
+                decay = jnp.exp(-s / rho)
+                eps_now = eps_plus + (target - eps_plus) * decay
+                curv = (eps_plus - target) / rho * decay
+            else:
+                eps_now = eps
+                curv = jnp.zeros(n, g.dtype)
+            gains = gains_fn(ds, sigma)
+            grad = notfixed * (eps_now[owner] - gains)
+            return dict(alpha=alpha, sigma=sigma, value=value, gains=gains, grad=grad,
+                        eps=eps_now, curv=curv)
+
+        def residual_of(st):
+            return jnp.abs(st["alpha"] - jnp.maximum(st["alpha"] - st["grad"], 0.0)).max()
+
+        def hess_diag(st):
+            d = second_fn(ds, st["sigma"]) - st["gains"] ** 2
+            if target_mode:
+                d = d + st["curv"][owner]
+            return notfixed * jnp.maximum(d, 0.0)
+
+        def hvp(st, v):
+            sigma = st["sigma"]
+            u = adjoint_fn(ds, unflat(v))
+            w = sigma * (u - (sigma * u).sum())
+            hv = gains_fn(ds, w)
+            if target_mode:
+                hv = hv + (st["curv"] * (onehot.T @ v))[owner]
+            return hv * notfixed
+
+        def newton_direction(st, residual):
+            alpha, grad = st["alpha"], st["grad"]
+            delta = jnp.minimum(1e-3, residual)
+            hd_all = hess_diag(st)
+            # "dead" constraints: no curvature and no gradient left (their rows of the
+            # joint have vanished); moving them changes nothing but pollutes CG
+            dead = (hd_all <= DEAD * hd_all.max()) & (jnp.abs(grad) <= DEAD)
+            active = (~free_ok) | ((alpha <= delta) & (grad > 0)) | dead
+            freem = (~active).astype(g.dtype)
+            hd = hd_all * freem
+            damping = jnp.minimum(residual, 1e-6)
+            shift = damping * hd + 1e-14 * jnp.maximum(hd.max(), 1e-300)
+            precond = jnp.where(freem > 0, 1.0 / jnp.maximum(hd + shift, 1e-300), 0.0)
+            b = -grad * freem
+            bnorm = jnp.sqrt(b @ b)
+            cg_tol = jnp.minimum(CG_FORCING, jnp.sqrt(residual)) * bnorm
+
+            def apply(v):
+                return hvp(st, v * freem) * freem + shift * v
+
+            def cg_cond(c):
+                x, r, p, rz, i, stop = c
+                return (~stop) & (i < cg_max)
+
+            def cg_body(c):
+                x, r, p, rz, i, stop = c
+                q = apply(p)
+                pq = p @ q
+                bad = pq <= 0
+                step = jnp.where(bad, 0.0, rz / jnp.where(bad, 1.0, pq))
+                x = x + step * p
+                r = r - step * q
+                z = precond * r
+                rz_new = r @ z
+                p = z + (rz_new / jnp.where(rz == 0, 1.0, rz)) * p
+                stop = bad | (jnp.sqrt(r @ r) <= cg_tol)
+                return x, r, p, rz_new, i + 1, stop
+
+            z0 = precond * b
+            x, *_ = lax.while_loop(cg_cond, cg_body,
+                                   (jnp.zeros_like(b), b, z0, b @ z0, 0, bnorm == 0))
+            act = active & free_ok
+            return x * freem + jnp.where(act, -grad, 0.0)
+
+        def line_search(st, d, residual):
+            """All step lengths at once; the lowest loss among those passing Armijo.
+
+            Near the answer the losses of all trial steps agree to rounding; the
+            Newton step (length 1) is then taken instead of whichever length the
+            rounding favours (a tiny one would stall the iteration).
+            """
+            alpha, grad, value = st["alpha"], st["grad"], st["value"]
+            trials = jnp.maximum(alpha[None, :] + ts[:, None] * d[None, :], 0.0) * notfixed
+            values = jax.vmap(lambda a: value_of(a)[0])(trials)
+            dec = (alpha[None, :] - trials) @ grad
+            slack = jnp.where(ts <= 1.0, 1e-15 * jnp.abs(value), 0.0)
+            ok = (values <= value - 1e-4 * dec + slack) & jnp.isfinite(values)
+            best = jnp.argmin(jnp.where(ok, values, jnp.inf))
+            tie = TIE * (1.0 + jnp.abs(value))
+            best = jnp.where(ok[unit] & (values[unit] <= values[best] + tie), unit, best)
+            new = evaluate(trials[jnp.where(ok.any(), best, unit)])
+            new_res = residual_of(new)
+            accept = ok.any() | (new_res < residual)
+            return new, new_res, accept
+
+        def outer_cond(c):
+            st, residual, it, stalled = c
+            return (residual > tol) & (it < steps) & (~stalled)
+
+        def outer_body(c):
+            st, residual, it, stalled = c
+            d = newton_direction(st, residual)
+            new, new_res, accept = line_search(st, d, residual)
+            st = jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), new, st)
+            residual = jnp.where(accept, new_res, residual)
+            return st, residual, it + 1, ~accept
+
+        st0 = evaluate(alpha0 * notfixed)
+        st, residual, it, stalled = lax.while_loop(outer_cond, outer_body,
+                                                   (st0, residual_of(st0), 0, False))
+        return {"joint": st["sigma"], "alpha": st["alpha"], "eps": st["eps"],
+                "residual": residual, "iterations": it, "stalled": stalled}
+
+    return single
+
+
+def batch_function(batch_shape: tuple, concept: str, target_mode: bool) -> Any:
+    """The jitted, vmapped solver for a chunk of payoffs ``batch_shape`` ``[C, N, A...]`` (cached).
+
+    Arguments: ``(G, base, eps, target, eps_plus, rho, alpha0, tol, steps)``, ``steps``
+    the per-game iteration budget ``[C]``.
+    """
+    key = (tuple(batch_shape), concept, bool(target_mode))
+    fn = _CACHE.get(key)
+    if fn is None:
+        import jax
+
+        single = _make_single(tuple(batch_shape[2:]), concept, target_mode)
+
+        def traced(*args):
+            _TRACES["count"] += 1           # runs only while tracing
+            return jax.vmap(single, in_axes=(0, 0, 0, 0, 0, 0, 0, None, 0))(*args)
+
+        fn = jax.jit(traced)
+        _CACHE[key] = fn
+    return fn

@@ -1,0 +1,193 @@
+"""Projected Newton on an MWMRE dual (:class:`~spielplatz.equilibria.mwmre.problem.DualProblem`).
+
+Variables at their bound with a positive gradient are held there, the others
+take a Newton step with the exact Hessian, assembled densely when the free set
+is small and applied by conjugate gradients (scipy's ``cg`` with a Jacobi
+preconditioner) otherwise; an Armijo search along the projection arc makes it
+globally convergent (Bertsekas 1982). :func:`support_lp` finds the support of the
+relative interior of the (C)CE polytope when the answer has zeros.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from spielplatz.equilibria.mwmre.problem import DualProblem
+from spielplatz.equilibria.polytope import face_support
+from spielplatz.errors import SpielplatzError
+
+__all__ = ["newton", "NewtonResult", "support_lp"]
+
+
+def _projected_gradient(alpha: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    return alpha - np.maximum(alpha - grad, 0.0)
+
+
+def _cg(apply, b: np.ndarray, diag: np.ndarray, tol: float, maxiter: int) -> np.ndarray:
+    """Jacobi-preconditioned conjugate gradients for ``apply(x) = b``."""
+    x = np.zeros_like(b)
+    r = b.copy()
+    inv = 1.0 / np.maximum(diag, 1e-300)
+    z = inv * r
+    p = z.copy()
+    rz = r @ z
+    bnorm = np.linalg.norm(b)
+    for _ in range(maxiter):
+        q = apply(p)
+        pq = p @ q
+        if pq <= 0:
+            break
+        step = rz / pq
+        x += step * p
+        r -= step * q
+        if np.linalg.norm(r) <= tol * bnorm:
+            break
+        z = inv * r
+        rz_new = r @ z
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return x
+
+
+@dataclass
+class NewtonResult:
+    alpha: np.ndarray
+    state: dict
+    iterations: int
+    converged: bool
+    residual: float
+
+
+def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
+           alpha0: np.ndarray | None = None, dense_limit: int = 1200,
+           give_up: Any = None, extrapolate: bool = True) -> NewtonResult:
+    """Projected Newton on ``problem``'s dual from ``alpha0`` (zeros by default).
+
+    Stops when the projected gradient (constraint violation and
+    complementarity, in units of the payoff range) is below ``tol``, after
+    ``max_iter`` iterations, or when
+    ``give_up(iteration, state)`` returns true (the caller then looks for
+    zeros, e.g. because the joint is collapsing towards the boundary).
+    """
+    alpha = np.zeros(problem.k) if alpha0 is None else np.where(problem.fixed, 0.0, alpha0)
+    state = problem.evaluate(alpha)
+    it = 0
+    residual = float(np.abs(_projected_gradient(alpha, state["grad"])).max(initial=0.0))
+    while residual > tol and it < max_iter:
+        if give_up is not None and give_up(it, state):
+            break
+        it += 1
+        grad = state["grad"]
+        delta = min(1e-3, residual)
+        active = problem.fixed | ((alpha <= delta) & (grad > 0))
+        free = np.flatnonzero(~active)
+        d = np.zeros_like(alpha)
+        act = np.flatnonzero(active & ~problem.fixed)
+        d[act] = -grad[act]
+        if free.size:
+            gf = grad[free]
+            damping = min(residual, 1e-6)
+            if free.size <= dense_limit:
+                h = problem.hessian(state, free)
+                hd = np.diag(h).copy()
+                scale = max(float(hd.max(initial=0.0)), 1e-300)
+                # Levenberg-Marquardt damping relative to each diagonal entry
+                # (constraints of very different payoff scales), plus a floor
+                h[np.diag_indices_from(h)] += damping * hd + 1e-14 * scale
+                try:
+                    c = scipy.linalg.cho_factor(h, check_finite=False)
+                    d[free] = -scipy.linalg.cho_solve(c, gf, check_finite=False)
+                except np.linalg.LinAlgError:
+                    d[free] = -np.linalg.lstsq(h, gf, rcond=None)[0]
+            else:
+                mask = np.zeros(problem.k, dtype=bool)
+                mask[free] = True
+                diag = _hessian_diagonal(problem, state)[free]
+                scale = max(float(diag.max(initial=0.0)), 1e-300)
+                shift = damping * diag + 1e-14 * scale
+
+                def apply(v, _free=free, _shift=shift):
+                    full = np.zeros(problem.k)
+                    full[_free] = v
+                    return problem.hvp(state, full)[_free] + _shift * v
+
+                d[free] = -_cg(apply, gf, diag + shift, tol=min(0.1, math.sqrt(residual)),
+                               maxiter=max(50, 4 * int(math.sqrt(free.size)) + 200))
+        # Armijo search along the projection arc
+        step, accepted = 1.0, None
+        base_value = state["value"]
+        for _ in range(40):
+            trial = np.maximum(alpha + step * d, 0.0)
+            trial[problem.fixed] = 0.0
+            new = problem.evaluate(trial)
+            decrease = float(grad[free] @ (alpha[free] - trial[free])) + float(
+                grad[act] @ (alpha[act] - trial[act]))
+            if new["value"] <= base_value - 1e-4 * decrease + 1e-15 * abs(base_value):
+                accepted = new
+                break
+            step *= 0.5
+        if accepted is None:  # rounding floor: accept the full step if it helps
+            trial = np.maximum(alpha + d, 0.0)
+            trial[problem.fixed] = 0.0
+            new = problem.evaluate(trial)
+            r_new = float(np.abs(_projected_gradient(trial, new["grad"])).max(initial=0.0))
+            if r_new < residual:
+                accepted = new
+            else:
+                break
+        if extrapolate:
+            # Tails: where the dual runs off to infinity (answers with zeros) Newton
+            # moves it by about one unit per step; try long steps along the last one.
+            y = accepted["alpha"] - alpha
+            for factor in (32.0, 4.0):
+                trial = np.maximum(accepted["alpha"] + factor * y, 0.0)
+                trial[problem.fixed] = 0.0
+                new = problem.evaluate(trial)
+                if new["value"] < accepted["value"] - 1e-14 * abs(accepted["value"]):
+                    accepted = new
+                    break
+        alpha, state = accepted["alpha"], accepted
+        residual = float(np.abs(_projected_gradient(alpha, state["grad"])).max(initial=0.0))
+    return NewtonResult(alpha, state, it, residual <= tol, residual)
+
+
+def _hessian_diagonal(problem: DualProblem, state: dict) -> np.ndarray:
+    """``diag H``: ``E[A_k^2] - E[A_k]^2`` (+ the target term)."""
+    a = problem.matrix
+    sigma = state["sigma"].ravel()
+    sq = a.multiply(a) @ sigma
+    d = sq - state["gains"] ** 2
+    d = d + problem.curvature(state)[problem.owner]
+    return np.where(problem.fixed, 0.0, np.maximum(d, 0.0))
+
+
+def support_lp(problem: DualProblem) -> np.ndarray:
+    """Joint actions played by some joint of ``{sigma : gains(sigma) <= eps}`` (bool ``[A...]``).
+
+    The support of the relative interior of the epsilon-(C)CE polytope, by the
+    host's one-LP facial reduction (:func:`spielplatz.equilibria.polytope.face_support`,
+    solved by HiGHS); joint actions outside ``problem.support`` stay at zero.
+
+    Raises
+    ------
+    SpielplatzError
+        If the polytope is empty (only possible for ``epsilon < 0``), or the LP
+        cannot be solved.
+    """
+    keep = np.flatnonzero(~problem.fixed)
+    try:
+        found = face_support(problem.matrix.shape[1], B=problem.matrix[keep],
+                             b=problem.epsilon[problem.owner[keep]],
+                             zero=~problem.support.ravel(), equalities=False)
+    except SpielplatzError as exc:
+        raise SpielplatzError(f"maxent: {exc}") from None
+    if found.empty:
+        raise SpielplatzError("no joint distribution satisfies the constraints with this "
+                              "epsilon (the polytope is empty); use a larger epsilon, or "
+                              "target_epsilon for the nearest feasible answer")
+    return found.support.reshape(problem.shape)

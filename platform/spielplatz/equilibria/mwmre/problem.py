@@ -1,0 +1,216 @@
+"""The exact single-game path: projected Newton on the MWMRE dual, in float64.
+
+The dual of the MWMRE problem (NES appendix, Section A; :mod:`spielplatz.equilibria.mwmre`)
+is minimised over ``alpha >= 0`` by a projected Newton method (Bertsekas 1982):
+variables at their bound with a positive gradient are held there, the others
+take a Newton step with the exact Hessian (the covariance of the constraint
+features under the recovered joint), assembled from a sparse constraint matrix
+when the free set is small and applied by conjugate gradients otherwise; an
+Armijo search along the projection arc makes it globally convergent.
+
+Degenerate games: when the answer has zeros (a unique pure CE as in the
+prisoner's dilemma, weakly dominated strategies, boundary solutions) the
+fixed-epsilon dual has no finite minimiser. :func:`support_lp` then finds the
+joint actions that some feasible joint plays (the support of the relative
+interior of the (C)CE polytope) with one LP solved by HiGHS
+(:func:`spielplatz.equilibria.polytope.face_support`), and the dual is
+minimised on that support, where its minimiser is finite (the optimum is
+interior there and the constraints are linear, so KKT multipliers exist).
+
+Everything is computed on payoffs scaled to range 1; the caller rescales.
+"""
+
+from __future__ import annotations
+
+import math
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+import scipy.sparse as sp
+
+from spielplatz.equilibria import deviations
+from spielplatz.equilibria.constraints import constraint_matrix
+
+_BLAS: dict = {}
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """numpy's and scipy's BLAS on one thread inside the block (``threadpoolctl``).
+
+    The exact path does many small matrix products; OpenBLAS's spinning worker
+    threads slow each one down by an order of magnitude on a loaded machine with
+    few cores (docs/benchmarks.md). The controller is made once (scanning the
+    loaded libraries costs about 0.6 ms, more than a small solve): numpy's and
+    scipy's BLAS are loaded by this module's imports before it is.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    controller = _BLAS.get("controller")
+    if controller is None:
+        controller = _BLAS["controller"] = ThreadpoolController()
+    with controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+#: Largest ``constraints x joint actions`` kept as a dense matrix (small games).
+DENSE_ENTRIES = 500_000
+
+
+@dataclass
+class DualProblem:
+    """One MWMRE dual on payoffs of range 1.
+
+    Attributes
+    ----------
+    payoffs : ndarray ``[N, A...]``
+    concept : str
+    base : ndarray ``[A...]``
+        ``ln sigma_hat + mu W`` (``-inf`` outside a support).
+    epsilon : ndarray ``[N]`` or None
+        Fixed epsilon (plain MaxEnt); ``None`` in target mode.
+    target, eps_plus : ndarray ``[N]`` or None
+        ``eps_hat`` and ``eps+`` of Theorems 1/2 (target mode).
+    rho : float or None
+    """
+
+    payoffs: np.ndarray
+    concept: str
+    base: np.ndarray
+    epsilon: np.ndarray | None = None
+    target: np.ndarray | None = None
+    eps_plus: np.ndarray | None = None
+    rho: float | None = None
+    _matrix: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.shape = self.payoffs.shape[1:]
+        self.n = self.payoffs.shape[0]
+        sizes = [a * a if self.concept == "ce" else a for a in self.shape]
+        self.sizes = sizes
+        self.owner = np.repeat(np.arange(self.n), sizes)
+        self.k = int(sum(sizes))
+        fixed = np.zeros(self.k, dtype=bool)
+        if self.concept == "ce":
+            start = 0
+            for a in self.shape:
+                fixed[start:start + a * a] = np.eye(a, dtype=bool).ravel()
+                start += a * a
+        self.fixed = fixed
+        self.adjoint = (deviations.ce_gains_adjoint if self.concept == "ce"
+                        else deviations.cce_gains_adjoint)
+        self.gains = deviations.ce_gains if self.concept == "ce" else deviations.cce_gains
+        self.support = np.isfinite(self.base)
+        size = int(np.prod(self.shape))
+        # Small games: one dense constraint matrix makes every product a BLAS call.
+        self.dense = self.matrix.toarray() if self.k * size <= DENSE_ENTRIES else None
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        if self._matrix is None:
+            self._matrix = constraint_matrix(self.payoffs, self.concept,
+                                             include_diagonal=True)
+        return self._matrix
+
+    def adjoint_of(self, alpha: np.ndarray) -> np.ndarray:
+        """``sum_k alpha_k A_k(a)`` as ``[A...]``."""
+        if self.dense is not None:
+            return (alpha @ self.dense).reshape(self.shape)
+        return self.adjoint(self.payoffs, self.unflat(alpha))
+
+    def gains_of(self, sigma: np.ndarray) -> np.ndarray:
+        """``sum_a sigma(a) A_k(a)`` for every constraint ``k`` (flat)."""
+        if self.dense is not None:
+            return self.dense @ sigma.ravel()
+        return self.flat(self.gains(self.payoffs, sigma))
+
+    def restrict(self, support: np.ndarray) -> "DualProblem":
+        """The same problem with every joint action outside ``support`` at zero."""
+        base = np.where(support, self.base, -np.inf)
+        out = DualProblem(self.payoffs, self.concept, base, self.epsilon, self.target,
+                          self.eps_plus, self.rho, _matrix=self._matrix)
+        # (the dense copy is rebuilt from the shared sparse matrix)
+        # constraints that vanish on the support are trivially satisfied (eps >= 0 there)
+        m = self.matrix[:, np.flatnonzero(support.ravel())]
+        empty = np.diff(m.tocsr().indptr) == 0
+        out.fixed = out.fixed | empty
+        return out
+
+    # -- flat <-> per player -------------------------------------------------
+    def unflat(self, x: np.ndarray) -> list:
+        out, start = [], 0
+        for p, a in enumerate(self.shape):
+            size = self.sizes[p]
+            out.append(x[start:start + size].reshape((a, a) if self.concept == "ce" else (a,)))
+            start += size
+        return out
+
+    def flat(self, xs: list) -> np.ndarray:
+        return np.concatenate([x.ravel() for x in xs])
+
+    def sums(self, alpha: np.ndarray) -> np.ndarray:
+        return np.bincount(self.owner, weights=np.where(self.fixed, 0.0, alpha), minlength=self.n)
+
+    # -- evaluation -------------------------------------------------------------
+    def evaluate(self, alpha: np.ndarray) -> dict:
+        """Loss, joint, epsilons and gradient at ``alpha``.
+
+        The loss is the proof's form (Theorem 1, last line), whose minimum is
+        the primal optimum.
+        """
+        z = self.base - self.adjoint_of(alpha)
+        m = z.max()
+        e = np.exp(z - m)
+        total = e.sum()
+        sigma = e / total
+        lz = m + math.log(total)
+        s = self.sums(alpha)
+        if self.target is None:
+            eps = self.epsilon
+            value = lz + float(eps @ s)
+        else:
+            decay = np.exp(-s / self.rho)
+            eps = self.eps_plus + (self.target - self.eps_plus) * decay
+            value = lz + float(self.eps_plus @ s) + float(
+                (self.rho * (self.eps_plus - self.target) * decay).sum())
+        gains = self.gains_of(sigma)
+        grad = np.where(self.fixed, 0.0, eps[self.owner] - gains)
+        return {"alpha": alpha, "value": value, "sigma": sigma, "eps": eps, "gains": gains,
+                "grad": grad, "sums": s, "lz": lz}
+
+    def curvature(self, state: dict) -> np.ndarray:
+        """Per-player weight of the target term's Hessian block of ones (0 if fixed)."""
+        if self.target is None:
+            return np.zeros(self.n)
+        return (self.eps_plus - self.target) / self.rho * np.exp(-state["sums"] / self.rho)
+
+    def hvp(self, state: dict, v: np.ndarray) -> np.ndarray:
+        """Hessian-vector product (fixed entries of ``v`` ignored and returned as 0)."""
+        v = np.where(self.fixed, 0.0, v)
+        sigma = state["sigma"]
+        u = self.adjoint_of(v)
+        w = sigma * (u - (sigma * u).sum())
+        hv = self.gains_of(w)
+        c = self.curvature(state)
+        if c.any():
+            hv = hv + (c * np.bincount(self.owner, weights=v, minlength=self.n))[self.owner]
+        return np.where(self.fixed, 0.0, hv)
+
+    def hessian(self, state: dict, free: np.ndarray) -> np.ndarray:
+        """Dense Hessian on the free indices (sparse assembly)."""
+        sigma = state["sigma"].ravel()
+        if self.dense is not None:
+            a = self.dense[free]
+            h = (a * sigma) @ a.T
+        else:
+            a = self.matrix[free]
+            h = (a.multiply(sigma[None, :]).tocsr() @ a.T).toarray()
+        g = state["gains"][free]
+        h -= np.outer(g, g)
+        c = self.curvature(state)
+        if c.any():
+            own = self.owner[free]
+            h += c[own][:, None] * (own[:, None] == own[None, :])
+        return h
