@@ -121,7 +121,7 @@ def _host_with(monkeypatch, module):
     monkeypatch.setattr(plugins_module.metadata, "entry_points", lambda group: [])
     host = PluginHost()
     assert host.add_plugin(module, name="toy"), host.failures
-    monkeypatch.setattr(api, "get_host", lambda: host)
+    monkeypatch.setattr(plugins_module, "_HOST", host)
     return host
 
 

@@ -1,12 +1,14 @@
-"""A learner written from docs/plugins.md alone, installed into a fresh venv.
+"""A learner and a solver written from docs/plugins.md alone, installed into a fresh venv.
 
 The ```python blocks of docs/plugins.md that start with ``# my_learners/<file>.py``
-are written, as they are, into a temporary package ``my-learners`` (entry point
-``my_learners``), pip-installed offline into a venv (``make_venv`` of
-tests/test_external_plugins.py); ``spielplatz learn`` then trains it there with
-``--json``, ``--out`` and ``--plot``: the host shows the learner's declared
-headline metrics and column and draws the generic figure. The host's generic
-output is also checked in process (a learner that declares nothing).
+(``# my_solvers/<file>.py``) are written, as they are, into a temporary package
+``my-learners`` (``my-solvers``), pip-installed offline into a venv (``make_venv``
+of tests/test_external_plugins.py). There ``spielplatz learn`` trains the learner
+with ``--json``, ``--out`` and ``--plot`` (the host shows its declared headline
+metrics and column and draws the generic figure), and ``spielplatz solve`` runs
+the solver with ``-o`` options (coerced to the declared type, unknown names and
+bad values refused), ``--json`` and ``--plot``. The host's generic output is also
+checked in process (a learner that declares nothing).
 """
 
 from __future__ import annotations
@@ -42,13 +44,13 @@ packages = ["my_learners"]
 """
 
 
-def documented_files() -> dict[str, str]:
+def documented_files(package: str = "my_learners") -> dict[str, str]:
     """``{"my_learners/naive.py": code, ...}`` from docs/plugins.md."""
     text = (ROOT / "docs" / "plugins.md").read_text()
     files = {}
     for block in re.findall(r"^```python\n(.*?)^```", text, re.M | re.S):
         first = block.splitlines()[0]
-        found = re.match(r"# (my_learners/\w+\.py)\b", first)
+        found = re.match(rf"# ({package}/\w+\.py)\b", first)
         if found:
             files[found.group(1)] = block
     return files
@@ -56,6 +58,11 @@ def documented_files() -> dict[str, str]:
 
 def test_docs_hold_a_complete_learner_package():
     assert set(documented_files()) == {"my_learners/__init__.py", "my_learners/naive.py"}
+
+
+def test_docs_hold_a_complete_solver_package():
+    assert set(documented_files("my_solvers")) == {"my_solvers/__init__.py",
+                                                   "my_solvers/softmax.py"}
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +76,50 @@ def venv(tmp_path_factory) -> SimpleNamespace:
     (project / "pyproject.toml").write_text(PYPROJECT)
     for name, code in documented_files().items():
         (project / name).write_text(code)
-    _pip_install(python, [project], base)
+    solvers = base / "src" / "my-solvers"
+    (solvers / "my_solvers").mkdir(parents=True)
+    (solvers / "pyproject.toml").write_text(PYPROJECT.replace("my-learners", "my-solvers")
+                                            .replace("my_learners", "my_solvers"))
+    for name, code in documented_files("my_solvers").items():
+        (solvers / name).write_text(code)
+    _pip_install(python, [project, solvers], base)
     return SimpleNamespace(python=python, path=env_dir, tmp=base)
 
 
-def _learn(venv: SimpleNamespace, *args: str):
+def _run(venv: SimpleNamespace, *args: str):
     import subprocess
 
     return subprocess.run([venv.python, "-c", "from spielplatz.cli import main; main()",
-                           "learn", *args], capture_output=True, text=True,
-                          env=_clean_env(), timeout=300)
+                           *args], capture_output=True, text=True, env=_clean_env(),
+                          timeout=300)
+
+
+def _learn(venv: SimpleNamespace, *args: str):
+    return _run(venv, "learn", *args)
+
+
+def test_documented_solver_with_options_json_and_plot(venv, tmp_path):
+    plot = tmp_path / "softmax.png"
+    result = _run(venv, "solve", "chicken", "--solver", "welfare_softmax", "-o",
+                  "temperature=2", "--json", "--plot", str(plot))
+    assert result.returncode == 0, result.stderr
+    sol = json.loads(result.stdout)
+    assert sol["solver"] == "welfare_softmax" and sol["status"] == "approximate"
+    assert sol["config"] == {"temperature": 2.0}          # "2" coerced to the declared float
+    joint = np.asarray(sol["joint"])
+    assert joint.sum() == pytest.approx(1.0) and sol["gap"] > 0
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    listed = json.loads(_run(venv, "solvers", "--json").stdout)
+    entry = next(s for s in listed if s["name"] == "welfare_softmax")
+    assert entry["options"][0]["name"] == "temperature" and entry["options"][0]["default"] == 1.0
+    # the host refuses what the declaration excludes, in one line, before the solver runs
+    bad = _run(venv, "solve", "chicken", "--solver", "welfare_softmax", "-o", "temprature=2")
+    assert bad.returncode == 1 and "did you mean 'temperature'" in bad.stderr
+    bad = _run(venv, "solve", "chicken", "--solver", "welfare_softmax", "-o", "temperature=0")
+    assert bad.returncode == 1 and "temperature" in bad.stderr
+    default = json.loads(_run(venv, "solve", "chicken", "--solver", "welfare_softmax",
+                              "--json").stdout)
+    assert default["config"] == {"temperature": 1.0}
 
 
 def test_documented_learner_with_json_out_and_plot(venv, tmp_path):

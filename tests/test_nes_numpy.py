@@ -144,7 +144,7 @@ def _strict_loads(text):
 
 
 def test_non_finite_numbers_are_null_in_every_json():
-    from spielplatz.cli.main import _echo_json
+    from spielplatz.cli.common import echo_json as _echo_json
     from spielplatz.results import Solution
 
     game = sp.load_game("chicken")

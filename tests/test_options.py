@@ -173,7 +173,7 @@ def test_welfare_nash_names_the_objectives_it_accepts():
     with pytest.raises(SpielplatzError) as info:
         sp.solve("chicken", solver="welfare", objective="nash")
     assert "objectives: utilitarian, weighted, egalitarian, worst" in str(info.value)
-    listed = sp.plugins.get_host().registry("solver").get("welfare").to_dict()
+    listed = sp.get_host().registry("solver").get("welfare").to_dict()
     objective = next(o for o in listed["options"] if o["name"] == "objective")
     assert "nash" not in objective["help"].split(";")[0]
 

@@ -19,7 +19,7 @@ distribution is cleaned (tiny negatives clipped, renormalised) and certified
 with :mod:`spielplatz.equilibria.deviations` before ``status="optimal"`` is reported.
 
 ``maxent_tiebreak=True`` returns the maximum-entropy distribution on the face
-of optimal solutions (see :mod:`spielplatz_welfare.maxent_face`), so the
+of optimal solutions (see :mod:`spielplatz.equilibria.mwmre.face`), so the
 answer is reproducible when the optimum is not unique; NES appendix E explains
 why welfare and (relative) entropy objectives select different equilibria. The
 face is read off the LP's duals by complementary slackness (coordinates with a
@@ -53,7 +53,7 @@ from spielplatz.validation import (as_bool, check_option_names,
                                    per_player)
 
 from . import OPTIONS as _REGISTERED_OPTIONS
-from .maxent_face import row_max_over_simplex, maxent_on_face
+from spielplatz.equilibria.mwmre.face import maxent_on_face, row_max_over_simplex
 
 __all__ = ["WelfareSolver", "efficiency_summary", "OBJECTIVES", "OPTIONS"]
 

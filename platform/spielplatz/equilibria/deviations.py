@@ -134,38 +134,35 @@ def gains(payoffs: Any, joint: Any, concept: str = "ce") -> list:
     return ce_gains(payoffs, joint) if check_concept(concept) == "ce" else cce_gains(payoffs, joint)
 
 
+def _adjoint(payoffs: Any, duals: Sequence[Any], contribution: Any) -> Any:
+    """``sum_p`` of player ``p``'s ``contribution(alpha_p, g_p)`` ``[A_p, R]`` (``g_p`` the
+    centred ``[A_p, R]`` payoffs), each moved back to the joint's axes ``[A_1, ..., A_N]``."""
+    xp = array_module(payoffs, *duals)
+    n = payoffs.shape[0]
+    shape = payoffs.shape[1:]
+    total = 0.0
+    for p in range(n):
+        g = centred(player_matrix(payoffs[p], p, n))              # [A_p, R]
+        contrib = contribution(duals[p], g)                       # [A_p, R]
+        moved_shape = (shape[p],) + tuple(s for i, s in enumerate(shape) if i != p)
+        total = total + xp.moveaxis(contrib.reshape(moved_shape), 0, p)
+    return total
+
+
 def ce_gains_adjoint(payoffs: Any, duals: Sequence[Any]) -> Any:
     """``sum_p sum_{a',a''} duals[p][a', a''] * d gains[p][a', a''] / d sigma``.
 
     The CE logits of Theorem 1 without the welfare term are ``-ce_gains_adjoint``.
-    Returns a tensor ``[A_1, ..., A_N]``.
+    Returns a tensor ``[A_1, ..., A_N]`` (duals ``[A_p, A_p]``).
     """
-    xp = array_module(payoffs, *duals)
-    n = payoffs.shape[0]
-    shape = payoffs.shape[1:]
-    total = 0.0
-    for p in range(n):
-        g = centred(player_matrix(payoffs[p], p, n))              # [A_p, R]
-        alpha = duals[p]                                          # [A_p, A_p]
-        contrib = alpha @ g - alpha.sum(axis=1)[:, None] * g       # [A_p, R]
-        moved_shape = (shape[p],) + tuple(s for i, s in enumerate(shape) if i != p)
-        total = total + xp.moveaxis(contrib.reshape(moved_shape), 0, p)
-    return total
+    return _adjoint(payoffs, duals,
+                    lambda alpha, g: alpha @ g - alpha.sum(axis=1)[:, None] * g)
 
 
 def cce_gains_adjoint(payoffs: Any, duals: Sequence[Any]) -> Any:
-    """``sum_p sum_{a'} duals[p][a'] * d gains[p][a'] / d sigma`` as ``[A_1, ..., A_N]``."""
-    xp = array_module(payoffs, *duals)
-    n = payoffs.shape[0]
-    shape = payoffs.shape[1:]
-    total = 0.0
-    for p in range(n):
-        g = centred(player_matrix(payoffs[p], p, n))              # [A_p, R]
-        alpha = duals[p]                                          # [A_p]
-        contrib = (alpha @ g)[None, :] - alpha.sum() * g          # [A_p, R]
-        moved_shape = (shape[p],) + tuple(s for i, s in enumerate(shape) if i != p)
-        total = total + xp.moveaxis(contrib.reshape(moved_shape), 0, p)
-    return total
+    """``sum_p sum_{a'} duals[p][a'] * d gains[p][a'] / d sigma`` as ``[A_1, ..., A_N]``
+    (duals ``[A_p]``)."""
+    return _adjoint(payoffs, duals, lambda alpha, g: (alpha @ g)[None, :] - alpha.sum() * g)
 
 
 def epsilons(payoffs: Any, joint: Any, concept: str = "ce") -> Any:

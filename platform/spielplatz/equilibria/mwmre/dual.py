@@ -74,7 +74,7 @@ from spielplatz.equilibria.deviations import check_concept, array_module
 __all__ = [
     "dual_shapes", "dual_masks", "zero_duals", "flatten_duals", "unflatten_duals",
     "dual_sums", "base_logits", "logits", "log_partition", "joint",
-    "target_epsilons", "loss", "maxent_loss", "dual_gradient", "dual_hvp",
+    "epsilon_terms", "target_epsilons", "loss", "maxent_loss", "dual_gradient", "dual_hvp",
     "primal_objective",
 ]
 
@@ -196,16 +196,40 @@ def joint(payoffs: Any, duals: Sequence[Any], concept: str = "ce", *,
     return e / e.sum()
 
 
+def epsilon_terms(sums: Any, *, epsilon: Any = None, target_epsilon: Any = None,
+                  eps_plus: Any = None, rho: Any = None) -> tuple:
+    """The epsilon part of every MWMRE dual, from the per-player dual sums ``s_p``.
+
+    The one place its formulas are written; the dual below, the exact solver's
+    :class:`~spielplatz.equilibria.mwmre.problem.DualProblem` and the batched JAX
+    kernel all call it. Returns ``(eps, value, curvature)``, each per player ``[N]``:
+
+    * fixed ``epsilon``: ``eps_p``, the term ``eps_p s_p``, no curvature;
+    * target (Theorems 1/2): ``eps_p(alpha) = (eps_hat_p - eps+_p) exp(-s_p / rho) +
+      eps+_p`` (the minimiser of the rho penalty, moving from ``eps_hat_p`` at
+      ``alpha_p = 0`` towards ``eps+_p``), the term ``eps+_p s_p + rho (eps+_p -
+      eps_hat_p) exp(-s_p / rho)`` (the proof's form; the theorems' ``eps+_p s_p -
+      rho eps_p(alpha)`` is this less the constant ``rho eps+_p``), and its second
+      derivative ``(eps+_p - eps_hat_p) / rho exp(-s_p / rho)`` on player ``p``'s block.
+
+    The gradient of the dual in ``alpha_{p, k}`` is ``eps_p - gain_{p, k}(sigma)`` and
+    its Hessian the covariance of the gains plus ``curvature_p`` on each block of ones.
+    """
+    xp = array_module(sums)
+    if target_epsilon is None:
+        eps = xp.zeros_like(sums) + (0.0 if epsilon is None else epsilon)
+        return eps, eps * sums, xp.zeros_like(sums)
+    decay = xp.exp(-sums / rho)
+    gap = eps_plus - target_epsilon
+    return eps_plus - gap * decay, eps_plus * sums + rho * gap * decay, gap / rho * decay
+
+
 def target_epsilons(duals: Sequence[Any], concept: str, target_epsilon: Any,
                     eps_plus: Any, rho: Any) -> Any:
-    """``eps_p(alpha) = (eps_hat_p - eps+_p) exp(-sum alpha_p / rho) + eps+_p``, ``[N]``.
-
-    The minimiser of the rho penalty of Theorem 1 for given duals; it moves
-    from ``eps_hat_p`` (``alpha_p = 0``) towards ``eps+_p``.
-    """
-    s = dual_sums(duals, concept)
-    xp = array_module(s)
-    return (target_epsilon - eps_plus) * xp.exp(-s / rho) + eps_plus
+    """``eps_p(alpha) = (eps_hat_p - eps+_p) exp(-sum alpha_p / rho) + eps+_p``, ``[N]``
+    (:func:`epsilon_terms`)."""
+    return epsilon_terms(dual_sums(duals, concept), target_epsilon=target_epsilon,
+                         eps_plus=eps_plus, rho=rho)[0]
 
 
 def loss(payoffs: Any, duals: Sequence[Any], concept: str = "ce", *, target_epsilon: Any,
@@ -235,9 +259,9 @@ def loss(payoffs: Any, duals: Sequence[Any], concept: str = "ce", *, target_epsi
     concept = check_concept(concept)
     duals = _mask(duals, concept)
     s = dual_sums(duals, concept)
-    eps = target_epsilons(duals, concept, target_epsilon, eps_plus, rho)
+    _, term, _ = epsilon_terms(s, target_epsilon=target_epsilon, eps_plus=eps_plus, rho=rho)
     lz = log_partition(payoffs, duals, concept, log_prior=log_prior, welfare=welfare, mu=mu)
-    return lz + (eps_plus * s).sum() - (rho * eps).sum()
+    return lz + (term - rho * eps_plus).sum()
 
 
 def maxent_loss(payoffs: Any, duals: Sequence[Any], concept: str = "ce", *,
@@ -252,9 +276,9 @@ def maxent_loss(payoffs: Any, duals: Sequence[Any], concept: str = "ce", *,
     """
     concept = check_concept(concept)
     duals = _mask(duals, concept)
-    s = dual_sums(duals, concept)
+    _, term, _ = epsilon_terms(dual_sums(duals, concept), epsilon=epsilon)
     lz = log_partition(payoffs, duals, concept, log_prior=log_prior, welfare=welfare, mu=mu)
-    return lz + (epsilon * s).sum()
+    return lz + term.sum()
 
 
 def _gains(payoffs: Any, sigma: Any, concept: str) -> list:
@@ -272,13 +296,10 @@ def dual_gradient(payoffs: Any, duals: Sequence[Any], concept: str = "ce", *,
     ``eps_p(alpha)`` (:func:`target_epsilons`). The CE diagonal is zero.
     """
     concept = check_concept(concept)
-    xp = array_module(payoffs, *duals)
     duals = _mask(duals, concept)
     sigma = joint(payoffs, duals, concept, log_prior=log_prior, welfare=welfare, mu=mu)
-    if target_epsilon is not None:
-        eps = target_epsilons(duals, concept, target_epsilon, eps_plus, rho)
-    else:
-        eps = xp.zeros(payoffs.shape[0]) + (0.0 if epsilon is None else epsilon)
+    eps, _, _ = epsilon_terms(dual_sums(duals, concept), epsilon=epsilon,
+                              target_epsilon=target_epsilon, eps_plus=eps_plus, rho=rho)
     out = [eps[p] - g for p, g in enumerate(_gains(payoffs, sigma, concept))]
     return _mask(out, concept)
 
@@ -301,9 +322,9 @@ def dual_hvp(payoffs: Any, duals: Sequence[Any], vector: Sequence[Any], concept:
     mean = (sigma * adjoint).sum()
     hv = _gains(payoffs, sigma * (adjoint - mean), concept)
     if target_epsilon is not None:
-        xp = array_module(payoffs, *duals)
-        s = dual_sums(duals, concept)
-        c = (eps_plus - target_epsilon) / rho * xp.exp(-s / rho) + xp.zeros(len(duals))
+        _, _, c = epsilon_terms(dual_sums(duals, concept), target_epsilon=target_epsilon,
+                                eps_plus=eps_plus, rho=rho)
+        c = c + array_module(c).zeros(len(duals))
         vs = dual_sums(vector, concept)
         hv = [h + c[p] * vs[p] for p, h in enumerate(hv)]
     return _mask(hv, concept)

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from spielplatz.equilibria.mwmre.dual import epsilon_terms
+
 __all__ = ["compile_count", "batch_function", "BATCH_ITERATIONS"]
 
 _CACHE: dict = {}
@@ -137,6 +139,7 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
     import jax
     import jax.numpy as jnp
     from jax import lax
+    from jax.scipy.sparse.linalg import cg
 
     n = len(shape)
     owner_np, fixed_np = _layout(shape, concept)
@@ -163,30 +166,24 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
         ts = jnp.asarray(steps_np, g.dtype)
         ds = features_fn(g)
 
+        def eps_terms(sums):
+            """``(eps, value term, curvature)`` per player (:func:`dual.epsilon_terms`)."""
+            if target_mode:
+                return epsilon_terms(sums, target_epsilon=target, eps_plus=eps_plus, rho=rho)
+            return epsilon_terms(sums, epsilon=eps)
+
         def value_of(alpha):
             """Dual loss (proof form of Theorem 1) and the unnormalised logits."""
             z = base - adjoint_fn(ds, unflat(alpha))
             m = z.max()
             lz = m + jnp.log(jnp.exp(z - m).sum())
-            s = onehot.T @ (alpha * notfixed)
-            if target_mode:
-                decay = jnp.exp(-s / rho)
-                value = lz + eps_plus @ s + (rho * (eps_plus - target) * decay).sum()
-            else:
-                value = lz + eps @ s
-            return value, z - lz
+            _, term, _ = eps_terms(onehot.T @ (alpha * notfixed))
+            return lz + term.sum(), z - lz
 
         def evaluate(alpha):
             value, logp = value_of(alpha)
             sigma = jnp.exp(logp)
-            s = onehot.T @ (alpha * notfixed)
-            if target_mode:
-                decay = jnp.exp(-s / rho)
-                eps_now = eps_plus + (target - eps_plus) * decay
-                curv = (eps_plus - target) / rho * decay
-            else:
-                eps_now = eps
-                curv = jnp.zeros(n, g.dtype)
+            eps_now, _, curv = eps_terms(onehot.T @ (alpha * notfixed))
             gains = gains_fn(ds, sigma)
             grad = notfixed * (eps_now[owner] - gains)
             return dict(alpha=alpha, sigma=sigma, value=value, gains=gains, grad=grad,
@@ -224,33 +221,13 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             shift = damping * hd + 1e-14 * jnp.maximum(hd.max(), 1e-300)
             precond = jnp.where(freem > 0, 1.0 / jnp.maximum(hd + shift, 1e-300), 0.0)
             b = -grad * freem
-            bnorm = jnp.sqrt(b @ b)
-            cg_tol = jnp.minimum(CG_FORCING, jnp.sqrt(residual)) * bnorm
 
             def apply(v):
                 return hvp(st, v * freem) * freem + shift * v
 
-            def cg_cond(c):
-                x, r, p, rz, i, stop = c
-                return (~stop) & (i < cg_max)
-
-            def cg_body(c):
-                x, r, p, rz, i, stop = c
-                q = apply(p)
-                pq = p @ q
-                bad = pq <= 0
-                step = jnp.where(bad, 0.0, rz / jnp.where(bad, 1.0, pq))
-                x = x + step * p
-                r = r - step * q
-                z = precond * r
-                rz_new = r @ z
-                p = z + (rz_new / jnp.where(rz == 0, 1.0, rz)) * p
-                stop = bad | (jnp.sqrt(r @ r) <= cg_tol)
-                return x, r, p, rz_new, i + 1, stop
-
-            z0 = precond * b
-            x, *_ = lax.while_loop(cg_cond, cg_body,
-                                   (jnp.zeros_like(b), b, z0, b @ z0, 0, bnorm == 0))
+            # jax's conjugate gradients, Jacobi-preconditioned, to the forcing tolerance
+            x, _ = cg(apply, b, tol=jnp.minimum(CG_FORCING, jnp.sqrt(residual)),
+                      maxiter=cg_max, M=lambda r: precond * r)
             act = active & free_ok
             return x * freem + jnp.where(act, -grad, 0.0)
 

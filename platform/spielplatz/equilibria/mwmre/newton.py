@@ -24,33 +24,26 @@ from spielplatz.errors import SpielplatzError
 __all__ = ["newton", "NewtonResult", "support_lp"]
 
 
-def _projected_gradient(alpha: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    return alpha - np.maximum(alpha - grad, 0.0)
+def _projected_gradient(alpha: np.ndarray, grad: np.ndarray,
+                        unbounded: np.ndarray | None = None) -> np.ndarray:
+    bounded = alpha - np.maximum(alpha - grad, 0.0)
+    return bounded if unbounded is None else np.where(unbounded, grad, bounded)
+
+
+def _project(x: np.ndarray, unbounded: np.ndarray | None) -> np.ndarray:
+    """Multipliers of inequalities onto ``>= 0``; those of equalities (``unbounded``) free."""
+    bounded = np.maximum(x, 0.0)
+    return bounded if unbounded is None else np.where(unbounded, x, bounded)
 
 
 def _cg(apply, b: np.ndarray, diag: np.ndarray, tol: float, maxiter: int) -> np.ndarray:
-    """Jacobi-preconditioned conjugate gradients for ``apply(x) = b``."""
-    x = np.zeros_like(b)
-    r = b.copy()
+    """Solve ``apply(x) = b`` by scipy's conjugate gradients, Jacobi-preconditioned."""
+    from scipy.sparse.linalg import LinearOperator, cg
+
+    n = b.size
     inv = 1.0 / np.maximum(diag, 1e-300)
-    z = inv * r
-    p = z.copy()
-    rz = r @ z
-    bnorm = np.linalg.norm(b)
-    for _ in range(maxiter):
-        q = apply(p)
-        pq = p @ q
-        if pq <= 0:
-            break
-        step = rz / pq
-        x += step * p
-        r -= step * q
-        if np.linalg.norm(r) <= tol * bnorm:
-            break
-        z = inv * r
-        rz_new = r @ z
-        p = z + (rz_new / rz) * p
-        rz = rz_new
+    x, _ = cg(LinearOperator((n, n), matvec=apply, dtype=float), b, rtol=tol, atol=0.0,
+              maxiter=maxiter, M=LinearOperator((n, n), matvec=lambda r: inv * r, dtype=float))
     return x
 
 
@@ -75,9 +68,10 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     zeros, e.g. because the joint is collapsing towards the boundary).
     """
     alpha = np.zeros(problem.k) if alpha0 is None else np.where(problem.fixed, 0.0, alpha0)
+    unbounded = getattr(problem, "unbounded", None)      # equality rows: free multipliers
     state = problem.evaluate(alpha)
     it = 0
-    residual = float(np.abs(_projected_gradient(alpha, state["grad"])).max(initial=0.0))
+    residual = float(np.abs(_projected_gradient(alpha, state["grad"], unbounded)).max(initial=0.0))
     while residual > tol and it < max_iter:
         if give_up is not None and give_up(it, state):
             break
@@ -85,6 +79,8 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         grad = state["grad"]
         delta = min(1e-3, residual)
         active = problem.fixed | ((alpha <= delta) & (grad > 0))
+        if unbounded is not None:
+            active &= ~unbounded | problem.fixed
         free = np.flatnonzero(~active)
         d = np.zeros_like(alpha)
         act = np.flatnonzero(active & ~problem.fixed)
@@ -122,7 +118,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         step, accepted = 1.0, None
         base_value = state["value"]
         for _ in range(40):
-            trial = np.maximum(alpha + step * d, 0.0)
+            trial = _project(alpha + step * d, unbounded)
             trial[problem.fixed] = 0.0
             new = problem.evaluate(trial)
             decrease = float(grad[free] @ (alpha[free] - trial[free])) + float(
@@ -132,10 +128,10 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
                 break
             step *= 0.5
         if accepted is None:  # rounding floor: accept the full step if it helps
-            trial = np.maximum(alpha + d, 0.0)
+            trial = _project(alpha + d, unbounded)
             trial[problem.fixed] = 0.0
             new = problem.evaluate(trial)
-            r_new = float(np.abs(_projected_gradient(trial, new["grad"])).max(initial=0.0))
+            r_new = float(np.abs(_projected_gradient(trial, new["grad"], unbounded)).max(initial=0.0))
             if r_new < residual:
                 accepted = new
             else:
@@ -145,19 +141,22 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
             # moves it by about one unit per step; try long steps along the last one.
             y = accepted["alpha"] - alpha
             for factor in (32.0, 4.0):
-                trial = np.maximum(accepted["alpha"] + factor * y, 0.0)
+                trial = _project(accepted["alpha"] + factor * y, unbounded)
                 trial[problem.fixed] = 0.0
                 new = problem.evaluate(trial)
                 if new["value"] < accepted["value"] - 1e-14 * abs(accepted["value"]):
                     accepted = new
                     break
         alpha, state = accepted["alpha"], accepted
-        residual = float(np.abs(_projected_gradient(alpha, state["grad"])).max(initial=0.0))
+        residual = float(np.abs(_projected_gradient(alpha, state["grad"], unbounded)).max(initial=0.0))
     return NewtonResult(alpha, state, it, residual <= tol, residual)
 
 
 def _hessian_diagonal(problem: DualProblem, state: dict) -> np.ndarray:
     """``diag H``: ``E[A_k^2] - E[A_k]^2`` (+ the target term)."""
+    own = getattr(problem, "hessian_diagonal", None)
+    if own is not None:
+        return own(state)
     a = problem.matrix
     sigma = state["sigma"].ravel()
     sq = a.multiply(a) @ sigma
@@ -185,7 +184,7 @@ def support_lp(problem: DualProblem) -> np.ndarray:
                              b=problem.epsilon[problem.owner[keep]],
                              zero=~problem.support.ravel(), equalities=False)
     except SpielplatzError as exc:
-        raise SpielplatzError(f"maxent: {exc}") from None
+        raise SpielplatzError(f"the support LP failed: {exc}") from None
     if found.empty:
         raise SpielplatzError("no joint distribution satisfies the constraints with this "
                               "epsilon (the polytope is empty); use a larger epsilon, or "

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 from spielplatz.equilibria import deviations
 from spielplatz.equilibria.constraints import constraint_matrix
+from spielplatz.equilibria.mwmre.dual import epsilon_terms
 
 _BLAS: dict = {}
 
@@ -167,14 +168,9 @@ class DualProblem:
         sigma = e / total
         lz = m + math.log(total)
         s = self.sums(alpha)
-        if self.target is None:
-            eps = self.epsilon
-            value = lz + float(eps @ s)
-        else:
-            decay = np.exp(-s / self.rho)
-            eps = self.eps_plus + (self.target - self.eps_plus) * decay
-            value = lz + float(self.eps_plus @ s) + float(
-                (self.rho * (self.eps_plus - self.target) * decay).sum())
+        eps, term, _ = epsilon_terms(s, epsilon=self.epsilon, target_epsilon=self.target,
+                                     eps_plus=self.eps_plus, rho=self.rho)
+        value = lz + float(term.sum())
         gains = self.gains_of(sigma)
         grad = np.where(self.fixed, 0.0, eps[self.owner] - gains)
         return {"alpha": alpha, "value": value, "sigma": sigma, "eps": eps, "gains": gains,
@@ -184,7 +180,8 @@ class DualProblem:
         """Per-player weight of the target term's Hessian block of ones (0 if fixed)."""
         if self.target is None:
             return np.zeros(self.n)
-        return (self.eps_plus - self.target) / self.rho * np.exp(-state["sums"] / self.rho)
+        return epsilon_terms(state["sums"], target_epsilon=self.target, eps_plus=self.eps_plus,
+                             rho=self.rho)[2]
 
     def hvp(self, state: dict, v: np.ndarray) -> np.ndarray:
         """Hessian-vector product (fixed entries of ``v`` ignored and returned as 0)."""

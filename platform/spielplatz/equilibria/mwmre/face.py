@@ -15,16 +15,16 @@ computed in two exact steps rather than by a barrier or a thickened face:
    (coordinates that are positive somewhere on ``F``) and the rows of ``B``
    that are tight on all of ``F`` (implicit equalities). Coordinates that
    cannot exceed ``1 / spielplatz.equilibria.polytope.MAX_SCALE`` on ``F`` are treated as zero.
-2. **Dual Newton** on the reduced problem, where Slater's condition holds so the
+2. **Dual Newton** (the host's :func:`~spielplatz.equilibria.mwmre.newton.newton`
+   on a :class:`RowsProblem`) on the reduced problem, where Slater's condition holds so the
    dual optimum is attained. The equalities are homogenised with ``sum x = 1``
    and orthonormalised (``Q x = 0``); each remaining row is split into a part
    ``H`` orthogonal to the affine hull's normals and a constant ``beta`` on the
    hull (``h x = H x + beta``; rows constant on the hull are dropped). Then
    ``x = softmax(-Q' mu - H' lam)`` and the dual
    ``phi(mu, lam) = logsumexp(-Q' mu - H' lam) - beta . lam`` is minimised over
-   ``mu`` free, ``lam >= 0`` by a projected Newton method (Bertsekas'
-   two-metric projection, damped in proportion to the projected gradient) in
-   float64. It converges superlinearly; the answer satisfies the constraints
+   ``mu`` free, ``lam >= 0`` by the same projected Newton method as every MWMRE
+   solve, in float64. It converges superlinearly; the answer satisfies the constraints
    to about 1e-13.
 
 This is the dual of the maximum-entropy problem of NES appendix Section A
@@ -42,7 +42,7 @@ import numpy as np
 from spielplatz.errors import SpielplatzError
 from spielplatz.equilibria.polytope import as_rows, face_support
 
-__all__ = ["maxent_on_face", "FaceResult", "row_max_over_simplex"]
+__all__ = ["maxent_on_face", "FaceResult", "RowsProblem", "row_max_over_simplex"]
 
 @dataclass
 class FaceResult:
@@ -97,70 +97,61 @@ def _orthonormal_rows(mat: np.ndarray) -> np.ndarray:
     return vt[:rank]
 
 
-def _newton(Q: np.ndarray, H: np.ndarray, beta: np.ndarray, *, max_iter: int = 200,
-            tol: float = 1e-13) -> tuple:
-    """Minimise ``logsumexp(-Q' mu - H' lam) - beta @ lam`` over ``mu`` free, ``lam >= 0``.
+class RowsProblem:
+    """``min_z logsumexp(-M' z) + c . z`` with the first ``r`` multipliers free.
 
-    The rows of ``H`` are orthogonal to the rows of ``Q`` and to the all-ones
-    vector (see :func:`maxent_on_face`), so the Hessian is singular only along
-    linear dependencies among the free rows of ``H``; a damping proportional
-    to the projected gradient keeps the Newton steps bounded there and
-    vanishes at the solution (superlinear convergence).
-
-    Returns ``(x, iterations, converged)`` where ``x`` is the softmax primal.
+    The maximum-entropy dual of ``{x in simplex : Q x = 0, H x <= -beta}``
+    (``M = [Q; H]``, ``c = [0; -beta]`` written as ``-lin``), in the interface of
+    :class:`~spielplatz.equilibria.mwmre.problem.DualProblem` that
+    :func:`~spielplatz.equilibria.mwmre.newton.newton` drives: the same projected
+    Newton, with the equality rows' multipliers unbounded (``unbounded``).
     """
-    r, m = Q.shape[0], H.shape[0]
-    M = np.vstack([Q, H])
-    lin = np.concatenate([np.zeros(r), beta])
-    z = np.zeros(r + m)
-    is_lam = np.arange(r + m) >= r
 
-    def evaluate(z):
-        u = -(M.T @ z)
+    def __init__(self, Q: np.ndarray, H: np.ndarray, beta: np.ndarray):
+        self.M = np.vstack([Q, H])
+        self.lin = np.concatenate([np.zeros(Q.shape[0]), beta])
+        self.k = self.M.shape[0]
+        self.fixed = np.zeros(self.k, dtype=bool)
+        self.unbounded = np.arange(self.k) < Q.shape[0]
+
+    def evaluate(self, z: np.ndarray) -> dict:
+        u = -(self.M.T @ z)
         top = u.max()
         w = np.exp(u - top)
         total = w.sum()
-        return top + np.log(total) - lin @ z, w / total
+        x = w / total
+        gains = self.M @ x
+        return {"alpha": z, "value": float(top + np.log(total) - self.lin @ z), "sigma": x,
+                "gains": gains, "grad": -gains - self.lin}
 
-    phi, x = evaluate(z)
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
-        g = -(M @ x) - lin
-        # Projected gradient: the mu part is the equality residual -Q x, the
-        # lam part min(lam, slack) measures feasibility and complementarity.
-        proj = np.where(is_lam, np.minimum(z, g), g)
-        size = np.abs(proj).max(initial=0.0)
-        if size <= tol:
-            converged = True
-            break
-        active = is_lam & (z <= min(1e-9, size)) & (g > 0)
-        free = ~active
-        Mf = M[free]
-        mx = Mf @ x
-        hess = (Mf * x) @ Mf.T - np.outer(mx, mx)
-        damp = 1e-13 * max(1.0, float(np.trace(hess))) + 1e-3 * min(size, 1.0)
-        d = np.zeros_like(z)
-        d[free] = -np.linalg.solve(hess + damp * np.eye(hess.shape[0]), g[free])
-        if active.any():
-            Ma = M[active]
-            diag = np.maximum(np.einsum("ij,ij->i", Ma * x, Ma) - (Ma @ x) ** 2, 1e-12)
-            d[active] = -g[active] / diag
-        step = 1.0
-        while True:
-            z_new = z + step * d
-            z_new[is_lam] = np.maximum(z_new[is_lam], 0.0)
-            phi_new, x_new = evaluate(z_new)
-            if phi_new <= phi + 1e-4 * (g @ (z_new - z)) + 1e-15 * max(1.0, abs(phi)):
-                break
-            step *= 0.5
-            if step < 1e-12:
-                break
-        if step < 1e-12:
-            converged = size <= 1e-10
-            break
-        z, phi, x = z_new, phi_new, x_new
-    return x, it, converged
+    def hessian(self, state: dict, free: np.ndarray) -> np.ndarray:
+        x, mf = state["sigma"], self.M[free]
+        mx = state["gains"][free]
+        return (mf * x) @ mf.T - np.outer(mx, mx)
+
+    def hvp(self, state: dict, v: np.ndarray) -> np.ndarray:
+        x = state["sigma"]
+        u = self.M.T @ v
+        return self.M @ (x * (u - x @ u))
+
+    def hessian_diagonal(self, state: dict) -> np.ndarray:
+        return np.maximum(np.einsum("ij,ij->i", self.M * state["sigma"], self.M)
+                          - state["gains"] ** 2, 0.0)
+
+
+def _newton(Q: np.ndarray, H: np.ndarray, beta: np.ndarray, *, max_iter: int = 200,
+            tol: float = 1e-13) -> tuple:
+    """The host's projected Newton on :class:`RowsProblem`: ``(x, iterations, converged)``.
+
+    The rows of ``H`` are orthogonal to the rows of ``Q`` and to the all-ones vector
+    (see :func:`maxent_on_face`), so the Hessian is singular only along linear
+    dependencies among the rows of ``H``, where the Newton method's damping keeps the
+    steps bounded.
+    """
+    from spielplatz.equilibria.mwmre.newton import newton
+
+    res = newton(RowsProblem(Q, H, beta), tol=tol, max_iter=max_iter)
+    return res.state["sigma"], res.iterations, res.converged or res.residual <= 1e-10
 
 
 def maxent_on_face(n: int, *, zero: np.ndarray | None = None, E: Any = None,
