@@ -189,3 +189,36 @@ def test_unknown_concept_is_a_clear_error():
 
     with pytest.raises(SpielplatzError, match="unknown solution concept 'nash'"):
         deviations.gains(np.zeros((2, 2, 2)), np.full((2, 2), 0.25), "nash")
+
+
+@pytest.mark.parametrize("concept", ["ce", "cce"])
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 2)])
+def test_feature_contractions_equal_the_player_view_contractions(concept, shape):
+    """The precomputed form the batched MWMRE kernel uses computes the same gains,
+    adjoint and second moments as the host's direct contractions, under jit and vmap."""
+    import jax
+    import jax.numpy as jnp
+
+    from spielplatz.equilibria.constraints import constraint_matrix
+    from spielplatz.equilibria.mwmre.dual import dual_shapes
+
+    rng = np.random.default_rng(7)
+    n = len(shape)
+    payoffs = rng.normal(size=(4, n) + shape) * 3.0 + 10.0
+    joints = rng.dirichlet(np.ones(int(np.prod(shape))), size=4).reshape((4,) + shape)
+    duals = [rng.random((4,) + s) for s in dual_shapes(shape, concept)]
+    features, gains, adjoint, second = deviations.feature_contractions(shape, concept)
+    with jax.enable_x64(True):
+        run = jax.jit(jax.vmap(lambda g, s, *a: (gains(features(g), s),
+                                                 adjoint(features(g), list(a)),
+                                                 second(features(g), s))))
+        got = run(jnp.asarray(payoffs), jnp.asarray(joints), *map(jnp.asarray, duals))
+    for i in range(4):
+        direct = deviations.gains(payoffs[i], joints[i], concept)
+        np.testing.assert_allclose(got[0][i], np.concatenate([d.ravel() for d in direct]),
+                                   atol=1e-12)
+        adj = (deviations.ce_gains_adjoint if concept == "ce"
+               else deviations.cce_gains_adjoint)(payoffs[i], [d[i] for d in duals])
+        np.testing.assert_allclose(got[1][i], adj, atol=1e-11)
+        m = constraint_matrix(payoffs[i], concept, include_diagonal=True)
+        np.testing.assert_allclose(got[2][i], m.multiply(m) @ joints[i].ravel(), atol=1e-11)

@@ -255,11 +255,11 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
 
     with single_thread():
         return _finish(payoffs, concept, options_of, first.config, scales, out, fallback,
-                       start, batch_time)
+                       batch_time)
 
 
 def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
-            scales: np.ndarray, out: dict, fallback: bool, start: float,
+            scales: np.ndarray, out: dict, fallback: bool,
             batch_time: float) -> BatchResult:
     """Certify every game on the host, re-solve the uncertified ones, build the result."""
     b, n = payoffs.shape[:2]

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre.dual import epsilon_terms
 
 __all__ = ["compile_count", "batch_function", "BATCH_ITERATIONS"]
@@ -49,75 +50,6 @@ def _layout(shape: tuple, concept: str) -> tuple[np.ndarray, np.ndarray]:
     return owner, fixed
 
 
-
-
-def _contractions(shape: tuple, concept: str) -> tuple[Any, Any, Any, Any]:
-    """``features``, ``gains``, ``adjoint`` and ``second`` for one game of ``shape``.
-
-    ``features(G)`` precomputes, per player, the deviation tensor
-    ``D_p[z, a] = G_p(z, a_-p) - G_p(a)`` and its square, laid out for batched
-    dot products (CE: ``[x, z, R]`` with ``x = a_p`` and ``R`` the other
-    players' joint actions; CCE: ``[z, |A|]`` with ``a`` in player-``p``-first
-    order); then, as one contraction per player,
-
-    * ``gains(D, sigma)``: the CE gains ``sum_{a: a_p = x} sigma(a) D_p[z, a]``
-      (``[A_p, A_p]``, zero diagonal) or CCE gains ``sum_a sigma(a) D_p[z, a]``,
-      flattened player by player: :func:`spielplatz.equilibria.deviations.ce_gains`;
-    * ``adjoint(D, alphas)``: ``sum_p sum_{x, z} alpha_p[x, z] D_p[z, a] [a_p = x]``
-      (CE) or ``sum_p sum_z alpha_p[z] D_p[z, a]`` (CCE), ``[A_1, ..., A_N]``:
-      :func:`spielplatz.equilibria.deviations.ce_gains_adjoint`;
-    * ``second(D, sigma)``: ``E_sigma[A_k^2]`` per constraint (the Hessian
-      diagonal before centring).
-    """
-    import jax.numpy as jnp
-
-    n = len(shape)
-    size = int(np.prod(shape))
-    moved = [(shape[p],) + tuple(a for i, a in enumerate(shape) if i != p) for p in range(n)]
-
-    def view(x, p):                      # joint [A...] -> [A_p, R] (player p first)
-        return jnp.moveaxis(x, p, 0).reshape(shape[p], -1)
-
-    def unview(x, p):                    # [A_p, R] -> joint [A...]
-        return jnp.moveaxis(x.reshape(moved[p]), 0, p)
-
-    def features(g):
-        ds = []
-        for p in range(n):
-            gp = view(g[p], p)                                    # [A_p, R]
-            if concept == "ce":
-                d = gp[None, :, :] - gp[:, None, :]               # [x, z, r]: G(z,r) - G(x,r)
-            else:
-                d = (gp[:, None, :] - gp[None, :, :]).reshape(shape[p], size)  # [z, (x, r)]
-            ds.append((d, d * d))
-        return ds
-
-    def _gains(ds, sigma, k):
-        out = []
-        for p in range(n):
-            if concept == "ce":
-                out.append(jnp.einsum("xr,xzr->xz", view(sigma, p), ds[p][k]).ravel())
-            else:
-                out.append(ds[p][k] @ view(sigma, p).reshape(-1))
-        return jnp.concatenate(out)
-
-    def gains(ds, sigma):
-        return _gains(ds, sigma, 0)
-
-    def second(ds, sigma):
-        return _gains(ds, sigma, 1)
-
-    def adjoint(ds, alphas):
-        total = 0.0
-        for p in range(n):
-            if concept == "ce":
-                part = jnp.einsum("xz,xzr->xr", alphas[p], ds[p][0])
-            else:
-                part = (alphas[p] @ ds[p][0]).reshape(shape[p], -1)
-            total = total + unview(part, p)
-        return total
-
-    return features, gains, adjoint, second
 
 
 #: Step lengths tried at once along each Newton direction (a vectorised line
@@ -145,7 +77,8 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
     owner_np, fixed_np = _layout(shape, concept)
     k = owner_np.size
     onehot_np = (owner_np[:, None] == np.arange(n)[None, :]).astype(np.float64)
-    features_fn, gains_fn, adjoint_fn, second_fn = _contractions(shape, concept)
+    features_fn, gains_fn, adjoint_fn, second_fn = deviations.feature_contractions(shape,
+                                                                                  concept)
     sizes = [a * a if concept == "ce" else a for a in shape]
     cg_max = int(min(k, CG_FACTOR * np.sqrt(k) + 5))
     steps_np = np.asarray(STEPS)
