@@ -44,11 +44,13 @@ __all__ = ["ce_constraint_matrix", "cce_constraint_matrix", "constraint_matrix",
            "constraint_players", "constraint_labels", "num_constraints"]
 
 
-def _payoffs(payoffs: Any) -> np.ndarray:
+def _game(payoffs: Any) -> tuple[np.ndarray, int, tuple[int, ...], int]:
+    """``(payoffs [N, A...] float64, N, (A_1, ..., A_N), number of joint actions)``."""
     g = np.asarray(getattr(payoffs, "payoffs", payoffs), dtype=np.float64)
     if g.ndim < 2 or g.ndim != g.shape[0] + 1:
         raise ValueError(f"payoffs must have shape [N, A_1, ..., A_N], got {g.shape}")
-    return g
+    shape = tuple(int(a) for a in g.shape[1:])
+    return g, g.shape[0], shape, int(np.prod(shape))
 
 
 def _index_dtype(*sizes: int) -> type:
@@ -99,10 +101,7 @@ def ce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False,
     scipy.sparse.csr_matrix
         Rows in the order documented in the module docstring.
     """
-    g = _payoffs(payoffs)
-    n = g.shape[0]
-    shape = tuple(int(a) for a in g.shape[1:])
-    total = int(np.prod(shape))
+    g, n, shape, total = _game(payoffs)
     row_len = [total // a for a in shape]                  # R_p entries per row of player p
     num_rows = [a * (a - 1) for a in shape]
     nnz = sum(r * k for r, k in zip(num_rows, row_len))
@@ -154,10 +153,7 @@ def cce_constraint_matrix(payoffs: Any, *, drop_zeros: bool = False) -> Any:
     scipy.sparse.csr_matrix
         Rows in the order documented in the module docstring.
     """
-    g = _payoffs(payoffs)
-    n = g.shape[0]
-    shape = tuple(int(a) for a in g.shape[1:])
-    total = int(np.prod(shape))
+    g, n, shape, total = _game(payoffs)
     row_len = [total - total // a for a in shape]          # joint actions with a_p != a'
     nnz = sum(a * k for a, k in zip(shape, row_len))
     itype = _index_dtype(total, nnz)
