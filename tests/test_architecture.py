@@ -27,8 +27,8 @@ LINT = Path(sys.executable).with_name("lint-imports")
 MAX_LINES = 360
 #: Names of the built-in plugins (packages and registered solver/learner names) that the
 #: host's code must not mention: it works with whatever plugins are installed.
-PLUGIN_NAMES = re.compile(r"\bspielplatz_(openspiel|random|dilemmas|welfare|maxent|nes|d3c)\b"
-                          r"|\b(maxent|nes|d3c)\b")
+PLUGIN_NAMES = re.compile(r"\bspielplatz_(openspiel|random|dilemmas|iterated|welfare|maxent"
+                          r"|nes|d3c|lola)\b|\b(maxent|nes|d3c|lola|lola_dice)\b")
 
 pytestmark = pytest.mark.skipif(not LINT.exists(), reason="import-linter is not installed "
                                 "(pip install -e '.[test]')")

@@ -475,7 +475,7 @@ class _Quartic:
 
 
 def test_seed_keys_are_vectorised_and_equal_prngkey():
-    from spielplatz_d3c import driver
+    from spielplatz.learning import driver
 
     seeds = [0, 1, 7, 2**31, 2**32 - 1]
     expected = np.stack([np.asarray(jax.random.PRNGKey(s)) for s in seeds])

@@ -37,7 +37,7 @@ def test_docs_cli_option_tables_are_in_sync():
     host = sp.get_host()
     for kind in ("solver", "learner"):
         for entry in host.registry(kind).entries():
-            if entry.plugin in ("maxent", "welfare", "nes", "d3c"):
+            if entry.plugin in ("maxent", "welfare", "nes", "d3c", "lola"):
                 assert any(f"<!-- options: {kind} " in line and entry.name in
                            line.split()[3].split(",") for line in text.splitlines()
                            if line.startswith("<!-- options:")), (kind, entry.name)

@@ -124,6 +124,8 @@ class _D3CFamily(LearnDisplay):
         if kind == "normal_form":
             game = mixed_strategy_game(game)
             kind = "differentiable"
+        elif kind == "iterated_matrix":               # exact values: a differentiable game
+            kind = "differentiable"
         start = time.perf_counter()
         if kind == "differentiable":
             record_steps, metrics, final, config = self._exact(game, steps, seeds, progress,
@@ -142,7 +144,9 @@ class _D3CFamily(LearnDisplay):
 
     # -- exact gradients ---------------------------------------------------------
     def _exact(self, game: Any, steps: int, seeds: tuple, progress: Any, options: dict):
-        from . import driver, exact
+        from spielplatz.learning import driver
+
+        from . import exact
 
         opts = _options(defaults.EXACT, options, "exact-gradient")
         for key in ("lr", "records", "mu_bar"):
@@ -189,7 +193,9 @@ class _D3CFamily(LearnDisplay):
 
     # -- reinforcement learning -----------------------------------------------------
     def _rl(self, game: Any, steps: int, seeds: tuple, progress: Any, options: dict):
-        from . import driver, rl
+        from spielplatz.learning import driver
+
+        from . import rl
 
         opts = _options(defaults.RL, options, "RL")
         for key in ("lr", "batch", "records", "tau_min", "tau_max"):

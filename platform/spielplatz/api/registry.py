@@ -47,15 +47,12 @@ class CheckedLearner:
         return getattr(self._impl, attr)
 
     def learn(self, game: Any, *args: Any, **options: Any) -> Any:
-        from spielplatz.learning.games import game_kind
+        from spielplatz.learning.games import game_kinds
 
         kinds = self._entry.meta.get("game_kinds") or ()
-        try:
-            kind = game_kind(game)
-        except TypeError:
-            kind = None                           # the learner says what it refuses
-        if kinds and kind is not None and kind not in kinds:
-            raise GameError(f"learner {self._entry.name!r} does not train {kind} games "
+        followed = game_kinds(game)              # empty: the learner says what it refuses
+        if kinds and followed and not set(followed) & set(kinds):
+            raise GameError(f"learner {self._entry.name!r} does not train {followed[0]} games "
                             f"(it trains {', '.join(kinds)})")
         passed = {k: options.pop(k) for k in ("steps", "seeds", "seed", "progress")
                   if k in options}

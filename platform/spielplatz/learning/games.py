@@ -7,6 +7,10 @@ Learners do not all see games the same way; each protocol is a structural type
   loss per player that is a differentiable (JAX) function of all parameters.
   Every normal-form game is one through mixed strategies (softmax of logits),
   see :func:`spielplatz.learning.games.mixed_strategy_game`.
+* :class:`IteratedGame` - a two-player game played repeatedly with discount
+  ``gamma`` whose values are exact functions of the players' policy parameters, and
+  which also plays as a JAX environment (``environment(horizon)``); see
+  :mod:`spielplatz.learning.iterated`. It is a differentiable game too.
 * :class:`RLEnvironment` - an OpenSpiel game played through
   ``open_spiel.python.rl_environment`` (reinforcement learners).
 """
@@ -18,10 +22,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from spielplatz.games.normal_form import NormalFormGame
 
-__all__ = ["DifferentiableGame", "RLEnvironment", "game_kind",
+__all__ = ["DifferentiableGame", "Environment", "IteratedGame", "RLEnvironment", "game_kind", "game_kinds",
            "MixedStrategyGame", "mixed_strategy_game", "GAME_KINDS"]
 
-GAME_KINDS = ("differentiable", "rl_environment", "normal_form")
+GAME_KINDS = ("iterated_matrix", "differentiable", "rl_environment", "normal_form")
 
 
 @runtime_checkable
@@ -39,6 +43,42 @@ class DifferentiableGame(Protocol):
 
 
 @runtime_checkable
+class Environment(Protocol):
+    """A functional JAX environment, fast under ``jax.vmap`` (explicit state and keys).
+
+    ``reset(key) -> (state, observation)``; ``step(state, actions, key) -> (state,
+    observation, rewards [num_players], done)``. Every built-in environment also exists
+    as a pyspiel game with simultaneous moves, tested equal on sampled trajectories.
+    """
+
+    num_players: int
+
+    def reset(self, key: Any) -> tuple:
+        """The initial state and observation."""
+
+    def step(self, state: Any, actions: Any, key: Any) -> tuple:
+        """One joint move: next state, observation, rewards and whether it ended."""
+
+
+@runtime_checkable
+class IteratedGame(Protocol):
+    """Two players, a stage game repeated with discount ``gamma``, exact values."""
+
+    name: str
+    num_players: int
+    gamma: Any
+
+    def init_params(self, key: Any) -> Any:
+        """Random initial policy parameters ``(theta_1, theta_2)``."""
+
+    def values(self, params: Any) -> Any:
+        """Exact discounted values ``[2]`` at ``params``; JAX-traceable."""
+
+    def environment(self, horizon: int) -> Any:
+        """The same game as a functional JAX environment of ``horizon`` stages."""
+
+
+@runtime_checkable
 class RLEnvironment(Protocol):
     """Something that builds an ``open_spiel.python.rl_environment.Environment``."""
 
@@ -48,15 +88,28 @@ class RLEnvironment(Protocol):
         """A fresh environment seeded with ``seed``."""
 
 
-def game_kind(game: Any) -> str:
-    """The protocol ``game`` follows, one of :data:`GAME_KINDS`."""
+def game_kinds(game: Any) -> tuple[str, ...]:
+    """Every protocol of :data:`GAME_KINDS` that ``game`` follows, most specific first
+    (an iterated game is also a differentiable game); empty for none."""
     if isinstance(game, NormalFormGame):
-        return "normal_form"
+        return ("normal_form",)
+    kinds: tuple[str, ...] = ()
+    if isinstance(game, IteratedGame):
+        kinds += ("iterated_matrix",)
     if isinstance(game, DifferentiableGame):
-        return "differentiable"
+        kinds += ("differentiable",)
     if isinstance(game, RLEnvironment):
-        return "rl_environment"
-    raise TypeError(f"{type(game).__name__} follows none of the game protocols {GAME_KINDS}")
+        kinds += ("rl_environment",)
+    return kinds
+
+
+def game_kind(game: Any) -> str:
+    """The most specific protocol ``game`` follows, one of :data:`GAME_KINDS`."""
+    kinds = game_kinds(game)
+    if not kinds:
+        raise TypeError(f"{type(game).__name__} follows none of the game protocols "
+                        f"{GAME_KINDS}")
+    return kinds[0]
 
 
 @dataclass(frozen=True)

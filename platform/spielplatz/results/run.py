@@ -36,6 +36,9 @@ class Run:
     diverged_step : tuple of (int or None)
         Per seed: the first recorded step at which the run was found diverged,
         ``None`` for the others.
+    agents : dict or None
+        The trained agents, for later play (:mod:`spielplatz.learning.agents`):
+        ``{"kind", "game", "learners", "players": [per-player arrays [seeds, ...]]}``.
 
     Summaries (``__str__``, :meth:`summary`, ``spielplatz learn``) are over the
     seeds that did not diverge; ``metrics`` keeps every seed.
@@ -51,6 +54,7 @@ class Run:
     wall_time: float = 0.0
     diverged: tuple = ()
     diverged_step: tuple = ()
+    agents: dict | None = None
 
     @property
     def diverged_mask(self) -> np.ndarray:
@@ -108,7 +112,7 @@ class Run:
             self, seeds=tuple(s for s, k in zip(self.seeds, keep) if k),
             metrics={k: np.asarray(v)[keep] for k, v in self.metrics.items()},
             final=cut(self.final), diverged=(False,) * int(keep.sum()),
-            diverged_step=(None,) * int(keep.sum()))
+            diverged_step=(None,) * int(keep.sum()), agents=cut(self.agents))
 
     def to_dict(self) -> dict:
         mask = self.diverged_mask
@@ -118,7 +122,8 @@ class Run:
                           "metrics": self.metrics, "final": self.final,
                           "wall_time": self.wall_time,
                           "diverged": [bool(d) for d in mask],
-                          "diverged_step": [None if s is None else int(s) for s in steps]})
+                          "diverged_step": [None if s is None else int(s) for s in steps],
+                          "agents": self.agents})
 
     def __str__(self) -> str:
         mask = self.diverged_mask

@@ -1,4 +1,4 @@
-"""Run a pure ``init``/``step``/``measure`` trainer over many seeds at once.
+"""The learners' run driver: a pure ``init``/``step``/``measure`` trainer over many seeds at once.
 
 All seeds advance together under ``jax.vmap`` inside one ``jax.jit``-ed
 ``lax.scan``; the host loop only cuts the run into chunks so that a progress
