@@ -44,16 +44,19 @@ DICE = (
            "mean return per state)", positive=True, maximum=1.0),
 )
 
+#: Each learner's declared options.
+OPTIONS = {"naive": COMMON, "lola": COMMON + LOLA, "lola_dice": DICE}
+
 
 @hookimpl
 def register_learners(register):
     register("naive", "spielplatz_lola.learners:NaiveLearner",
              description="naive learners: gradient ascent on their own exact value",
-             game_kinds=KINDS, options=COMMON)
+             game_kinds=KINDS, options=OPTIONS["naive"])
     register("lola", "spielplatz_lola.learners:LolaLearner",
              description="LOLA on exact values (C.1 update by autodiff, or k-step look-ahead)",
-             game_kinds=KINDS, options=COMMON + LOLA)
+             game_kinds=KINDS, options=OPTIONS["lola"])
     register("lola_dice", "spielplatz_lola.learners:LolaDiceLearner",
              description="LOLA-DiCE: sampled episodes, DiCE estimator with baseline, "
                          "differentiable look-ahead",
-             game_kinds=KINDS, options=DICE)
+             game_kinds=KINDS, options=OPTIONS["lola_dice"])

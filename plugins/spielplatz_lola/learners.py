@@ -93,14 +93,10 @@ class _Family(LolaDisplay):
         by the host; checked again here for direct calls)."""
         from spielplatz.api import check_options
 
+        from . import OPTIONS
+
         given = check_options("learner", self.name, options)
-        return {**{o.name: o.default for o in self.declared()}, **given}
-
-    @staticmethod
-    def declared() -> tuple:
-        from . import COMMON, LOLA
-
-        return COMMON + LOLA
+        return {**{o.name: o.default for o in OPTIONS[self.name]}, **given}
 
     def _trainer(self, game: Any, kinds: tuple, opts: dict) -> tuple:
         from .updates import update
@@ -137,12 +133,6 @@ class NaiveLearner(_Family):
     name = "naive"
     kinds = ("naive", "naive")
 
-    @staticmethod
-    def declared() -> tuple:
-        from . import COMMON
-
-        return COMMON
-
 
 class LolaLearner(_Family):
     """Both players take the C.1 LOLA step (or the k-step look-ahead) on exact values."""
@@ -156,12 +146,6 @@ class LolaDiceLearner(_Family):
 
     name = "lola_dice"
     kinds = ("lola_dice", "lola_dice")
-
-    @staticmethod
-    def declared() -> tuple:
-        from . import DICE
-
-        return DICE
 
     def _trainer(self, game: Any, kinds: tuple, opts: dict) -> tuple:
         from .dice import dice_trainer
