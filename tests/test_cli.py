@@ -33,8 +33,8 @@ def test_plugins_json_lists_builtins(runner):
     assert plugins["openspiel"]["distribution"] == "spielplatz"
     assert "chicken" in plugins["openspiel"]["registered"]["games"]
     assert "openspiel:*" in plugins["openspiel"]["registered"]["games"]
-    assert plugins["builtin_welfare"]["registered"]["welfares"] == ["egalitarian", "nash",
-                                                                   "utilitarian"]
+    assert plugins["builtin_welfare"]["registered"]["welfares"] == [
+        "egalitarian", "inequity_averse", "kalai_smorodinsky", "nash", "utilitarian"]
     assert data["failures"] == []
 
 

@@ -432,9 +432,9 @@ def _check_objective(objective: Any, weights: Any, num_players: int) -> tuple:
     if name not in OBJECTIVES and _is_welfare_function(name):
         raise SpielplatzError(
             f"objective {name!r} is a welfare function (`spielplatz welfare-functions`) but "
-            f"not a welfare-solver objective: maximising it over (C)CEs is not a linear "
-            f"program (nash is a product of the players' values); objectives: "
-            f"{', '.join(OBJECTIVES)}")
+            f"not a welfare-solver objective: this solver maximises linear objectives over "
+            f"the (C)CE polytope (nash is a product of gains, inequity_averse is defined on "
+            f"trajectories); objectives: {', '.join(OBJECTIVES)}")
     if name not in OBJECTIVES:
         close = difflib.get_close_matches(name, OBJECTIVES, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -136,5 +136,11 @@ def get_learner(name: str) -> Any:
 
 
 def get_welfare_function(name: str) -> Any:
-    """The welfare function registered as ``name`` (values ``[..., N]`` -> ``[...]``)."""
-    return get_host().registry("welfare").get(name).load()
+    """The welfare function registered as ``name``: a
+    :class:`~spielplatz.equilibria.welfare_functions.WelfareFunction` (values ``[..., N]``
+    -> ``[...]``, with ``disagreement=`` and the reference points it ``needs``; or
+    ``.of_trajectories(rewards)`` for one defined on trajectories)."""
+    from spielplatz.equilibria.welfare_functions import as_welfare_function
+
+    entry = get_host().registry("welfare").get(name)
+    return as_welfare_function(name, entry.load(), entry.meta)

@@ -105,8 +105,10 @@ def learners(as_json: bool) -> None:
 @click.command(name="welfare-functions")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def welfare_functions(as_json: bool) -> None:
-    """List installed welfare functions."""
-    _listing("welfare", as_json, (), ())
+    """List installed welfare functions (what each is defined on, whether it is
+    impartial, which reference points besides the disagreement values it needs)."""
+    _listing("welfare", as_json, ("defined on", "impartial", "needs"),
+             ("defined_on", "impartial", "needs"))
 
 
 # -- games ----------------------------------------------------------------------

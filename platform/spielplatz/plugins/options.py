@@ -213,7 +213,8 @@ def check_registration(kind: str, name: str, meta: dict) -> dict:
     (a callable or ``"module:attr"`` string). Solvers:
     ``concepts`` (within ce, cce; default both), ``exact`` and ``default``
     (bool), ``options``.
-    Learners: ``game_kinds`` (names), ``options``.
+    Learners: ``game_kinds`` (names), ``options``. Welfare functions: ``defined_on``
+    (values or trajectories), ``impartial`` (bool or None), ``needs`` (names).
     """
     meta = dict(meta)
     where = f"{kind} {name!r}"
@@ -239,6 +240,15 @@ def check_registration(kind: str, name: str, meta: dict) -> dict:
                 raise ValueError(f"{where}: {flag} must be True or False, got {meta[flag]!r}")
     if kind == "learner" and "game_kinds" in meta:
         meta["game_kinds"] = _names(meta["game_kinds"], f"{where}: game_kinds")
+    if kind == "welfare":
+        if meta.get("defined_on", "values") not in ("values", "trajectories"):
+            raise ValueError(f"{where}: defined_on must be 'values' or 'trajectories', got "
+                             f"{meta['defined_on']!r}")
+        if meta.get("impartial") not in (None, True, False):
+            raise ValueError(f"{where}: impartial must be True, False or None, got "
+                             f"{meta['impartial']!r}")
+        if "needs" in meta:
+            meta["needs"] = _names(meta["needs"], f"{where}: needs")
     if kind in ("solver", "learner") and "options" in meta:
         meta["options"] = declared_options(meta["options"], f"{where}: options")
     return meta

@@ -68,9 +68,11 @@ def welfare_values(payoffs: np.ndarray, name: str, player_axis: int = 0) -> np.n
     SpielplatzError
         For an unknown name or a welfare that is not finite.
     """
+    from spielplatz.equilibria.welfare_functions import as_welfare_function
     from spielplatz.plugins.host import get_host
 
-    func = get_host().registry("welfare").get(name).load()
+    entry = get_host().registry("welfare").get(name)
+    func = as_welfare_function(name, entry.load(), entry.meta)
     g = np.asarray(payoffs, dtype=float)
     w = np.asarray(func(np.moveaxis(g, player_axis, -1)), dtype=float)
     expected = g.shape[:player_axis] + g.shape[player_axis + 1:]
