@@ -294,7 +294,6 @@ class _FakeEntryPoint:
 
 
 def test_plugin_interrupt_is_a_failure_but_user_interrupt_is_not(monkeypatch):
-    import os
     import signal
 
     from spielplatz.plugins import host as plugins_module
@@ -303,7 +302,11 @@ def test_plugin_interrupt_is_a_failure_but_user_interrupt_is_not(monkeypatch):
         raise KeyboardInterrupt
 
     def user_presses_ctrl_c():
-        os.kill(os.getpid(), signal.SIGINT)     # delivered to the host's handler
+        # raise_signal delivers to this (the main) thread; os.kill could land on one of
+        # jax's worker threads and reach the Python handler only later (a flaky race)
+        signal.raise_signal(signal.SIGINT)
+        for _ in range(1000):                   # the handler runs at the next check
+            pass
         raise AssertionError("SIGINT was not delivered")
 
     eps = [_FakeEntryPoint("raiser", "raiser-dist", plugin_raises)]
