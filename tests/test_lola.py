@@ -6,7 +6,6 @@ x 2000 exact steps (seconds); the LOLA-DiCE reproduction is behind ``-m slow``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -19,11 +18,6 @@ import pytest
 import spielplatz as sp
 from spielplatz.learning import agents
 from spielplatz.learning.iterated import iterated_game
-
-
-def _float64(game):
-    return dataclasses.replace(game, payoffs=jnp.asarray(np.asarray(game.payoffs, float)),
-                               gamma=jnp.asarray(float(game.gamma)))
 
 
 def _run_cli(*args):
@@ -50,7 +44,7 @@ def test_named_games_have_the_papers_stage_payoffs():
 
 def test_all_cooperate_and_all_defect_values_in_closed_form():
     with jax.enable_x64(True):
-        g = _float64(sp.load_game("ipd"))
+        g = sp.load_game("ipd").as_float64()
         sure = 30.0 * jnp.array([[1.0, -1.0]] * 5)                   # always C
         assert np.asarray(g.average_rewards((sure, sure))) == pytest.approx([-1, -1], abs=1e-9)
         assert np.asarray(g.values((sure, -sure))) == pytest.approx([-3 / 0.04, 0.0], abs=1e-9)
@@ -61,7 +55,7 @@ def test_exact_values_match_jax_and_pyspiel_monte_carlo(stage):
     """Exact discounted values against sampled play of the JAX environment and of the
     pyspiel repeated game, within three standard errors."""
     with jax.enable_x64(True):
-        g = _float64(iterated_game(sp.load_game(stage), 0.8))
+        g = iterated_game(sp.load_game(stage), 0.8).as_float64()
         params = g.init_params(jax.random.PRNGKey(2))
         exact = np.asarray(g.values(params))
         first = agents.Agent("memory_one", params[0])
@@ -112,7 +106,7 @@ def test_lola_update_matches_float64_finite_differences():
     from spielplatz_lola.updates import lola_gradient
 
     with jax.enable_x64(True):
-        g = _float64(sp.load_game("ipd"))
+        g = sp.load_game("ipd").as_float64()
         a, b = (np.asarray(x, float) for x in g.init_params(jax.random.PRNGKey(5)))
 
         def V(x, y):
@@ -145,7 +139,7 @@ def test_k_step_lookahead_moves_the_opponent_k_times():
     from spielplatz_lola.updates import lookahead_gradient, lookahead_path, naive_gradient
 
     with jax.enable_x64(True):
-        g = _float64(sp.load_game("ipd"))
+        g = sp.load_game("ipd").as_float64()
         a, b = g.init_params(jax.random.PRNGKey(1))
         for k in (1, 2, 3):
             path = lookahead_path(g, 0, a, b, 0.5, k)
@@ -263,7 +257,7 @@ def test_dice_gradient_approaches_the_exact_gradient_with_the_batch():
     from spielplatz_lola.dice import dice_objective, rollout
 
     with jax.enable_x64(True):
-        g = _float64(sp.load_game("ipd"))
+        g = sp.load_game("ipd").as_float64()
         params = g.init_params(jax.random.PRNGKey(3))
         exact = jax.grad(lambda a: g.values((a, params[1]))[0])(params[0])
         values = _state_values(g, params, 0)

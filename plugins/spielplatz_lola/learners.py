@@ -27,8 +27,9 @@ __all__ = ["NaiveLearner", "LolaLearner", "LolaDiceLearner"]
 
 
 def _check_game(game: Any, learner: str) -> None:
-    if not (hasattr(game, "values") and hasattr(game, "environment")
-            and getattr(game, "num_players", 0) == 2):
+    from spielplatz.learning import game_kinds
+
+    if "iterated_matrix" not in game_kinds(game):
         raise SpielplatzError(f"learner {learner!r} trains iterated two-player games (e.g. "
                               f"ipd, iterated(stage=chicken)); {getattr(game, 'name', game)!r} "
                               f"is not one")
@@ -60,7 +61,7 @@ class _Family(LolaDisplay):
         kinds = (self.kinds[0], "naive" if opts.get("opponent") == "naive" else self.kinds[1])
         start = time.perf_counter()
         with jax.enable_x64(True):
-            game64 = self._as_float64(game)
+            game64 = game.as_float64()
             init, step = self._trainer(game64, kinds, opts)
             record_steps, metrics, state = driver.run_seeds(
                 init, step, _measure, seeds=seeds, steps=steps, records=opts["records"],
@@ -78,15 +79,6 @@ class _Family(LolaDisplay):
                    diverged_step=diverged_step,
                    agents={"kind": "memory_one", "game": str(game.name), "learners": learners,
                            "players": params})
-
-    @staticmethod
-    def _as_float64(game: Any) -> Any:
-        import dataclasses
-
-        import jax.numpy as jnp
-
-        return dataclasses.replace(game, payoffs=jnp.asarray(np.asarray(game.payoffs, float)),
-                                   gamma=jnp.asarray(float(np.asarray(game.gamma))))
 
     def _options(self, options: dict) -> dict:
         """The declared options' defaults, updated with ``options`` (checked and coerced

@@ -140,7 +140,6 @@ def get_welfare_function(name: str) -> Any:
     :class:`~spielplatz.equilibria.welfare_functions.WelfareFunction` (values ``[..., N]``
     -> ``[...]``, with ``disagreement=`` and the reference points it ``needs``; or
     ``.of_trajectories(rewards)`` for one defined on trajectories)."""
-    from spielplatz.equilibria.welfare_functions import as_welfare_function
+    from spielplatz.equilibria.welfare_functions import registered_welfare_function
 
-    entry = get_host().registry("welfare").get(name)
-    return as_welfare_function(name, entry.load(), entry.meta)
+    return registered_welfare_function(name)

@@ -35,13 +35,14 @@ def play_command(game: str, first: str, second: str, seed_first: int | None,
     import spielplatz as sp
 
     runs = [sp.load_run(first), sp.load_run(second)]
+    loaded = sp.load_game(game)                     # once, not once per pair
     if seed_first is not None or seed_second is not None:
         pairs = [(seed_first or 0, seed_second or 0)]
     else:
         pairs = [(i, j) for i in range(len(runs[0].seeds)) for j in range(len(runs[1].seeds))]
     results = []
     for i, j in pairs:
-        out = sp.play(game, runs[0], runs[1], seed_first=i, seed_second=j,
+        out = sp.play(loaded, runs[0], runs[1], seed_first=i, seed_second=j,
                       episodes=episodes, horizon=horizon, seed=i * 7919 + j)
         value = out["exact"] if out["exact"] is not None else out["sampled"]["mean"]
         results.append({"first_seed": runs[0].seeds[i], "second_seed": runs[1].seeds[j],

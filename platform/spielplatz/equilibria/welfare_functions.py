@@ -29,19 +29,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from spielplatz.equilibria.deviations import array_module
 from spielplatz.errors import SpielplatzError
 from spielplatz.plugins.hookspecs import hookimpl
 
-__all__ = ["WelfareFunction", "as_welfare_function", "utilitarian", "egalitarian", "nash",
+__all__ = ["WelfareFunction", "as_welfare_function", "registered_welfare_function", "utilitarian", "egalitarian", "nash",
            "kalai_smorodinsky", "inequity_averse", "DEFINED_ON"]
 
 DEFINED_ON = ("values", "trajectories")
-
-
-def _array_module(x: Any) -> Any:
-    from spielplatz.equilibria.deviations import array_module
-
-    return array_module(x)
 
 
 def _gains(values: Any, disagreement: Any) -> Any:
@@ -60,7 +55,7 @@ def egalitarian(values: Any, disagreement: Any = None) -> Any:
 
 def nash(values: Any, disagreement: Any = None) -> Any:
     """``prod_i max(V_i - d_i, 0)``."""
-    xp = _array_module(values)
+    xp = array_module(values)
     return xp.maximum(_gains(values, disagreement), 0.0).prod(axis=-1)
 
 
@@ -69,7 +64,7 @@ def kalai_smorodinsky(values: Any, disagreement: Any = None, ideal: Any = None) 
     if ideal is None:
         raise SpielplatzError("the kalai_smorodinsky welfare needs the ideal point (each "
                               "player's best feasible value)")
-    xp = _array_module(values)
+    xp = array_module(values)
     d = 0.0 if disagreement is None else disagreement
     span = xp.asarray(ideal) - d
     if bool((span <= 0).any()):
@@ -81,7 +76,7 @@ def kalai_smorodinsky(values: Any, disagreement: Any = None, ideal: Any = None) 
 def inequity_averse(rewards: Any, *, gamma: float = 0.96, smoothing: float = 0.9,
                     beta: float = 1.0) -> Any:
     """C.1's inequity-averse welfare of reward trajectories ``[..., T, 2]``, ``[...]``."""
-    xp = _array_module(rewards)
+    xp = array_module(rewards)
     steps = rewards.shape[-2]
     decay = gamma * smoothing
     discount = gamma ** xp.arange(steps)
@@ -156,6 +151,15 @@ def as_welfare_function(name: str, target: Any, meta: dict | None = None) -> Wel
                            defined_on=meta.get("defined_on", "values"),
                            impartial=meta.get("impartial"), needs=tuple(meta.get("needs", ())),
                            description=meta.get("description", ""))
+
+
+def registered_welfare_function(name: str) -> WelfareFunction:
+    """The welfare function registered as ``name`` (unknown names: one line with close
+    matches)."""
+    from spielplatz.plugins.host import get_host
+
+    entry = get_host().registry("welfare").get(name)
+    return as_welfare_function(name, entry.load(), entry.meta)
 
 
 @hookimpl

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from spielplatz.errors import GameError
+from spielplatz.errors import GameError, SpielplatzError
 
 __all__ = ["IteratedMatrixGame", "IteratedMatrixEnv", "iterated_game", "memory_one_act",
            "state_labels"]
@@ -78,6 +78,14 @@ class IteratedMatrixGame:
 
     def states(self) -> list[str]:
         return state_labels(self.action_names)
+
+    def as_float64(self) -> "IteratedMatrixGame":
+        """The same game with float64 payoffs and discount (call inside
+        ``jax.enable_x64(True)``; exact values and finite differences need it)."""
+        import dataclasses
+
+        return dataclasses.replace(self, payoffs=jnp.asarray(np.asarray(self.payoffs, float)),
+                                   gamma=jnp.asarray(float(np.asarray(self.gamma))))
 
     # -- the differentiable game ------------------------------------------------
     def init_params(self, key: Any) -> tuple:
@@ -173,7 +181,7 @@ def iterated_game(stage: Any, gamma: float = 0.96, *, name: str | None = None,
 
     try:
         gamma = as_float(gamma, "gamma")
-    except Exception as exc:                               # noqa: BLE001 - one clear line
+    except SpielplatzError as exc:                         # a game error, one clear line
         raise GameError(str(exc)) from None
     if not 0.0 < gamma < 1.0:
         raise GameError(f"gamma must be in (0, 1), got {gamma:g}")

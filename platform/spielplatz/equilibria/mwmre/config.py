@@ -68,11 +68,9 @@ def welfare_values(payoffs: np.ndarray, name: str, player_axis: int = 0) -> np.n
     SpielplatzError
         For an unknown name or a welfare that is not finite.
     """
-    from spielplatz.equilibria.welfare_functions import as_welfare_function
-    from spielplatz.plugins.host import get_host
+    from spielplatz.equilibria.welfare_functions import registered_welfare_function
 
-    entry = get_host().registry("welfare").get(name)
-    func = as_welfare_function(name, entry.load(), entry.meta)
+    func = registered_welfare_function(name)
     g = np.asarray(payoffs, dtype=float)
     w = np.asarray(func(np.moveaxis(g, player_axis, -1)), dtype=float)
     expected = g.shape[:player_axis] + g.shape[player_axis + 1:]
