@@ -29,7 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from spielplatz.equilibria.deviations import array_module
 from spielplatz.errors import SpielplatzError
 from spielplatz.plugins.hookspecs import hookimpl
 
@@ -37,6 +36,14 @@ __all__ = ["WelfareFunction", "as_welfare_function", "registered_welfare_functio
            "kalai_smorodinsky", "inequity_averse", "DEFINED_ON"]
 
 DEFINED_ON = ("values", "trajectories")
+
+
+def array_module(x: Any) -> Any:
+    """numpy or jax.numpy for ``x``, imported when a welfare is computed: this module is
+    the host's core plugin, loaded at every start, and listings must not import numpy."""
+    from spielplatz.equilibria.deviations import array_module as module_of
+
+    return module_of(x)
 
 
 def _gains(values: Any, disagreement: Any) -> Any:
