@@ -32,7 +32,8 @@ from typing import Any, Callable
 from spielplatz.errors import SpielplatzError
 from spielplatz.plugins.hookspecs import hookimpl
 
-__all__ = ["WelfareFunction", "as_welfare_function", "registered_welfare_function", "utilitarian", "egalitarian", "nash",
+__all__ = ["WelfareFunction", "as_welfare_function", "registered_welfare_function", "welfare_set",
+           "ALIASES", "utilitarian", "egalitarian", "nash",
            "kalai_smorodinsky", "inequity_averse", "DEFINED_ON"]
 
 DEFINED_ON = ("values", "trajectories")
@@ -80,9 +81,14 @@ def kalai_smorodinsky(values: Any, disagreement: Any = None, ideal: Any = None) 
     return ((values - d) / span).min(axis=-1)
 
 
-def inequity_averse(rewards: Any, *, gamma: float = 0.96, smoothing: float = 0.9,
+def inequity_averse(rewards: Any, *, gamma: float = 0.96, smoothing: float = 1.0,
                     beta: float = 1.0) -> Any:
-    """C.1's inequity-averse welfare of reward trajectories ``[..., T, 2]``, ``[...]``."""
+    """C.1's inequity-averse welfare of reward trajectories ``[..., T, 2]``, ``[...]``.
+
+    C.1 states neither ``lambda`` nor ``beta``; the defaults ``lambda = 1`` (``e_i`` is the
+    discounted cumulative reward) and ``beta = 1`` make it select ``(2, 2)`` over ``(4, 1)``
+    in the iterated asymmetric BoS, as Sections 4-5 report.
+    """
     xp = array_module(rewards)
     steps = rewards.shape[-2]
     decay = gamma * smoothing
@@ -160,13 +166,41 @@ def as_welfare_function(name: str, target: Any, meta: dict | None = None) -> Wel
                            description=meta.get("description", ""))
 
 
+#: Short names of the built-ins (the paper's ``util``, ``ia``, ...).
+ALIASES = {"util": "utilitarian", "egal": "egalitarian", "ia": "inequity_averse",
+           "ks": "kalai_smorodinsky"}
+
+
 def registered_welfare_function(name: str) -> WelfareFunction:
-    """The welfare function registered as ``name`` (unknown names: one line with close
-    matches)."""
+    """The welfare function registered as ``name`` or one of its :data:`ALIASES` (unknown
+    names: one line with close matches)."""
     from spielplatz.plugins.host import get_host
 
+    name = ALIASES.get(name, name)
     entry = get_host().registry("welfare").get(name)
     return as_welfare_function(name, entry.load(), entry.meta)
+
+
+def welfare_set(spec: Any, what: str = "W") -> tuple:
+    """A set of welfare functions from ``"util+ia"`` (names or aliases joined by ``+``) or
+    a list of names, in the given order.
+
+    Raises
+    ------
+    SpielplatzError
+        An empty set, a name given twice or an unknown name (one line each).
+    """
+    names = spec.split("+") if isinstance(spec, str) else list(spec or ())
+    names = [str(n).strip() for n in names]
+    if not names or any(not n for n in names):
+        raise SpielplatzError(f"{what} is empty: name at least one welfare function "
+                              f"(e.g. {what}=util+ia)")
+    functions = tuple(registered_welfare_function(n) for n in names)
+    seen = [f.name for f in functions]
+    twice = sorted({n for n in seen if seen.count(n) > 1})
+    if twice:
+        raise SpielplatzError(f"{what} names {', '.join(twice)} twice")
+    return functions
 
 
 @hookimpl

@@ -15,6 +15,7 @@ sampled episodes otherwise.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -22,7 +23,8 @@ import numpy as np
 
 from spielplatz.errors import SpielplatzError
 
-__all__ = ["PolicyKind", "POLICY_KINDS", "Agent", "agent", "check_agents", "play"]
+__all__ = ["PolicyKind", "POLICY_KINDS", "Agent", "agent", "check_agents", "play", "play_many",
+           "policy_kind"]
 
 
 @dataclass(frozen=True)
@@ -57,23 +59,62 @@ POLICY_KINDS = {
 }
 
 
+def policy_kind(name: str) -> PolicyKind:
+    """The policy kind ``name``: the host's own, or one a plugin registered through
+    ``register_policy_kinds`` (unknown names: one line with the known ones)."""
+    if name in POLICY_KINDS:
+        return POLICY_KINDS[name]
+    from spielplatz.plugins.host import get_host
+
+    registry = get_host().registry("policy")
+    if name not in registry:
+        raise SpielplatzError(f"unknown agent kind {name!r} (known: "
+                              f"{', '.join(known_kinds())})")
+    return registry.get(name).load()
+
+
+def known_kinds() -> list[str]:
+    from spielplatz.plugins.host import get_host
+
+    return sorted({*POLICY_KINDS, *(e.name for e in get_host().registry("policy").entries())})
+
+
 @dataclass(frozen=True)
 class Agent:
-    """One trained policy: ``params`` of ``kind``, taken from ``run`` (seed, player)."""
+    """One trained policy: ``params`` of ``kind``, taken from ``run`` (seed, player).
+
+    ``info`` holds what the learner declared about the seed's agent (e.g. its welfare
+    functions), from the run's ``agents["info"]``."""
 
     kind: str
     params: Any
     learner: str = ""
     seed: int | None = None
     player: int = 0
+    info: Any = None
 
     @property
     def policy(self) -> PolicyKind:
-        return POLICY_KINDS[self.kind]
+        return policy_kind(self.kind)
+
+
+def _leaves(tree: Any, path: str = "") -> list:
+    if isinstance(tree, dict):
+        return [leaf for k, v in tree.items() for leaf in _leaves(v, f"{path}.{k}")]
+    return [(path, tree)]
+
+
+def _as_arrays(tree: Any) -> Any:
+    if isinstance(tree, dict):
+        return {k: _as_arrays(v) for k, v in tree.items()}
+    return np.asarray(tree, dtype=float)
 
 
 def check_agents(agents: Any, seeds: int, where: str = "run") -> dict | None:
     """Validate an ``agents`` dict (from a learner or a saved file); arrays as numpy.
+
+    Each player's parameters are an array or a dict of arrays, every array with the
+    seeds first.
 
     Raises
     ------
@@ -87,26 +128,38 @@ def check_agents(agents: Any, seeds: int, where: str = "run") -> dict | None:
     missing = [k for k in ("kind", "players") if k not in agents]
     if missing:
         raise SpielplatzError(f"{where}: agents lack {', '.join(missing)}")
-    if agents["kind"] not in POLICY_KINDS:
+    if agents["kind"] not in known_kinds():
         raise SpielplatzError(f"{where}: unknown agent kind {agents['kind']!r} (known: "
-                              f"{', '.join(POLICY_KINDS)})")
+                              f"{', '.join(known_kinds())})")
     players = agents["players"]
     if not isinstance(players, (list, tuple)) or not players:
         raise SpielplatzError(f"{where}: agents.players must be a list of per-player arrays")
     out = []
     for i, p in enumerate(players):
         try:
-            arr = np.asarray(p, dtype=float)
+            tree = _as_arrays(p)
         except (TypeError, ValueError):
             raise SpielplatzError(f"{where}: the parameters of player {i + 1} are not a "
                                   f"numeric array") from None
-        if arr.ndim < 1 or arr.shape[0] != seeds:
-            raise SpielplatzError(f"{where}: player {i + 1} has parameters for "
-                                  f"{arr.shape[0] if arr.ndim else 0} seeds, the run has {seeds}")
-        if not np.all(np.isfinite(arr)):
-            raise SpielplatzError(f"{where}: the parameters of player {i + 1} are not finite")
-        out.append(arr)
+        for path, arr in _leaves(tree):
+            name = f"player {i + 1}" + (f" ({path[1:]})" if path else "")
+            if arr.ndim < 1 or arr.shape[0] != seeds:
+                raise SpielplatzError(f"{where}: {name} has parameters for "
+                                      f"{arr.shape[0] if arr.ndim else 0} seeds, the run has "
+                                      f"{seeds}")
+            if not np.all(np.isfinite(arr)):
+                raise SpielplatzError(f"{where}: the parameters of {name} are not finite")
+        out.append(tree)
+    info = agents.get("info")
+    if info is not None and (not isinstance(info, list) or len(info) != seeds):
+        raise SpielplatzError(f"{where}: agents.info must hold one entry per seed")
     return {**agents, "players": out}
+
+
+def _seed_slice(tree: Any, index: int) -> Any:
+    if isinstance(tree, dict):
+        return {k: _seed_slice(v, index) for k, v in tree.items()}
+    return np.asarray(tree)[index]
 
 
 def agent(run: Any, seed_index: int = 0, player: int = 0) -> Agent:
@@ -122,8 +175,93 @@ def agent(run: Any, seed_index: int = 0, player: int = 0) -> Agent:
         raise SpielplatzError(f"seed index {seed_index} is out of range: the run has "
                               f"{len(run.seeds)} seeds (0..{len(run.seeds) - 1})")
     learners = agents.get("learners") or [run.learner] * len(players)
-    return Agent(agents["kind"], np.asarray(players[player][seed_index]),
-                 learner=str(learners[player]), seed=int(run.seeds[seed_index]), player=player)
+    info = (agents.get("info") or [None] * len(run.seeds))[seed_index]
+    return Agent(agents["kind"], _seed_slice(players[player], seed_index),
+                 learner=str(learners[player]), seed=int(run.seeds[seed_index]), player=player,
+                 info=info)
+
+
+def _check_fit(game: Any, first: Agent, second: Agent) -> None:
+    if first.kind == second.kind == "memory_one" and hasattr(game, "num_states"):
+        s, shape = game.num_states, game.shape
+        p0, p1 = np.shape(first.params), np.shape(second.params)
+        if p0 != (s, shape[0]) or p1 != (s, shape[1]):
+            raise SpielplatzError(f"the agents do not fit {game.name}: parameters "
+                                  f"{list(p0)} and {list(p1)}, the game's memory-one states "
+                                  f"need {[s, shape[0]]} and {[s, shape[1]]}")
+
+
+@functools.lru_cache(maxsize=32)
+def _episodes_fn(kinds: tuple, horizon: int, gamma: float) -> Callable:
+    """One compiled function for every pair of agents of ``kinds``: ``(env, params_1,
+    params_2, keys [pairs, episodes]) -> rewards [pairs, episodes, horizon, 2]``."""
+    import jax
+    import jax.numpy as jnp
+
+    first, second = (policy_kind(k) for k in kinds)
+
+    def episode(env: Any, p1: Any, p2: Any, key: Any) -> Any:
+        k0, k1, k2, k3 = jax.random.split(key, 4)
+        state, obs = env.reset(k0)
+        mem = (first.init(p1, k1), second.init(p2, k2))
+
+        def body(carry: Any, k: Any) -> tuple:
+            state, obs, mem = carry
+            ka, kb, ke = jax.random.split(k, 3)
+            a1, m1 = first.act(p1, mem[0], obs, ka)
+            a2, m2 = second.act(p2, mem[1], obs, kb)
+            state, obs, rewards, _ = env.step(state, jnp.stack([a1, a2]), ke)
+            return (state, obs, (m1, m2)), rewards
+
+        _, rewards = jax.lax.scan(body, (state, obs, mem), jax.random.split(k3, horizon))
+        return rewards
+
+    per_pair = jax.vmap(episode, in_axes=(None, None, None, 0))
+    return jax.jit(jax.vmap(per_pair, in_axes=(None, 0, 0, 0)))
+
+
+def _stack(trees: list) -> Any:
+    if isinstance(trees[0], dict):
+        return {k: _stack([t[k] for t in trees]) for k in trees[0]}
+    return np.stack([np.asarray(t) for t in trees])
+
+
+def play_many(game: Any, pairs: list, *, episodes: int, horizon: int = 100,
+              seed: int = 0) -> np.ndarray:
+    """Sampled play of many ``(first, second)`` agent pairs on ``game``'s environment:
+    reward trajectories ``[pairs, episodes, horizon, 2]`` (undiscounted stage rewards).
+
+    Pairs of the same kinds and shapes play in one compiled call; pair ``n`` uses the
+    keys of ``fold_in(PRNGKey(seed), n)``, so a pair's episodes do not depend on the
+    other pairs.
+    """
+    import jax
+
+    env = game.environment(horizon)
+    gamma = float(np.asarray(getattr(game, "gamma", 1.0)))
+    out = np.empty((len(pairs), int(episodes), int(horizon), 2))
+    groups: dict = {}
+    for n, (a, b) in enumerate(pairs):
+        shapes = tuple(np.shape(leaf) for x in (a, b) for _, leaf in _leaves(x.params))
+        groups.setdefault((a.kind, b.kind, shapes), []).append(n)
+    base = jax.random.PRNGKey(seed)
+    for (k1, k2, _), members in groups.items():
+        fn = _episodes_fn((k1, k2), int(horizon), gamma)
+        keys = np.stack([np.asarray(jax.random.split(jax.random.fold_in(base, n), episodes))
+                         for n in members])
+        p1 = _stack([pairs[n][0].params for n in members])
+        p2 = _stack([pairs[n][1].params for n in members])
+        out[members] = np.asarray(fn(env, p1, p2, keys), dtype=float)
+    return out
+
+
+def discounted_average(rewards: Any, gamma: float) -> np.ndarray:
+    """Discounted average reward per step of trajectories ``[..., T, N]`` -> ``[..., N]``:
+    ``(1 - gamma) / (1 - gamma^T) sum_t gamma^t r_t`` (the plain mean for ``gamma = 1``)."""
+    rewards = np.asarray(rewards, dtype=float)
+    steps = rewards.shape[-2]
+    weights = gamma ** np.arange(steps) if gamma < 1 else np.ones(steps)
+    return np.einsum("...tn,t->...n", rewards, weights / weights.sum())
 
 
 def play(game: Any, first: Agent, second: Agent, *, episodes: int = 0, horizon: int = 100,
@@ -133,46 +271,21 @@ def play(game: Any, first: Agent, second: Agent, *, episodes: int = 0, horizon: 
     Returns ``{"exact": [2] or None, "sampled": {"mean": [2], "stderr": [2], "episodes"}
     or None}``, average rewards per step: exact for memory-one agents on an iterated
     matrix game (``(1 - gamma) V`` in closed form); sampled over ``episodes`` episodes of
-    ``horizon`` stages of the game's environment when ``episodes > 0``.
+    ``horizon`` stages of the game's environment when ``episodes > 0`` (discounted
+    averages, :func:`discounted_average`).
     """
-    import jax
     import jax.numpy as jnp
 
     out: dict = {"exact": None, "sampled": None}
-    params = (jnp.asarray(first.params), jnp.asarray(second.params))
+    _check_fit(game, first, second)
     if first.kind == second.kind == "memory_one" and hasattr(game, "average_rewards"):
-        s, shape = game.num_states, game.shape
-        if params[0].shape != (s, shape[0]) or params[1].shape != (s, shape[1]):
-            raise SpielplatzError(f"the agents do not fit {game.name}: parameters "
-                                  f"{list(params[0].shape)} and {list(params[1].shape)}, the "
-                                  f"game's memory-one states need {[s, shape[0]]} and "
-                                  f"{[s, shape[1]]}")
+        params = (jnp.asarray(first.params), jnp.asarray(second.params))
         out["exact"] = np.asarray(game.average_rewards(params), dtype=float)
     if episodes > 0:
-        env = game.environment(horizon)
-        kinds = (first.policy, second.policy)
-        gamma = float(getattr(game, "gamma", 1.0))
-
-        def episode(key: Any) -> Any:
-            k0, k1, k2, k3 = jax.random.split(key, 4)
-            state, obs = env.reset(k0)
-            mem = (kinds[0].init(params[0], k1), kinds[1].init(params[1], k2))
-
-            def body(carry: Any, k: Any) -> tuple:
-                state, obs, mem, total, disc = carry
-                ka, kb, ke = jax.random.split(k, 3)
-                a1, m1 = kinds[0].act(params[0], mem[0], obs, ka)
-                a2, m2 = kinds[1].act(params[1], mem[1], obs, kb)
-                state, obs, rewards, _ = env.step(state, jnp.stack([a1, a2]), ke)
-                return (state, obs, (m1, m2), total + disc * rewards, disc * gamma), None
-
-            init = (state, obs, mem, jnp.zeros(2), jnp.asarray(1.0))
-            (_, _, _, total, _), _ = jax.lax.scan(body, init, jax.random.split(k3, horizon))
-            norm = (1 - gamma) / (1 - gamma ** horizon) if gamma < 1 else 1.0 / horizon
-            return total * norm
-
-        rewards = np.asarray(jax.jit(jax.vmap(episode))(
-            jax.random.split(jax.random.PRNGKey(seed), int(episodes))))
+        gamma = float(np.asarray(getattr(game, "gamma", 1.0)))
+        trajectories = play_many(game, [(first, second)], episodes=int(episodes),
+                                 horizon=int(horizon), seed=seed)[0]
+        rewards = discounted_average(trajectories, gamma)
         out["sampled"] = {"mean": rewards.mean(axis=0),
                           "stderr": rewards.std(axis=0) / np.sqrt(len(rewards)),
                           "episodes": int(episodes), "horizon": int(horizon)}

@@ -104,6 +104,23 @@ def register_welfare_functions(register):
 
 
 @hookspec
+def register_policy_kinds(register):
+    """Register kinds of trained policies that the host can play.
+
+    Parameters
+    ----------
+    register : callable
+        ``register(name, loader, *, description="")``. ``loader`` returns a
+        :class:`spielplatz.learning.agents.PolicyKind`: a pair of pure JAX functions
+        ``init(params, key) -> state`` and ``act(params, state, obs, key) -> (action,
+        state)``. A learner whose runs hold ``agents`` of this kind can then be played
+        by ``spielplatz play`` and ``spielplatz crossplay`` against any other agent;
+        ``params`` is one agent's parameters (an array or a dict of arrays; every
+        agent of a kind should have the same shapes, so that many pairs play at once).
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to the ``spielplatz`` command line.
 
@@ -121,5 +138,6 @@ HOOK_NAMES = (
     "register_solvers",
     "register_learners",
     "register_welfare_functions",
+    "register_policy_kinds",
     "register_commands",
 )

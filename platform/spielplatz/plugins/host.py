@@ -53,6 +53,7 @@ REGISTRY_HOOKS = {
     "register_solvers": "solver",
     "register_learners": "learner",
     "register_welfare_functions": "welfare",
+    "register_policy_kinds": "policy",
 }
 
 

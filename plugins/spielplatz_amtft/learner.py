@@ -1,0 +1,158 @@
+"""The ``amtft`` learner: amTFT(W) agents from exact parts, and their logged self-play.
+
+Nothing is trained: ``steps`` is the number of stages of each logged self-play episode.
+Per seed the agents differ only in the welfare function they start with (sampled from
+the preference over W, or the first of W); both seats of a seed start with the same one
+(the jointly built profile), so self-play coordinates from the first stage and cross-play
+between seeds may have to re-sample. The run's metrics per recorded stage: the mean stage
+rewards and the fraction of episodes with each event (re-sample, defection detected,
+punishing); ``final`` holds each seed's discounted average rewards and mean event counts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from spielplatz.equilibria.welfare_functions import welfare_set
+from spielplatz.equilibria.welfare_optimum import (disagreement_point, maximise, punishment,
+                                                   schedule)
+from spielplatz.errors import SpielplatzError
+from spielplatz.results import Run
+
+from .policy import PERIOD, SLOTS, act, init
+
+__all__ = ["AmtftLearner", "build_agents", "EVENTS"]
+
+EVENTS = ("resample", "defection", "punishing")
+
+
+def _options(options: dict) -> dict:
+    from spielplatz.api import check_options
+
+    from . import OPTIONS
+
+    given = check_options("learner", "amtft", options)
+    return {**{o.name: o.default for o in OPTIONS}, **given}
+
+
+def build_agents(game: Any, opts: dict, seeds: tuple) -> tuple:
+    """``(players, info, optima)``: per seat the stacked parameters of every seed's
+    agent, per seed what it holds, and the cooperative optimum of each w in W."""
+    functions = welfare_set(opts["W"])
+    if len(functions) > SLOTS:
+        raise SpielplatzError(f"W holds {len(functions)} welfare functions; amtft takes at "
+                              f"most {SLOTS}")
+    payoffs = np.asarray(game.payoffs, dtype=float)
+    gamma = float(np.asarray(game.gamma))
+    d = disagreement_point(payoffs)
+    ia = {"gamma": gamma, "beta": opts["beta"], "smoothing": opts["smoothing"]}
+    optima = [maximise(w, payoffs, disagreement=d, horizon=opts["horizon"],
+                       params=ia if w.defined_on == "trajectories" else None)
+              for w in functions]
+    k = len(functions)
+    pref = opts.get("preference")
+    if pref is None:
+        weights = np.full(k, 1.0 / k)
+    else:
+        weights = np.asarray(pref, dtype=float).reshape(-1)
+        if weights.shape != (k,) or np.any(weights < 0) or weights.sum() <= 0:
+            raise SpielplatzError(f"preference needs {k} non-negative weights (one per "
+                                  f"welfare function in W), got {list(weights)}")
+        weights = weights / weights.sum()
+    schedules = np.zeros((SLOTS, PERIOD), dtype=np.int32)
+    for slot in range(SLOTS):
+        schedules[slot] = schedule(optima[min(slot, k - 1)].lottery, PERIOD)
+    slot_weights = np.zeros(SLOTS)
+    slot_weights[:k] = weights
+    width = max(payoffs.shape[1:])
+    starts = np.array([0 if opts["start"] == "first"
+                       else int(np.random.default_rng(s).choice(k, p=weights)) for s in seeds])
+    players, n = [], len(seeds)
+    for seat in (0, 1):
+        strategy, reply = punishment(payoffs, seat)
+        padded = np.zeros(width)
+        padded[:len(strategy)] = strategy
+        loss = np.zeros(SLOTS)
+        loss[:k] = [o.value[1 - seat] - reply for o in optima]
+        loss[k:] = loss[0]
+        agent = {"schedules": schedules, "weights": slot_weights, "seat": float(seat),
+                 "payoffs": payoffs, "punish": padded, "loss": loss,
+                 "threshold": opts["threshold"], "alpha": opts["alpha"],
+                 "rollout": float(opts["rollout"]), "gamma": gamma}
+        stacked = {key: np.broadcast_to(np.asarray(v, dtype=float),
+                                        (n, *np.shape(v))).copy() for key, v in agent.items()}
+        stacked["start"] = starts.astype(float)
+        players.append(stacked)
+    names = [f.name for f in functions]
+    info = [{"W": names, "start": names[s]} for s in starts]
+    return players, info, optima
+
+
+def _self_play(game: Any, players: list, seeds: tuple, stages: int, episodes: int) -> tuple:
+    """Rewards ``[seeds, episodes, stages, 2]`` and events ``[seeds, episodes, stages, 3]``."""
+    import jax
+    import jax.numpy as jnp
+
+    env = game.environment(stages)
+
+    def episode(p1: Any, p2: Any, key: Any) -> tuple:
+        k0, k1, k2, k3 = jax.random.split(key, 4)
+        state, obs = env.reset(k0)
+        mem = (init(p1, k1), init(p2, k2))
+
+        def body(carry: Any, k: Any) -> tuple:
+            state, obs, mem = carry
+            ka, kb, ke = jax.random.split(k, 3)
+            a1, m1 = act(p1, mem[0], obs, ka)
+            a2, m2 = act(p2, mem[1], obs, kb)
+            state, obs, rewards, _ = env.step(state, jnp.stack([a1, a2]), ke)
+            events = (m1["events"] - mem[0]["events"]) + (m2["events"] - mem[1]["events"])
+            return (state, obs, (m1, m2)), (rewards, events)
+
+        _, out = jax.lax.scan(body, (state, obs, mem), jax.random.split(k3, stages))
+        return out
+
+    run = jax.jit(jax.vmap(jax.vmap(episode, in_axes=(None, None, 0))))
+    keys = jnp.stack([jax.random.split(jax.random.PRNGKey(s), episodes) for s in seeds])
+    rewards, events = run(*(jax.tree_util.tree_map(jnp.asarray, p) for p in players), keys)
+    return np.asarray(rewards, dtype=float), np.asarray(events, dtype=float)
+
+
+class AmtftLearner:
+    """amTFT(w) and amTFT(W) on iterated matrix games (see the package docstring)."""
+
+    name = "amtft"
+
+    def learn(self, game: Any, *, steps: int, seeds: tuple = (0,),
+              progress: Callable[[int, int], None] | None = None, **options: Any) -> Run:
+        from spielplatz.learning.agents import discounted_average
+
+        start = time.perf_counter()
+        opts = _options(options)
+        seeds = tuple(int(s) for s in seeds)
+        players, info, optima = build_agents(game, opts, seeds)
+        rewards, events = _self_play(game, players, seeds, int(steps), int(opts["episodes"]))
+        gamma = float(np.asarray(game.gamma))
+        recorded = np.unique(np.linspace(0, steps - 1, min(opts["records"], steps)).astype(int))
+        metrics = {"reward_1": rewards[:, :, recorded, 0].mean(axis=1),
+                   "reward_2": rewards[:, :, recorded, 1].mean(axis=1)}
+        for e, name in enumerate(EVENTS):
+            metrics[name] = (events[:, :, recorded, e] > 0).mean(axis=1)
+        value = discounted_average(rewards, gamma).mean(axis=1)           # [seeds, 2]
+        final = {"value": value, "start": [i["start"] for i in info],
+                 "events": {name: events[..., e].sum(axis=2).mean(axis=1)
+                            for e, name in enumerate(EVENTS)},
+                 "optima": [o.to_dict() for o in optima]}
+        if progress is not None:
+            progress(len(seeds), len(seeds))
+        names = info[0]["W"]
+        config = {**opts, "W": names, "gamma": gamma}
+        return Run(learner=self.name, game=str(game.name), config=config, seeds=seeds,
+                   metrics=metrics, steps=recorded + 1, final=final,
+                   wall_time=time.perf_counter() - start,
+                   agents={"kind": "amtft", "game": str(game.name),
+                           "learners": [self.name, self.name], "players": players,
+                           "info": info})
