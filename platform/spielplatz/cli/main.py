@@ -21,7 +21,7 @@ import click
 
 from spielplatz import __version__
 from spielplatz.errors import SpielplatzError
-from spielplatz.cli import learn, listing, play, solving
+from spielplatz.cli import crossplay, learn, listing, play, solving
 from spielplatz.plugins.host import get_host
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int,
@@ -85,7 +85,8 @@ def main() -> None:
     cli(prog_name="spielplatz")
 
 
-for _command in (*listing.COMMANDS, *solving.COMMANDS, learn.learn_command, play.play_command):
+for _command in (*listing.COMMANDS, *solving.COMMANDS, learn.learn_command, play.play_command,
+                 crossplay.crossplay_command):
     cli.add_command(_command)
 
 # Plugins add their commands last, so that a name clash with a built-in command

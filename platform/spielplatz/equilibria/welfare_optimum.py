@@ -37,7 +37,7 @@ import numpy as np
 from spielplatz.errors import SpielplatzError
 
 __all__ = ["WelfareOptimum", "pure_points", "maximise", "schedule", "disagreement_point",
-           "punishment"]
+           "punishment", "pareto_slack"]
 
 #: Relative tolerance for ties between profiles (payoff-range units).
 TIE_TOL = 1e-12
@@ -175,6 +175,16 @@ def maximise(welfare: Any, payoffs: Any, *, disagreement: Any = None, horizon: i
     points_needed = {"ideal": points.max(axis=0)} if "ideal" in welfare.needs else {}
     objective = float(welfare(value, d, **points_needed))
     return WelfareOptimum(name, lottery, value, objective, "hull")
+
+
+def pareto_slack(payoffs: Any, value: Any) -> float:
+    """``max over feasible u of min_i (u_i - value_i)``: positive when some feasible payoff
+    is better for every player (``value`` lies strictly below the Pareto frontier), zero
+    on the weak frontier, negative outside the feasible set (one LP)."""
+    points = pure_points(payoffs)
+    gains = points - np.asarray(value, dtype=float)
+    lottery = _max_min_lottery(gains, np.ones(points.shape[1]))
+    return float((lottery @ gains).min())
 
 
 def schedule(lottery: Any, length: int) -> np.ndarray:

@@ -1,0 +1,288 @@
+"""Cross-play of trained agents: the full seed matrix, NormalizedScore, and the game of norms.
+
+Normative disagreement, Section 4.2, Appendix B.2 and Appendix E. Every agent family (a
+run holding agents) contributes each of its seeds' player-1 and player-2 agents; every
+seat-1 agent plays every seat-2 agent, so each pair is played in both seat orders. Cells:
+
+* ``self-play``: the two agents of one seed of one family (trained together);
+* ``same welfare``: independently built agents with the same welfare functions;
+* ``different welfare``: the others.
+
+An agent's welfare functions are what its learner declared (``agents["info"][seed]["W"]``,
+e.g. amTFT(W)'s set W); a learner that declares none (LOLA) gets the welfare function of
+the score set whose optimum lies nearest to its self-play payoffs, the after-the-fact
+assignment Figure 3 uses for LOLA (reported as ``"nearest optimum"``).
+
+``NormalizedScore(pi) = max_{w in W} (w(pi) - w(pi^d)) / (max_pi' w(pi') - w(pi^d))``
+(Section 4.2): ``W`` is the set of welfare functions of the experiment (default: the
+agents' declared ones, else utilitarian and inequity-averse, C.1), ``pi^d`` the
+disagreement profile (default: each player's pure security level,
+:func:`~spielplatz.equilibria.welfare_optimum.disagreement_point`: ``(-2, -2)`` in the IPD
+with the payoffs actually played, where B.2 writes ``(-3, -3)``; ``(0, 0)`` in IAsymBoS),
+``max w`` the exact optimum over the feasible payoffs. Welfare on values uses the average
+rewards per step (exact for memory-one pairs, else discounted averages of sampled
+episodes); welfare on trajectories is averaged over the sampled episodes.
+
+Group means come with percentile-bootstrap confidence intervals (``scipy.stats.bootstrap``).
+Appendix E's bound (1), ``V_i(pi^w_1, pi^{w'}_2) <= min(V_i(pi^w), V_i(pi^{w'}))``, is
+checked in every cross-play cell between agents that each optimise one welfare function
+(different ones) against the two seeds' self-play values. Seeds a learner reports as
+diverged are discarded and listed, never averaged in.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from spielplatz.equilibria.welfare_functions import welfare_set
+from spielplatz.equilibria.welfare_optimum import disagreement_point, maximise, pareto_slack
+from spielplatz.errors import SpielplatzError
+from spielplatz.learning.agents import agent, discounted_average, play_many
+
+__all__ = ["CrossPlay", "cross_play", "GROUPS", "DEFAULT_WELFARE"]
+
+GROUPS = ("self-play", "same welfare", "different welfare")
+#: The score's welfare functions when no agent declares any (the paper's pair, C.1).
+DEFAULT_WELFARE = ("utilitarian", "inequity_averse")
+
+
+@dataclass
+class CrossPlay:
+    """The result of :func:`cross_play` (``to_dict()`` is its JSON)."""
+
+    game: str
+    families: list
+    welfare: tuple
+    disagreement: np.ndarray
+    optima: dict
+    cells: list
+    groups: dict
+    table: dict
+    bound: dict
+    settings: dict
+    meta: Any = field(default=None)
+
+    def to_dict(self) -> dict:
+        meta = self.meta.to_dict() if hasattr(self.meta, "to_dict") else self.meta
+        return {"game": self.game, "families": self.families, "welfare": list(self.welfare),
+                "disagreement": self.disagreement.tolist(), "max_welfare": self.optima,
+                "groups": self.groups, "table": self.table, "bound": self.bound,
+                "settings": self.settings, "cells": self.cells, "meta_game": meta}
+
+
+def _bootstrap(x: np.ndarray, confidence: float, resamples: int, seed: int) -> list:
+    x = np.asarray(x, dtype=float)
+    if len(x) < 2 or np.ptp(x) == 0:
+        return [float(x.mean()), float(x.mean())] if len(x) else [None, None]
+    from scipy.stats import bootstrap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = bootstrap((x,), np.mean, confidence_level=confidence, n_resamples=resamples,
+                        method="percentile", random_state=np.random.default_rng(seed))
+    return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
+
+
+def _trajectory_params(function: Any, given: dict) -> dict:
+    accepted = inspect.signature(function.function).parameters
+    return {k: v for k, v in given.items() if k in accepted}
+
+
+def _family_agents(label: str, run: Any, game: Any) -> tuple:
+    if not getattr(run, "agents", None):
+        raise SpielplatzError(f"{label}: the {run.learner!r} run holds no agents to play")
+    trained_on = str(run.agents.get("game") or run.game)
+    if trained_on != str(game.name):
+        raise SpielplatzError(f"{label}: the agents were trained on {trained_on!r}, not on "
+                              f"{game.name!r}")
+    discarded = [int(s) for s in run.diverged_seeds] if hasattr(run, "diverged_seeds") else []
+    kept = run.without_diverged() if discarded else run
+    if not kept.seeds:
+        raise SpielplatzError(f"{label}: every seed diverged ({len(discarded)} discarded)")
+    pairs = [(agent(kept, i, 0), agent(kept, i, 1)) for i in range(len(kept.seeds))]
+    return pairs, discarded
+
+
+def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
+               disagreement: Any = None, episodes: int = 32, horizon: int = 100,
+               seed: int = 0, confidence: float = 0.95, resamples: int = 2000,
+               welfare_params: dict | None = None) -> CrossPlay:
+    """Cross-play of ``families`` (``(label, run)`` pairs) on the iterated game ``game``.
+
+    Raises
+    ------
+    SpielplatzError
+        A run without agents, agents trained on another game, an unknown or empty
+        welfare set (one line each).
+    """
+    payoffs = np.asarray(game.payoffs, dtype=float)
+    gamma = float(np.asarray(getattr(game, "gamma", 1.0)))
+    d = (disagreement_point(payoffs) if disagreement is None
+         else np.broadcast_to(np.asarray(disagreement, dtype=float), (2,)).copy())
+    members, fam_info = [], []
+    for f, (label, run) in enumerate(families):
+        pairs, discarded = _family_agents(label, run, game)
+        members += [(f, i, p) for i, p in enumerate(pairs)]
+        fam_info.append({"label": label, "learner": run.learner, "seeds": len(pairs),
+                         "discarded_seeds": discarded})
+    declared = [tuple(p[0].info["W"]) for _, _, p in members
+                if isinstance(p[0].info, dict) and p[0].info.get("W")]
+    if welfare is None:
+        names = list(dict.fromkeys(n for w in declared for n in w)) or list(DEFAULT_WELFARE)
+        welfare = "+".join(names)
+    functions = welfare_set(welfare, "the score's welfare set")
+    params = {"gamma": gamma, **(welfare_params or {})}
+    optima = {w.name: maximise(w, payoffs, disagreement=d, horizon=horizon,
+                               params=_trajectory_params(w, params)
+                               if w.defined_on == "trajectories" else None) for w in functions}
+
+    # every seat-1 agent against every seat-2 agent
+    index = [(r, c) for r in range(len(members)) for c in range(len(members))]
+    pairs = [(members[r][2][0], members[c][2][1]) for r, c in index]
+    trajectories = play_many(game, pairs, episodes=episodes, horizon=horizon, seed=seed)
+    sampled = discounted_average(trajectories, gamma)                     # [cells, E, 2]
+    values = sampled.mean(axis=1)
+    stderr = sampled.std(axis=1) / np.sqrt(max(episodes, 1))
+    exact = _exact_values(game, pairs)
+    for n, v in exact.items():
+        values[n], stderr[n] = v, 0.0
+
+    def welfare_of(w: Any, n: int) -> float:
+        if w.defined_on == "trajectories":
+            return float(np.mean(w.of_trajectories(trajectories[n],
+                                                   **_trajectory_params(w, params))))
+        points = {"ideal": payoffs.reshape(2, -1).max(axis=1)} if "ideal" in w.needs else {}
+        return float(w(values[n], d, **points))
+
+    base = {}
+    for w in functions:
+        if w.defined_on == "trajectories":
+            flat = np.broadcast_to(d, (horizon, 2))
+            base[w.name] = float(w.of_trajectories(flat, **_trajectory_params(w, params)))
+        else:
+            points = {"ideal": payoffs.reshape(2, -1).max(axis=1)} if "ideal" in w.needs else {}
+            base[w.name] = float(w(d, d, **points))
+
+    self_index = {r: index.index((r, r)) for r in range(len(members))}
+    labels = []
+    for r, (_, _, p) in enumerate(members):
+        info = p[0].info if isinstance(p[0].info, dict) else {}
+        if info.get("W"):
+            labels.append((tuple(info["W"]), "declared"))
+        else:
+            v = values[self_index[r]]
+            near = min(optima, key=lambda k: float(np.linalg.norm(optima[k].value - v)))
+            labels.append(((near,), "nearest optimum"))
+
+    cells = []
+    for n, (r, c) in enumerate(index):
+        (fr, ir, _), (fc, ic, _) = members[r], members[c]
+        kind = ("self-play" if r == c else
+                "same welfare" if set(labels[r][0]) == set(labels[c][0]) else
+                "different welfare")
+        normalized = {}
+        for w in functions:
+            span = optima[w.name].objective - base[w.name]
+            normalized[w.name] = ((welfare_of(w, n) - base[w.name]) / span if span > 0
+                                  else float("nan"))
+        cells.append({"row": [fam_info[fr]["label"], ir], "col": [fam_info[fc]["label"], ic],
+                      "kind": kind, "values": values[n].tolist(), "stderr": stderr[n].tolist(),
+                      "normalized": normalized, "score": float(np.nanmax(list(
+                          normalized.values()))),
+                      "pareto_slack": pareto_slack(payoffs, values[n]),
+                      "welfare": [list(labels[r][0]), list(labels[c][0])]})
+    for r, (_, ir, _) in enumerate(members):
+        fam_info[members[r][0]].setdefault("welfare", []).append(
+            {"seed": ir, "W": list(labels[r][0]), "source": labels[r][1]})
+
+    groups = _groups(cells, confidence, resamples, seed)
+    table = _table(cells, fam_info, values)
+    bound = _bound(cells, index, self_index, labels, values, stderr, payoffs)
+    settings = {"episodes": int(episodes), "horizon": int(horizon), "seed": int(seed),
+                "confidence": float(confidence), "resamples": int(resamples),
+                "gamma": gamma, "exact_cells": len(exact), "cells": len(cells)}
+    return CrossPlay(str(game.name), fam_info, tuple(w.name for w in functions), d,
+                     {k: o.to_dict() for k, o in optima.items()}, cells, groups, table, bound,
+                     settings)
+
+
+def _exact_values(game: Any, pairs: list) -> dict:
+    """Closed-form average rewards of the memory-one pairs (one vmapped call)."""
+    if not hasattr(game, "average_rewards"):
+        return {}
+    chosen = [n for n, (a, b) in enumerate(pairs) if a.kind == b.kind == "memory_one"]
+    if not chosen:
+        return {}
+    import jax
+    import jax.numpy as jnp
+
+    p1 = jnp.asarray(np.stack([pairs[n][0].params for n in chosen]))
+    p2 = jnp.asarray(np.stack([pairs[n][1].params for n in chosen]))
+    with jax.enable_x64(True):
+        g64 = game.as_float64()
+        out = np.asarray(jax.vmap(lambda a, b: g64.average_rewards((a, b)))(
+            p1.astype(jnp.float64), p2.astype(jnp.float64)), dtype=float)
+    return dict(zip(chosen, out))
+
+
+def _groups(cells: list, confidence: float, resamples: int, seed: int) -> dict:
+    out = {}
+    for g in GROUPS:
+        chosen = [c for c in cells if c["kind"] == g]
+        if not chosen:
+            continue
+        scores = np.array([c["score"] for c in chosen])
+        values = np.array([c["values"] for c in chosen])
+        out[g] = {"cells": len(chosen), "score": float(scores.mean()),
+                  "score_ci": _bootstrap(scores, confidence, resamples, seed),
+                  "score_stderr": float(scores.std() / np.sqrt(len(scores))),
+                  "values": values.mean(axis=0).tolist(),
+                  "values_ci": [_bootstrap(values[:, i], confidence, resamples, seed)
+                                for i in range(2)],
+                  "below_frontier": int(sum(c["pareto_slack"] > 1e-6 for c in chosen))}
+    return out
+
+
+def _table(cells: list, families: list, values: np.ndarray) -> dict:
+    """Family x family means (row: seat 1, column: seat 2) over independently built agents
+    (self-play cells only where a family has one seed)."""
+    labels = [f["label"] for f in families]
+    k = len(labels)
+    sums, scores, counts = np.zeros((2, k, k)), np.zeros((k, k)), np.zeros((k, k))
+    single = {f["label"] for f in families if f["seeds"] == 1}
+    for c in cells:
+        r, s = labels.index(c["row"][0]), labels.index(c["col"][0])
+        if c["kind"] == "self-play" and c["row"][0] not in single:
+            continue
+        sums[:, r, s] += c["values"]
+        scores[r, s] += c["score"]
+        counts[r, s] += 1
+    return {"families": labels, "values": (sums / counts).tolist(),
+            "score": (scores / counts).tolist(), "cells": counts.astype(int).tolist()}
+
+
+def _bound(cells: list, index: list, self_index: dict, labels: list, values: np.ndarray,
+           stderr: np.ndarray, payoffs: np.ndarray) -> dict:
+    """Appendix E (1) in the cross-play cells between single-welfare agents of different
+    welfare functions; tolerance: three standard errors plus 1e-9 of the payoff range."""
+    checked, held, violations = 0, 0, []
+    tol0 = 1e-9 * float(np.ptp(payoffs))
+    for n, (r, c) in enumerate(index):
+        (wr, _), (wc, _) = labels[r], labels[c]
+        if r == c or len(wr) != 1 or len(wc) != 1 or wr == wc:
+            continue
+        a, b = self_index[r], self_index[c]
+        bound = np.minimum(values[a], values[b])
+        tol = 3 * (stderr[n] + stderr[a] + stderr[b]) + tol0
+        checked += 1
+        if np.all(values[n] <= bound + tol):
+            held += 1
+        else:
+            violations.append({"cell": n, "values": values[n].tolist(),
+                               "bound": bound.tolist()})
+    return {"checked": checked, "held": held, "violations": violations}
