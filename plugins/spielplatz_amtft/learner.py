@@ -11,6 +11,7 @@ punishing); ``final`` holds each seed's discounted average rewards and mean even
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Callable
 
@@ -24,7 +25,7 @@ from spielplatz.results import Run
 
 from .policy import PERIOD, SLOTS, act, init
 
-__all__ = ["AmtftLearner", "build_agents", "EVENTS"]
+__all__ = ["AmtftLearner", "build_agents", "exploit_bound", "EVENTS"]
 
 EVENTS = ("resample", "defection", "punishing")
 
@@ -91,14 +92,35 @@ def build_agents(game: Any, opts: dict, seeds: tuple) -> tuple:
     return players, info, optima
 
 
-def _self_play(game: Any, players: list, seeds: tuple, stages: int, episodes: int) -> tuple:
-    """Rewards ``[seeds, episodes, stages, 2]`` and events ``[seeds, episodes, stages, 3]``."""
+def exploit_bound(payoffs: Any, optima: list, threshold: float) -> list:
+    """Per seat, the most an opponent can gain over cooperating against this agent, in
+    discounted reward: ``threshold + g_max`` with ``g_max`` the largest one-step gain of a
+    deviation from any cooperative profile (a debit above the threshold is punished at
+    once by a loss of at least ``alpha`` times the debit, which outweighs it when
+    ``alpha gamma >= 1``; what remains is the last, unpunished debit)."""
+    g = np.asarray(payoffs, dtype=float)
+    cols = g.shape[2]
+    out = []
+    for seat in (0, 1):
+        opp = g[1] if seat == 0 else g[0].T                       # [own, opponent]
+        gains = [0.0]
+        for o in optima:
+            for k in np.flatnonzero(o.lottery > 0):
+                a1, a2 = divmod(int(k), cols)
+                own, coop = (a1, a2) if seat == 0 else (a2, a1)
+                gains.append(float(opp[own].max() - opp[own, coop]))
+        out.append(float(threshold) + max(gains))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _self_play_fn(stages: int) -> Any:
+    """One compiled self-play for every game and agent of the same shapes:
+    ``(env, players_1, players_2, keys [seeds, episodes]) -> (rewards, events)``."""
     import jax
     import jax.numpy as jnp
 
-    env = game.environment(stages)
-
-    def episode(p1: Any, p2: Any, key: Any) -> tuple:
+    def episode(env: Any, p1: Any, p2: Any, key: Any) -> tuple:
         k0, k1, k2, k3 = jax.random.split(key, 4)
         state, obs = env.reset(k0)
         mem = (init(p1, k1), init(p2, k2))
@@ -115,9 +137,19 @@ def _self_play(game: Any, players: list, seeds: tuple, stages: int, episodes: in
         _, out = jax.lax.scan(body, (state, obs, mem), jax.random.split(k3, stages))
         return out
 
-    run = jax.jit(jax.vmap(jax.vmap(episode, in_axes=(None, None, 0))))
+    per_seed = jax.vmap(episode, in_axes=(None, None, None, 0))
+    return jax.jit(jax.vmap(per_seed, in_axes=(None, 0, 0, 0)))
+
+
+def _self_play(game: Any, players: list, seeds: tuple, stages: int, episodes: int) -> tuple:
+    """Rewards ``[seeds, episodes, stages, 2]`` and events ``[seeds, episodes, stages, 3]``."""
+    import jax
+    import jax.numpy as jnp
+
     keys = jnp.stack([jax.random.split(jax.random.PRNGKey(s), episodes) for s in seeds])
-    rewards, events = run(*(jax.tree_util.tree_map(jnp.asarray, p) for p in players), keys)
+    rewards, events = _self_play_fn(int(stages))(
+        game.environment(stages), *(jax.tree_util.tree_map(jnp.asarray, p) for p in players),
+        keys)
     return np.asarray(rewards, dtype=float), np.asarray(events, dtype=float)
 
 
@@ -145,7 +177,8 @@ class AmtftLearner:
         final = {"value": value, "start": [i["start"] for i in info],
                  "events": {name: events[..., e].sum(axis=2).mean(axis=1)
                             for e, name in enumerate(EVENTS)},
-                 "optima": [o.to_dict() for o in optima]}
+                 "optima": [o.to_dict() for o in optima],
+                 "exploit_bound": exploit_bound(game.payoffs, optima, opts["threshold"])}
         if progress is not None:
             progress(len(seeds), len(seeds))
         names = info[0]["W"]

@@ -57,6 +57,15 @@ def _split(profile: Any, columns: int) -> tuple:
     return profile // columns, profile % columns
 
 
+def _draw(probabilities: Any, u: Any) -> Any:
+    """Index drawn from ``probabilities`` with the uniform number ``u`` (inverse CDF)."""
+    import jax.numpy as jnp
+
+    cdf = jnp.cumsum(probabilities)
+    index = jnp.sum(cdf <= u * cdf[-1])
+    return jnp.minimum(index, probabilities.shape[0] - 1).astype(jnp.int32)
+
+
 def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     import jax
     import jax.numpy as jnp
@@ -67,7 +76,7 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     schedules = params["schedules"].astype(jnp.int32)
     weights = params["weights"]
     w, t = state["w"], state["t"]
-    k_resample, k_punish = jax.random.split(key)
+    u_resample, u_punish = jax.random.uniform(key, (2,))      # one draw each, by inverse CDF
 
     # the previous joint action and what the opponent should have played under each w
     prev_a1, prev_a2 = _split(jnp.maximum(obs - 1, 0), cols)
@@ -79,7 +88,7 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     deviated = judged & (opp_prev != opp_coop[w])
     other = (weights > 0) & (opp_coop == opp_prev) & (opp_coop != opp_coop[w])
     resample = deviated & other.any()
-    new_w = jnp.where(resample, jax.random.categorical(k_resample, jnp.log(weights)), w)
+    new_w = jnp.where(resample, _draw(weights, u_resample), w)
 
     # C.1 debit: the opponent's reward for its action minus for the cooperative one
     opp_payoffs = jnp.where(seat == 0, payoffs[1], payoffs[0].T)       # [own, opponent]
@@ -97,7 +106,7 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     debit = jnp.where(detect, 0.0, debit)
 
     punishing = left > 0
-    p_action = jax.random.categorical(k_punish, jnp.log(params["punish"]))
+    p_action = _draw(params["punish"], u_punish)
     own_coop = jnp.where(seat == 0, *(_split(schedules[new_w, t % schedules.shape[1]], cols)))
     action = jnp.where(punishing, p_action, own_coop).astype(jnp.int32)
     events = state["events"] + jnp.stack([resample, detect, punishing]).astype(jnp.int32)

@@ -21,6 +21,10 @@ _STYLE = {"self-play": ("o", "tab:blue"), "same welfare": ("s", "tab:green"),
           "different welfare": ("x", "tab:red")}
 
 
+def _turn(o: tuple, a: tuple, b: tuple) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
 def _hull(points: np.ndarray) -> np.ndarray:
     """Counter-clockwise convex hull of 2-D points (monotone chain)."""
     pts = sorted(set(map(tuple, np.round(points, 12))))
@@ -30,8 +34,7 @@ def _hull(points: np.ndarray) -> np.ndarray:
     def half(seq: list) -> list:
         out: list = []
         for p in seq:
-            while len(out) >= 2 and np.cross(np.subtract(out[-1], out[-2]),
-                                             np.subtract(p, out[-2])) <= 0:
+            while len(out) >= 2 and _turn(out[-2], out[-1], p) <= 0:
                 out.pop()
             out.append(p)
         return out

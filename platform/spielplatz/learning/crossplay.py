@@ -44,7 +44,7 @@ from spielplatz.equilibria.welfare_optimum import disagreement_point, maximise, 
 from spielplatz.errors import SpielplatzError
 from spielplatz.learning.agents import agent, discounted_average, play_many
 
-__all__ = ["CrossPlay", "cross_play", "GROUPS", "DEFAULT_WELFARE"]
+__all__ = ["CrossPlay", "cross_play", "Scorer", "normalized_score", "GROUPS", "DEFAULT_WELFARE"]
 
 GROUPS = ("self-play", "same welfare", "different welfare")
 #: The score's welfare functions when no agent declares any (the paper's pair, C.1).
@@ -100,7 +100,7 @@ def _family_agents(label: str, run: Any, game: Any) -> tuple:
     if trained_on != str(game.name):
         raise SpielplatzError(f"{label}: the agents were trained on {trained_on!r}, not on "
                               f"{game.name!r}")
-    discarded = [int(s) for s in run.diverged_seeds] if hasattr(run, "diverged_seeds") else []
+    discarded = [int(s) for s, _ in getattr(run, "diverged_seeds", ())]
     kept = run.without_diverged() if discarded else run
     if not kept.seeds:
         raise SpielplatzError(f"{label}: every seed diverged ({len(discarded)} discarded)")
@@ -135,11 +135,9 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
     if welfare is None:
         names = list(dict.fromkeys(n for w in declared for n in w)) or list(DEFAULT_WELFARE)
         welfare = "+".join(names)
-    functions = welfare_set(welfare, "the score's welfare set")
-    params = {"gamma": gamma, **(welfare_params or {})}
-    optima = {w.name: maximise(w, payoffs, disagreement=d, horizon=horizon,
-                               params=_trajectory_params(w, params)
-                               if w.defined_on == "trajectories" else None) for w in functions}
+    scorer = Scorer(welfare, payoffs, d, horizon=horizon,
+                    params={"gamma": gamma, **(welfare_params or {})})
+    functions, optima = scorer.functions, scorer.optima
 
     # every seat-1 agent against every seat-2 agent
     index = [(r, c) for r in range(len(members)) for c in range(len(members))]
@@ -151,22 +149,6 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
     exact = _exact_values(game, pairs)
     for n, v in exact.items():
         values[n], stderr[n] = v, 0.0
-
-    def welfare_of(w: Any, n: int) -> float:
-        if w.defined_on == "trajectories":
-            return float(np.mean(w.of_trajectories(trajectories[n],
-                                                   **_trajectory_params(w, params))))
-        points = {"ideal": payoffs.reshape(2, -1).max(axis=1)} if "ideal" in w.needs else {}
-        return float(w(values[n], d, **points))
-
-    base = {}
-    for w in functions:
-        if w.defined_on == "trajectories":
-            flat = np.broadcast_to(d, (horizon, 2))
-            base[w.name] = float(w.of_trajectories(flat, **_trajectory_params(w, params)))
-        else:
-            points = {"ideal": payoffs.reshape(2, -1).max(axis=1)} if "ideal" in w.needs else {}
-            base[w.name] = float(w(d, d, **points))
 
     self_index = {r: index.index((r, r)) for r in range(len(members))}
     labels = []
@@ -185,15 +167,10 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
         kind = ("self-play" if r == c else
                 "same welfare" if set(labels[r][0]) == set(labels[c][0]) else
                 "different welfare")
-        normalized = {}
-        for w in functions:
-            span = optima[w.name].objective - base[w.name]
-            normalized[w.name] = ((welfare_of(w, n) - base[w.name]) / span if span > 0
-                                  else float("nan"))
+        normalized = scorer.normalized(values[n], trajectories[n])
         cells.append({"row": [fam_info[fr]["label"], ir], "col": [fam_info[fc]["label"], ic],
                       "kind": kind, "values": values[n].tolist(), "stderr": stderr[n].tolist(),
-                      "normalized": normalized, "score": float(np.nanmax(list(
-                          normalized.values()))),
+                      "normalized": normalized, "score": _best(normalized),
                       "pareto_slack": pareto_slack(payoffs, values[n]),
                       "welfare": [list(labels[r][0]), list(labels[c][0])]})
     for r, (_, ir, _) in enumerate(members):
@@ -209,6 +186,74 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
     return CrossPlay(str(game.name), fam_info, tuple(w.name for w in functions), d,
                      {k: o.to_dict() for k, o in optima.items()}, cells, groups, table, bound,
                      settings)
+
+
+def _best(normalized: dict) -> float:
+    finite = [v for v in normalized.values() if np.isfinite(v)]
+    return float(max(finite)) if finite else float("nan")
+
+
+class Scorer:
+    """NormalizedScore (Section 4.2) for one game, welfare set W and disagreement profile.
+
+    Value-based welfare is evaluated on average rewards per step relative to ``d``;
+    welfare on trajectories on reward trajectories ``[episodes, T, 2]`` (averaged over
+    the episodes), its disagreement value on the constant trajectory ``d`` and its
+    maximum over the stationary profiles of the same length ``horizon``.
+    """
+
+    def __init__(self, welfare: Any, payoffs: Any, disagreement: Any, *, horizon: int = 100,
+                 params: dict | None = None):
+        self.payoffs = np.asarray(payoffs, dtype=float)
+        self.d = np.asarray(disagreement, dtype=float)
+        self.horizon = int(horizon)
+        self.params = dict(params or {})
+        self.functions = welfare_set(welfare, "the score's welfare set")
+        self.points = {"ideal": self.payoffs.reshape(len(self.d), -1).max(axis=1)}
+        self.optima = {w.name: maximise(w, self.payoffs, disagreement=self.d,
+                                        horizon=self.horizon, params=self._params(w))
+                       for w in self.functions}
+        flat = np.broadcast_to(self.d, (self.horizon, len(self.d)))
+        self.base = {w.name: self._welfare(w, self.d, flat[None]) for w in self.functions}
+
+    def _params(self, w: Any) -> dict | None:
+        return _trajectory_params(w, self.params) if w.defined_on == "trajectories" else None
+
+    def _welfare(self, w: Any, value: Any, trajectories: Any) -> float:
+        if w.defined_on == "trajectories":
+            if trajectories is None:
+                raise SpielplatzError(f"welfare function {w.name!r} is defined on "
+                                      f"trajectories: the score needs reward trajectories")
+            return float(np.mean(w.of_trajectories(np.asarray(trajectories, dtype=float),
+                                                   **self._params(w))))
+        points = {p: self.points[p] for p in w.needs if p in self.points}
+        return float(w(np.asarray(value, dtype=float), self.d, **points))
+
+    def normalized(self, value: Any, trajectories: Any = None) -> dict:
+        """``(w(pi) - w(pi^d)) / (max w - w(pi^d))`` per ``w`` (NaN where the optimum is
+        not above the disagreement value)."""
+        out = {}
+        for w in self.functions:
+            span = self.optima[w.name].objective - self.base[w.name]
+            out[w.name] = ((self._welfare(w, value, trajectories) - self.base[w.name]) / span
+                           if span > 0 else float("nan"))
+        return out
+
+    def score(self, value: Any, trajectories: Any = None) -> float:
+        """The NormalizedScore: the best normalised welfare over W."""
+        return _best(self.normalized(value, trajectories))
+
+
+def normalized_score(value: Any, welfare: Any, payoffs: Any, disagreement: Any = None, *,
+                     trajectories: Any = None, horizon: int = 100,
+                     params: dict | None = None) -> dict:
+    """NormalizedScore of one payoff profile ``value`` (average rewards per step) on the
+    matrix game ``payoffs``: ``{"score", "normalized": {w: ...}}``."""
+    payoffs = np.asarray(payoffs, dtype=float)
+    d = disagreement_point(payoffs) if disagreement is None else disagreement
+    scorer = Scorer(welfare, payoffs, d, horizon=horizon, params=params)
+    normalized = scorer.normalized(value, trajectories)
+    return {"score": _best(normalized), "normalized": normalized}
 
 
 def _exact_values(game: Any, pairs: list) -> dict:
