@@ -106,7 +106,9 @@ def test_learn_with_every_builtin_learner(learner):
 
 
 def test_learn_on_an_openspiel_environment(tmp_path):
-    data = run_json("learn", "trust_your_brother", "--learner", LEARNERS[0], "--steps", "2",
+    rl = [n for n in LEARNERS if "rl_environment" in
+          get_host().registry("learner").get(n).meta.get("game_kinds", ())]
+    data = run_json("learn", "trust_your_brother", "--learner", rl[0], "--steps", "2",
                     "--seeds", "2", "--json", "--out", str(tmp_path / "run"))
     assert data
 

@@ -1,6 +1,6 @@
 """Cross-play through the host: agent specs, training, scoring, and the game of norms.
 
-``crossplay(game, ["amtft(W=util)", "amtft(W=ia)", "runs/lola_run.json"], seeds=5)``
+``crossplay(game, ["LEARNER(W=util)", "LEARNER(W=ia)", "runs/x_run.json"], seeds=5)``
 trains (or loads) each family, plays the full seed matrix in both seat orders
 (:func:`spielplatz.learning.crossplay.cross_play`) and, with ``solve=``, solves the
 family table as a normal-form game between the principals who choose what to deploy
@@ -20,7 +20,7 @@ __all__ = ["crossplay", "parse_agent_spec", "meta_game"]
 
 
 def parse_agent_spec(spec: str) -> tuple[str, dict]:
-    """``"amtft(W=util+ia,alpha=3)"`` -> ``("amtft", {"W": "util+ia", "alpha": 3})``."""
+    """``"name(W=util+ia,alpha=3)"`` -> ``("name", {"W": "util+ia", "alpha": 3})``."""
     from spielplatz.games.gamestring import parse_game_string
 
     try:

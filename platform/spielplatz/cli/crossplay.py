@@ -23,13 +23,14 @@ def _floats(text: str | None, what: str) -> Any:
 @click.command("crossplay")
 @click.argument("game")
 @click.option("--agents", "specs", multiple=True, required=True, metavar="SPEC",
-              help="An agent family: a learner with options ('amtft(W=util+ia)', 'lola') or "
-                   "a saved run (learn --out folder or *_run.json). Repeat for each family.")
+              help="An agent family: a learner with options, NAME(option=value,...) (see "
+                   "`spielplatz learners`), or a saved run (learn --out folder or "
+                   "*_run.json). Repeat for each family.")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Seeds per learner spec (saved runs keep theirs).")
 @click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Training steps of each learner spec (amtft: logged self-play stages).")
+              help="Training steps of each learner spec (as its learner reads them).")
 @click.option("--episodes", type=click.IntRange(min=1), default=32, show_default=True,
               help="Sampled episodes per pair of agents.")
 @click.option("--horizon", type=click.IntRange(min=1), default=100, show_default=True,
