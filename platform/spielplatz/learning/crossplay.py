@@ -49,6 +49,10 @@ __all__ = ["CrossPlay", "cross_play", "Scorer", "normalized_score", "GROUPS", "D
 GROUPS = ("self-play", "same welfare", "different welfare")
 #: The score's welfare functions when no agent declares any (the paper's pair, C.1).
 DEFAULT_WELFARE = ("utilitarian", "inequity_averse")
+#: A cell counts as below the Pareto frontier when some feasible payoff is better for both
+#: players by more than this fraction of the payoff range (learned stochastic policies sit
+#: a hair below it; the exact slack of every cell is in ``cells[k]["pareto_slack"]``).
+FRONTIER_TOL = 0.01
 
 
 @dataclass
@@ -177,11 +181,13 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
         fam_info[members[r][0]].setdefault("welfare", []).append(
             {"seed": ir, "W": list(labels[r][0]), "source": labels[r][1]})
 
-    groups = _groups(cells, confidence, resamples, seed)
+    groups = _groups(cells, confidence, resamples, seed,
+                     FRONTIER_TOL * (float(np.ptp(payoffs)) or 1.0))
     table = _table(cells, fam_info, values)
     bound = _bound(cells, index, self_index, labels, values, stderr, payoffs)
     settings = {"episodes": int(episodes), "horizon": int(horizon), "seed": int(seed),
                 "confidence": float(confidence), "resamples": int(resamples),
+                "frontier_tolerance": FRONTIER_TOL,
                 "gamma": gamma, "exact_cells": len(exact), "cells": len(cells)}
     return CrossPlay(str(game.name), fam_info, tuple(w.name for w in functions), d,
                      {k: o.to_dict() for k, o in optima.items()}, cells, groups, table, bound,
@@ -275,7 +281,7 @@ def _exact_values(game: Any, pairs: list) -> dict:
     return dict(zip(chosen, out))
 
 
-def _groups(cells: list, confidence: float, resamples: int, seed: int) -> dict:
+def _groups(cells: list, confidence: float, resamples: int, seed: int, below: float) -> dict:
     out = {}
     for g in GROUPS:
         chosen = [c for c in cells if c["kind"] == g]
@@ -289,7 +295,7 @@ def _groups(cells: list, confidence: float, resamples: int, seed: int) -> dict:
                   "values": values.mean(axis=0).tolist(),
                   "values_ci": [_bootstrap(values[:, i], confidence, resamples, seed)
                                 for i in range(2)],
-                  "below_frontier": int(sum(c["pareto_slack"] > 1e-6 for c in chosen))}
+                  "below_frontier": int(sum(c["pareto_slack"] > below for c in chosen))}
     return out
 
 
