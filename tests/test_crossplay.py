@@ -145,3 +145,18 @@ def test_agents_of_another_game_and_bad_welfare_sets(tmp_path):
     assert res.exit_code == 1 and "welfare set is empty" in res.output
     res = run_cli("crossplay", "chicken", "--agents", "amtft")
     assert res.exit_code == 1 and "cross-play needs a game agents can play" in res.output
+
+
+def test_lola_figure_4_in_numbers():
+    """Figure 4: LOLA cooperates in IPD cross-play far more often than it coordinates
+    in IAsymBoS cross-play between seeds that reached different outcomes."""
+    bos = sp.crossplay("iasymbos", ["lola"], seeds=10, steps=2000, episodes=8)
+    g = bos.groups
+    assert g["self-play"]["score"] > 0.9
+    assert g["different welfare"]["score_ci"][1] < g["self-play"]["score_ci"][0]
+    assert g["different welfare"]["score"] < 0.5
+    ipd = sp.crossplay("ipd", ["lola"], seeds=10, steps=2000, episodes=8,
+                       disagreement=[-3.0, -3.0])             # B.2's profile, on request
+    assert ipd.disagreement.tolist() == [-3.0, -3.0]
+    assert ipd.groups["self-play"]["score"] > 0.9
+    assert ipd.groups["same welfare"]["score"] > g["different welfare"]["score"]

@@ -177,6 +177,8 @@ class AmtftLearner:
         final = {"value": value, "start": [i["start"] for i in info],
                  "events": {name: events[..., e].sum(axis=2).mean(axis=1)
                             for e, name in enumerate(EVENTS)},
+                 "episode_events": {name: events[..., e].sum(axis=2)      # [seeds, episodes]
+                                    for e, name in enumerate(EVENTS)},
                  "optima": [o.to_dict() for o in optima],
                  "exploit_bound": exploit_bound(game.payoffs, optima, opts["threshold"])}
         if progress is not None:
