@@ -21,7 +21,7 @@ import click
 
 from spielplatz import __version__
 from spielplatz.errors import SpielplatzError
-from spielplatz.cli import crossplay, learn, listing, play, solving
+from spielplatz.cli import crossplay, learn, listing, play, region, solving
 from spielplatz.plugins.host import get_host
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int,
@@ -86,7 +86,7 @@ def main() -> None:
 
 
 for _command in (*listing.COMMANDS, *solving.COMMANDS, learn.learn_command, play.play_command,
-                 crossplay.crossplay_command):
+                 crossplay.crossplay_command, region.region_command):
     cli.add_command(_command)
 
 # Plugins add their commands last, so that a name clash with a built-in command
