@@ -183,7 +183,8 @@ def test_cli_options_are_typed_and_checked():
     assert tol == {"name": "tol", "type": "float", "default": 1e-10, "range": "> 0",
                    "choices": None, "nullable": False, "batch_only": False, "help": tol["help"]}
     learners = json.loads(runner.invoke(cli, ["learners", "--json"]).stdout)
-    assert any(o["name"] == "trial_return" for o in learners[0]["options"])
+    d3c = next(entry for entry in learners if entry["name"] == "d3c")
+    assert any(o["name"] == "trial_return" for o in d3c["options"])
 
 
 def test_listing_json_does_not_import_heavy_modules():
