@@ -14,33 +14,12 @@ from typing import Any
 import numpy as np
 
 from spielplatz.display.figures import pyplot, save_figure
+from spielplatz.equilibria.regions import convex_hull
 
 __all__ = ["crossplay_figure", "plot_crossplay"]
 
 _STYLE = {"self-play": ("o", "tab:blue"), "same welfare": ("s", "tab:green"),
           "different welfare": ("x", "tab:red")}
-
-
-def _turn(o: tuple, a: tuple, b: tuple) -> float:
-    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-
-def _hull(points: np.ndarray) -> np.ndarray:
-    """Counter-clockwise convex hull of 2-D points (monotone chain)."""
-    pts = sorted(set(map(tuple, np.round(points, 12))))
-    if len(pts) <= 2:
-        return np.asarray(pts)
-
-    def half(seq: list) -> list:
-        out: list = []
-        for p in seq:
-            while len(out) >= 2 and _turn(out[-2], out[-1], p) <= 0:
-                out.pop()
-            out.append(p)
-        return out
-
-    lower, upper = half(pts), half(pts[::-1])
-    return np.asarray(lower[:-1] + upper[:-1])
 
 
 def crossplay_figure(result: Any, payoffs: Any, *, jitter: float = 0.0, seed: int = 0) -> Any:
@@ -50,7 +29,7 @@ def crossplay_figure(result: Any, payoffs: Any, *, jitter: float = 0.0, seed: in
     points = g.reshape(2, -1).T
     fig, (ax, heat) = plt.subplots(1, 2, figsize=(11.5, 4.8),
                                    gridspec_kw={"width_ratios": [1.1, 1]})
-    hull = _hull(points)
+    hull = convex_hull(points)
     if len(hull) >= 3:
         ax.fill(hull[:, 0], hull[:, 1], color="tab:purple", alpha=0.15, label="feasible")
     ax.scatter(points[:, 0], points[:, 1], color="tab:purple", s=14, zorder=2)
