@@ -8,7 +8,11 @@ from spielplatz.api.games import load_game
 from spielplatz.api.registry import CheckedLearner, call_plugin, instantiate
 from spielplatz.plugins.host import get_host
 
-__all__ = ["learn", "load_run", "play"]
+__all__ = ["learn", "load_run", "play", "DEFAULT_EPISODES"]
+
+#: Episodes sampled by :func:`play` when the agents have no closed-form values and none
+#: were asked for.
+DEFAULT_EPISODES = 32
 
 
 def learn(game: Any, learner: str, *, steps: int, seeds: Any = (0,), **options: Any) -> Any:
@@ -86,7 +90,9 @@ def play(game: Any, first: Any, second: Any, *, seed_first: int = 0, seed_second
     ``first`` and ``second`` are runs (:class:`~spielplatz.Run`) or saved runs
     (:func:`load_run` paths); ``seed_first`` / ``seed_second`` pick the seed by position.
     Returns per-player average rewards per step: ``{"exact": [2] or None, "sampled":
-    {...} or None, "agents": [...]}`` (:func:`spielplatz.learning.agents.play`).
+    {...} or None, "agents": [...]}`` (:func:`spielplatz.learning.agents.play`). Agents
+    without closed-form values (any pair but two memory-one agents on an iterated matrix
+    game) are sampled, :data:`DEFAULT_EPISODES` episodes when ``episodes`` is 0.
     """
     from spielplatz.learning.agents import agent, play as play_agents
     from spielplatz.validation import as_int, as_seed
@@ -95,7 +101,11 @@ def play(game: Any, first: Any, second: Any, *, seed_first: int = 0, seed_second
     a = agent(runs[0], as_int(seed_first, "seed index", minimum=0), 0)
     b = agent(runs[1], as_int(seed_second, "seed index", minimum=0), 1)
     loaded = load_game(game)
-    out = play_agents(loaded, a, b, episodes=as_int(episodes, "episodes", minimum=0),
+    episodes = as_int(episodes, "episodes", minimum=0)
+    exact = a.kind == b.kind == "memory_one" and hasattr(loaded, "average_rewards")
+    if not exact and episodes == 0:
+        episodes = DEFAULT_EPISODES                      # no closed form: sample instead
+    out = play_agents(loaded, a, b, episodes=episodes,
                       horizon=as_int(horizon, "horizon", minimum=1), seed=as_seed(seed))
     out["agents"] = [{"learner": x.learner, "seed": x.seed, "player": x.player + 1}
                      for x in (a, b)]

@@ -18,7 +18,8 @@ __all__ = ["play_command"]
 @click.option("--seed-second", type=click.IntRange(min=0), default=None,
               help="Seed index (0-based) of SECOND's agent.")
 @click.option("--episodes", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Also sample this many episodes per pair (0: exact values only).")
+              help="Also sample this many episodes per pair (0: exact values only; "
+                   "agents without closed-form values sample 32).")
 @click.option("--horizon", type=click.IntRange(min=1), default=100, show_default=True,
               help="Stages per sampled episode.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
