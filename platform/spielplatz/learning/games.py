@@ -13,6 +13,8 @@ Learners do not all see games the same way; each protocol is a structural type
   :mod:`spielplatz.learning.iterated`. It is a differentiable game too.
 * :class:`RLEnvironment` - an OpenSpiel game played through
   ``open_spiel.python.rl_environment`` (reinforcement learners).
+* :class:`JaxEnvironmentGame` - a functional JAX environment with per-player
+  observations (the Coin Games): many environments and seeds at once under ``vmap``.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from spielplatz.games.normal_form import NormalFormGame
 
-__all__ = ["DifferentiableGame", "Environment", "IteratedGame", "RLEnvironment", "game_kind", "game_kinds",
+__all__ = ["DifferentiableGame", "Environment", "IteratedGame", "JaxEnvironmentGame",
+           "RLEnvironment", "game_kind", "game_kinds",
            "MixedStrategyGame", "mixed_strategy_game", "GAME_KINDS"]
 
-GAME_KINDS = ("iterated_matrix", "differentiable", "rl_environment", "normal_form")
+GAME_KINDS = ("iterated_matrix", "differentiable", "jax_environment", "rl_environment",
+              "normal_form")
 
 
 @runtime_checkable
@@ -79,6 +83,35 @@ class IteratedGame(Protocol):
 
 
 @runtime_checkable
+class JaxEnvironmentGame(Protocol):
+    """A functional JAX environment with per-player observations, fast under ``jax.vmap``.
+
+    ``reset(key) -> (state, obs)``; ``step(state, actions [num_players] int32, key) ->
+    (state, obs, rewards [num_players] float32, done bool)``; ``obs`` is
+    ``[num_players, *observation_shape]`` float32, player ``i``'s own view at ``obs[i]``.
+    Episodes last ``horizon`` steps (``done`` then; a learner resets). ``metrics(state)``
+    returns a dict of per-episode statistics so far (arrays, e.g. coins taken), read at
+    the end of an episode. ``to_openspiel()`` is the same game as a pyspiel game with
+    simultaneous moves, tested equal on trajectories.
+    """
+
+    name: str
+    num_players: int
+    num_actions: int
+    observation_shape: tuple
+    horizon: int
+
+    def reset(self, key: Any) -> tuple:
+        """The initial state and observations."""
+
+    def step(self, state: Any, actions: Any, key: Any) -> tuple:
+        """One joint move: next state, observations, rewards, whether the episode ended."""
+
+    def metrics(self, state: Any) -> dict:
+        """Per-episode statistics so far."""
+
+
+@runtime_checkable
 class RLEnvironment(Protocol):
     """Something that builds an ``open_spiel.python.rl_environment.Environment``."""
 
@@ -98,6 +131,8 @@ def game_kinds(game: Any) -> tuple[str, ...]:
         kinds += ("iterated_matrix",)
     if isinstance(game, DifferentiableGame):
         kinds += ("differentiable",)
+    if isinstance(game, JaxEnvironmentGame):
+        kinds += ("jax_environment",)
     if isinstance(game, RLEnvironment):
         kinds += ("rl_environment",)
     return kinds
