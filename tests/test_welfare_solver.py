@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -545,3 +546,316 @@ def test_shapes_with_single_joint_action_and_single_action_players():
     for concept, tie in itertools.product(("ce", "cce"), (False, True)):
         sol = SOLVER.solve(sp.load_game(payoffs), concept, maxent_tiebreak=tie)
         assert sol.status == "optimal" and sol.gap <= 1e-8 * float(deviations.payoff_scale(payoffs))
+
+
+# --------------------------------------------------------------------------- registry objectives
+# Asymmetric BoS (normative disagreement, B.2): BB (4,1), SS (2,2), (0,0) off the
+# diagonal. Every lottery p BB + (1-p) SS is a CE (each recommendation is a best reply)
+# and its values (2+2p, 2-p) lie on the Pareto frontier x + 2y = 6 of the feasible
+# payoffs, so every Pareto-optimal (C)CE payoff is on that segment. By hand:
+# Nash, d = 0:         max (2+2p)(2-p) = 4 + 2p - 2p^2 -> p = 1/2, (3, 1.5), product 4.5;
+# Nash, d = (0, 1):    (2+2p)(1-p) = 2(1-p^2) -> p = 0, (2, 2), product 2;
+# Nash, d = (1, 0):    (1+2p)(2-p) = 2 + 3p - 2p^2 -> p = 3/4, (3.5, 1.25), product 3.125;
+# KS, ideal (4, 2):    d = 0: (2+2p)/4 = (2-p)/2 -> p = 1/2, ratio 3/4;
+#                      d = (0, 1): (2+2p)/4 = (1-p)/1 -> p = 1/3, (8/3, 5/3), ratio 2/3;
+# egalitarian, d = (1, 0): 1+2p = 2-p -> p = 1/3, (8/3, 5/3), value 5/3.
+BOS = "asymmetric_bos"
+
+
+def _diagonal(p):
+    return np.array([[p, 0.0], [0.0, 1.0 - p]])
+
+
+def test_objectives_come_from_the_welfare_registry():
+    import spielplatz_welfare.solver as module
+
+    assert not hasattr(module, "OBJECTIVES")                 # no table of its own
+    assert set(module.solvable_objectives()) == {"utilitarian", "egalitarian", "nash",
+                                                 "kalai_smorodinsky", "weighted", "worst"}
+    assert module.MODES == ("weighted", "worst")
+    listed = {name for name in sp.get_host().registry("welfare")}
+    assert {"utilitarian", "egalitarian", "nash", "kalai_smorodinsky"} <= listed
+    game = sp.load_game(BOS)
+    for name in listed - {"inequity_averse"}:             # every value-based one solves
+        sol = SOLVER.solve(game, "ce", objective=name)
+        assert sol.status == "optimal", name
+
+
+def test_unsolvable_objectives_are_one_line_errors(monkeypatch):
+    game = sp.load_game(BOS)
+    with pytest.raises(SpielplatzError) as info:
+        SOLVER.solve(game, objective="inequity_averse")
+    text = str(info.value)
+    assert "\n" not in text
+    assert "defined on trajectories" in text and "not on the players' values" in text
+    assert "solvable objectives: egalitarian, kalai_smorodinsky, nash, utilitarian, weighted, " \
+           "worst" in text
+    with pytest.raises(SpielplatzError, match=r"unknown welfare objective 'nsh'; did you mean "
+                                              r"'nash'\? .*registered welfare functions: .*"
+                                              r"inequity_averse"):
+        SOLVER.solve(game, objective="nsh")
+    with pytest.raises(SpielplatzError, match="did you mean 'kalai_smorodinsky'"):
+        SOLVER.solve(game, objective="kalai_smorodinski")
+    # a plugin's plain function of values: registered, but no certified method
+    from spielplatz.equilibria import welfare_functions
+
+    real = welfare_functions.registered_welfare_function
+
+    def lookup(name):
+        if name == "worst_plus_mean":
+            return welfare_functions.as_welfare_function(
+                name, lambda v: v.min(axis=-1) + v.mean(axis=-1))
+        return real(name)
+
+    monkeypatch.setattr(welfare_functions, "registered_welfare_function", lookup)
+    with pytest.raises(SpielplatzError, match="plugin's welfare function of values that the "
+                                              "welfare solver cannot maximise to a certified"):
+        SOLVER.solve(game, objective="worst_plus_mean")
+    with pytest.raises(SpielplatzError, match="maxent_tiebreak is not available for "
+                                              "objective 'nash'"):
+        SOLVER.solve(game, objective="nash", maxent_tiebreak=True)
+    with pytest.raises(SpielplatzError, match="disagreement must be"):
+        SOLVER.solve(game, objective="nash", disagreement=[0, 1, 2])
+
+
+def _ce_vertices(payoffs, concept="ce"):
+    """Vertices of the (C)CE polytope by brute force (tight rows of an explicit matrix)."""
+    n = payoffs[0].size
+    A = np.vstack([dense_gains(payoffs, concept), -np.eye(n)])
+    found = []
+    for rows in itertools.combinations(range(A.shape[0]), n - 1):
+        M = np.vstack([A[list(rows)], np.ones(n)])
+        if abs(np.linalg.det(M)) < 1e-12:
+            continue
+        x = np.linalg.solve(M, np.eye(n)[-1])
+        if np.all(A @ x <= 1e-12):
+            found.append(x)
+    return np.array(found)
+
+
+def _max_nash_product_over_polygon(payoffs, d, concept="ce"):
+    """Max of (v1 - d1)(v2 - d2) over the (C)CE payoff polygon of a 2-player game: over
+    every segment between two vertices' payoffs (the polygon's edges among them), the
+    product is a quadratic in the mixing weight, maximised in closed form."""
+    pts = _ce_vertices(payoffs, concept) @ payoffs.reshape(2, -1).T - d
+    best = 0.0
+    for a, b in itertools.product(pts, pts):
+        step = b - a
+        ts = [0.0, 1.0]
+        if step[0] * step[1] != 0:
+            ts.append(-(a[0] * step[1] + a[1] * step[0]) / (2 * step[0] * step[1]))
+        for t in ts:
+            if 0 <= t <= 1:
+                g = a + t * step
+                if np.all(g > 0):
+                    best = max(best, float(g[0] * g[1]))
+    return best
+
+
+def test_nash_asymmetric_bos_is_the_50_50_lottery():
+    game = sp.load_game(BOS)
+    for concept in ("ce", "cce"):
+        sol = SOLVER.solve(game, concept, objective="nash")
+        assert sol.status == "optimal" and sol.gap <= 1e-12
+        assert sol.objective == pytest.approx(4.5, rel=1e-9)
+        np.testing.assert_allclose(sol.values, [3.0, 1.5], atol=1e-6)
+        np.testing.assert_allclose(sol.joint, _diagonal(0.5), atol=1e-6)
+        cut = sol.extra["cutting_plane"]
+        assert 0 <= cut["gap"] <= 1e-9 and cut["rounds"] >= 2
+        assert sol.objective <= sol.extra["objective_bound"] <= 4.5 * (1 + 1e-8)
+        assert sol.extra["residuals"]["duality_gap"] <= 4.5e-8
+        assert sol.extra["log_nash_welfare"] == pytest.approx(np.log(4.5), abs=1e-9)
+        assert _max_nash_product_over_polygon(game.payoffs, np.zeros(2), concept) == \
+            pytest.approx(4.5, rel=1e-12)
+    # the registry's own value at the answer
+    nash = sp.get_welfare_function("nash")
+    assert float(nash(sol.values)) == pytest.approx(sol.objective, rel=1e-12)
+    # d = (0, 1): a corner, the pure equilibrium SS
+    corner = SOLVER.solve(game, "ce", objective="nash", disagreement=[0, 1])
+    assert corner.status == "optimal" and corner.objective == pytest.approx(2.0, rel=1e-9)
+    np.testing.assert_allclose(corner.joint, _diagonal(0.0), atol=1e-6)
+    assert corner.config["disagreement"] == [0.0, 1.0]
+
+
+def test_nash_with_negative_payoffs_and_a_disagreement_point():
+    # BoS - 3 with d = (-2, -3): the gains are those of BoS with d = (1, 0), so p = 3/4,
+    # values (3.5 - 3, 1.25 - 3) = (0.5, -1.75), gains (2.5, 1.25), product 3.125.
+    game = sp.load_game(sp.load_game(BOS).payoffs - 3.0)
+    sol = SOLVER.solve(game, "ce", objective="nash", disagreement=[-2, -3])
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(3.125, rel=1e-9)
+    np.testing.assert_allclose(sol.values, [0.5, -1.75], atol=1e-6)
+    np.testing.assert_allclose(sol.joint, _diagonal(0.75), atol=1e-6)
+    assert _max_nash_product_over_polygon(game.payoffs, np.array([-2.0, -3.0])) == \
+        pytest.approx(3.125, rel=1e-12)
+    # Chicken - 5 with d = (-5, -4): max v1 (v2 - 1) on the frontier v1 + v2 = 6 of Chicken
+    # (CE payoffs from (5, 1) to (1, 5)): v1 = 2.5, product 6.25; shifted values (-2.5, -1.5)
+    chicken = sp.load_game(sp.load_game("chicken").payoffs - 5.0)
+    for concept in ("ce", "cce"):
+        sol = SOLVER.solve(chicken, concept, objective="nash", disagreement=[-5, -4])
+        assert sol.status == "optimal"
+        assert sol.objective == pytest.approx(6.25, rel=1e-9)
+        np.testing.assert_allclose(sol.values, [-2.5, -1.5], atol=1e-6)
+        assert _max_nash_product_over_polygon(chicken.payoffs, np.array([-5.0, -4.0]),
+                                              concept) == pytest.approx(6.25, rel=1e-12)
+
+
+def test_nash_matches_the_payoff_polygon_on_random_two_player_games():
+    rng = np.random.default_rng(21)
+    for shape in [(2, 2), (2, 3), (3, 2)] * 3:          # brute-force vertices: small games
+        payoffs = rng.integers(-3, 6, size=(2,) + shape).astype(float)
+        d = np.array([payoffs[0].min(), payoffs[1].min()]) - 0.5
+        sol = SOLVER.solve(sp.load_game(payoffs), "ce", objective="nash", disagreement=d)
+        assert sol.status == "optimal", sol.extra
+        reference = _max_nash_product_over_polygon(payoffs, d)
+        assert sol.objective == pytest.approx(reference, rel=1e-8)
+        assert sol.objective <= reference * (1 + 1e-12)         # never above the true optimum
+
+
+def test_nash_matches_cvxpy_log_objective():
+    rng = np.random.default_rng(5)
+    for payoffs in RANDOM_GAMES[1:40:6]:
+        n = payoffs.shape[0]
+        d = payoffs.reshape(n, -1).min(axis=1) - rng.random(n)
+        for concept in ("ce", "cce"):
+            sol = SOLVER.solve(sp.load_game(payoffs), concept, objective="nash",
+                               disagreement=d)
+            assert sol.status == "optimal" and sol.gap <= 1e-8
+            A = dense_gains(payoffs, concept)
+            x = cp.Variable(payoffs[0].size, nonneg=True)
+            cons = [cp.sum(x) == 1] + ([A @ x <= 0] if A.shape[0] else [])
+            prob = cp.Problem(cp.Maximize(cp.sum(cp.log(payoffs.reshape(n, -1) @ x - d))), cons)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                prob.solve(solver="CLARABEL")
+            # the exponential-cone answer is accurate to ~1e-7; ours is certified to 1e-9
+            assert sol.extra["log_nash_welfare"] == pytest.approx(prob.value, abs=1e-6)
+            assert sol.extra["log_nash_welfare"] >= prob.value - 1e-6
+
+
+def test_nash_without_a_point_above_the_disagreement_point_is_infeasible():
+    game = sp.load_game(BOS)
+    sol = SOLVER.solve(game, "ce", objective="nash", disagreement=[3, 2])
+    assert sol.status == "infeasible" and sol.objective == 0.0
+    assert "Nash welfare prod_i max(v_i - d_i, 0) is 0 on the whole polytope" in \
+        sol.extra["message"]
+    assert sol.extra["max_min_gain"] == pytest.approx(-1 / 3)      # egalitarian, d = (3, 2)
+    assert sol.gap <= 1e-12                                       # still a certified CE
+    # the prisoner's dilemma (LOLA payoffs, all negative): its only CE is DD = (-2, -2)
+    pd = sp.solve("prisoners_dilemma", solver="welfare", objective="nash")
+    assert pd.status == "infeasible" and "no CE gives every player more" in pd.extra["message"]
+    assert SOLVER.solve(sp.load_game("prisoners_dilemma"), "ce", objective="nash",
+                        disagreement=-3).objective == pytest.approx(1.0, rel=1e-9)
+
+
+def test_kalai_smorodinsky_by_hand():
+    game = sp.load_game(BOS)
+    for concept in ("ce", "cce"):
+        sol = SOLVER.solve(game, concept, objective="kalai_smorodinsky")
+        assert sol.status == "optimal"
+        assert sol.objective == pytest.approx(0.75, abs=1e-12)
+        assert sol.extra["ideal_point"]["ideal"] == pytest.approx([4.0, 2.0], abs=1e-12)
+        np.testing.assert_allclose(sol.joint, _diagonal(0.5), atol=1e-12)
+        shifted = SOLVER.solve(game, concept, objective="kalai_smorodinsky",
+                               disagreement=[0, 1])
+        assert shifted.objective == pytest.approx(2 / 3, abs=1e-12)
+        np.testing.assert_allclose(shifted.values, [8 / 3, 5 / 3], atol=1e-12)
+        assert shifted.extra["objective_bound"] == pytest.approx(2 / 3, abs=1e-9)
+    ks = sp.get_welfare_function("kalai_smorodinsky")
+    assert float(ks(shifted.values, np.array([0.0, 1.0]), ideal=np.array([4.0, 2.0]))) == \
+        pytest.approx(shifted.objective, abs=1e-12)
+    with pytest.raises(SpielplatzError, match=r"player 2 has ideal 2 <= d = 2"):
+        SOLVER.solve(game, objective="kalai_smorodinsky", disagreement=[0, 2])
+    # Chicken: ideal (5, 5), so KS = egalitarian; the tie-break spreads over the same face
+    tie = SOLVER.solve(sp.load_game("chicken"), "ce", objective="kalai_smorodinsky",
+                       maxent_tiebreak=True)
+    assert tie.objective == pytest.approx(0.6, abs=1e-12)
+    assert tie.extra["maxent_tiebreak"]["applied"]
+    np.testing.assert_allclose(tie.joint, [[0.2, 0.4], [0.4, 0.0]], atol=1e-9)
+
+
+def test_egalitarian_relative_to_the_disagreement_point():
+    game = sp.load_game(BOS)
+    plain = SOLVER.solve(game, "ce", objective="egalitarian")
+    assert plain.objective == pytest.approx(2.0, abs=1e-12)      # SS: min(2, 2)
+    for concept in ("ce", "cce"):
+        sol = SOLVER.solve(game, concept, objective="egalitarian", disagreement=[1, 0])
+        assert sol.status == "optimal"
+        assert sol.objective == pytest.approx(5 / 3, abs=1e-12)
+        np.testing.assert_allclose(sol.joint, _diagonal(1 / 3), atol=1e-12)
+        assert sol.extra["objective_bound"] == pytest.approx(5 / 3, abs=1e-9)
+        tie = SOLVER.solve(game, concept, objective="egalitarian", disagreement=[1, 0],
+                           maxent_tiebreak=True)
+        np.testing.assert_allclose(tie.joint, _diagonal(1 / 3), atol=1e-9)
+    # Chicken, d = (0, 1): max min(v1, v2 - 1) on v1 + v2 = 6 -> v1 = 2.5
+    chicken = SOLVER.solve(sp.load_game("chicken"), "ce", objective="egalitarian",
+                           disagreement=[0, 1])
+    assert chicken.objective == pytest.approx(2.5, abs=1e-12)
+    # utilitarian ignores d
+    util = SOLVER.solve(game, "ce", disagreement=[1, 5])
+    assert util.objective == pytest.approx(5.0, abs=1e-12) == util.welfare   # BB
+
+
+@pytest.mark.parametrize("objective", ["egalitarian", "kalai_smorodinsky"])
+def test_max_min_objectives_with_disagreement_match_cvxpy(objective):
+    rng = np.random.default_rng(13)
+    for payoffs in RANDOM_GAMES[::9]:
+        n = payoffs.shape[0]
+        d = rng.normal(size=n) * 0.3 - 0.5
+        flat = payoffs.reshape(n, -1)
+        for concept in ("ce", "cce"):
+            A = dense_gains(payoffs, concept)
+            x = cp.Variable(flat.shape[1], nonneg=True)
+            cons = [cp.sum(x) == 1] + ([A @ x <= 0] if A.shape[0] else [])
+            if objective == "egalitarian":
+                span = np.ones(n)
+            else:
+                span = np.array([cvxpy_optimum(payoffs, concept, "weighted", np.eye(n)[p])
+                                 for p in range(n)]) - d
+                if np.any(span <= 1e-6):
+                    continue
+            prob = cp.Problem(cp.Maximize(cp.min(cp.multiply(flat @ x - d, 1 / span))), cons)
+            prob.solve(solver="CLARABEL", **LP_TOL)
+            sol = SOLVER.solve(sp.load_game(payoffs), concept, objective=objective,
+                               disagreement=d)
+            assert sol.status == "optimal" and sol.gap <= 1e-8
+            assert sol.objective == pytest.approx(prob.value, abs=1e-7)
+
+
+def test_nash_is_equivariant_under_scaling_and_offsets():
+    payoffs = RANDOM_GAMES[8]
+    n = payoffs.shape[0]
+    d = payoffs.reshape(n, -1).min(axis=1) - 0.25
+    base = SOLVER.solve(sp.load_game(payoffs), "ce", objective="nash", disagreement=d)
+    scale, offset = 7.0, -40.0
+    moved = SOLVER.solve(sp.load_game(scale * payoffs + offset), "ce", objective="nash",
+                         disagreement=scale * d + offset)
+    assert moved.status == base.status == "optimal"
+    assert moved.objective == pytest.approx(scale ** n * base.objective, rel=2e-9)
+
+
+def test_cli_solves_nash_as_json():
+    import json
+    import os
+
+    script = Path(sys.executable).with_name("spielplatz")
+    command = [str(script)] if script.is_file() and os.access(script, os.X_OK) else [
+        sys.executable, "-c", "from spielplatz.cli import main; main()"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIELPLATZ_")}
+    for options, product in ((["-o", "objective=nash"], 4.5),
+                             (["-o", "objective=nash", "-o", "disagreement=0;1"], 2.0)):
+        result = subprocess.run([*command, "solve", BOS, "--solver", "welfare", *options,
+                                 "--json"], capture_output=True, text=True, env=env,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["status"] == "optimal" and data["config"]["objective"] == "nash"
+        assert data["objective"] == pytest.approx(product, rel=1e-9)
+        assert data["extra"]["objective"] == "nash"
+        assert data["extra"]["cutting_plane"]["gap"] <= 1e-9
+    refused = subprocess.run([*command, "solve", BOS, "--solver", "welfare", "-o",
+                              "objective=inequity_averse"], capture_output=True, text=True,
+                             env=env, timeout=120)
+    assert refused.returncode == 1
+    assert "defined on trajectories" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1

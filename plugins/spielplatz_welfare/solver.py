@@ -1,22 +1,36 @@
-"""The ``welfare`` solver: linear programmes over the CE / CCE polytope.
+"""The ``welfare`` solver: welfare-optimal points of the CE / CCE polytope by LPs.
 
-For a game with payoffs ``G[p, a]`` and a joint distribution ``sigma`` the
-solver maximises (or, for ``worst``, minimises) a linear welfare
+Objectives are the host's registered welfare functions of values
+(:mod:`spielplatz.equilibria.welfare_functions`; normative disagreement, Appendix A,
+Table 2), looked up with ``registered_welfare_function``: this module keeps no table
+of them, only the exact method for each built-in one, and the solver's own two
+*modes*, which are not welfare functions. For a game with payoffs ``G[p, a]``, a
+joint distribution ``sigma``, values ``v_p = sum_a sigma(a) G_p(a)`` and the
+disagreement point ``d`` (option ``disagreement``, default 0):
 
 * ``utilitarian``: ``sum_p v_p`` (the welfare-maximising CE of the MaxEnt CE
   tutorial, section "Welfare-Maximising CE", and the max-welfare objective
-  ``mu sum_a W(a) sigma(a)`` of NES appendix Section A),
-* ``weighted``: ``sum_p w_p v_p``,
-* ``egalitarian``: ``min_p v_p`` (an auxiliary variable ``t <= v_p``),
-* ``worst``: the minimum of ``sum_p v_p`` (the worst equilibrium),
+  ``mu sum_a W(a) sigma(a)`` of NES appendix Section A; ``d`` only shifts it),
+* ``egalitarian``: ``min_p (v_p - d_p)`` (an auxiliary variable ``t <= v_p - d_p``),
+* ``kalai_smorodinsky``: ``min_p (v_p - d_p) / (I_p - d_p)`` with the ideal point
+  ``I_p = max v_p`` over the polytope (one LP per player first; refused when some
+  ``I_p <= d_p``), then the max-min LP ``(v_p - d_p) >= t (I_p - d_p)``,
+* ``nash``: ``prod_p (v_p - d_p)``, maximised as ``sum_p log(v_p - d_p)`` by cutting
+  planes (LPs only, a certified gap; :mod:`spielplatz_welfare.nonlinear`); status
+  ``infeasible`` when no (C)CE gives every player more than ``d`` (the Nash welfare
+  is then 0 everywhere),
+* mode ``weighted``: ``sum_p w_p v_p``; mode ``worst``: the minimum of ``sum_p v_p``
+  (the worst equilibrium).
 
-where ``v_p = sum_a sigma(a) G_p(a)``, subject to the (C)CE incentive
-constraints of NES appendix Theorems 1 and 2 (``gain <= epsilon_p``) built as a
-sparse matrix by :mod:`spielplatz.equilibria.constraints`, ``sigma >= 0`` and
-``sum sigma = 1``. The LP is solved by HiGHS in float64 on the game scaled to
-payoff range 1 (offset and positive scaling do not change the answer); the
-distribution is cleaned (tiny negatives clipped, renormalised) and certified
-with :mod:`spielplatz.equilibria.deviations` before ``status="optimal"`` is reported.
+Welfare functions defined on trajectories (``inequity_averse``) and a plugin's own
+functions of values are refused with one line (no certified method; nothing is
+approximated silently). The polytope is given by the (C)CE incentive constraints of
+NES appendix Theorems 1 and 2 (``gain <= epsilon_p``) built as a sparse matrix by
+:mod:`spielplatz.equilibria.constraints`, ``sigma >= 0`` and ``sum sigma = 1``. Every
+LP is solved by HiGHS in float64 on the game scaled to payoff range 1 (offset and
+positive scaling do not change the answer); the distribution is cleaned (tiny
+negatives clipped, renormalised) and certified with
+:mod:`spielplatz.equilibria.deviations` before ``status="optimal"`` is reported.
 
 ``maxent_tiebreak=True`` returns the maximum-entropy distribution on the face
 of optimal solutions (see :mod:`spielplatz.equilibria.mwmre.face`), so the
@@ -26,11 +40,12 @@ face is read off the LP's duals by complementary slackness (coordinates with a
 reduced cost above ``FACE_DUAL_TOL`` stay zero, rows with a dual above it stay
 tight), which is exact up to that tolerance, instead of a thickened objective
 constraint; the tie-broken answer is re-verified (gap, objective loss at most
-``TIEBREAK_OBJECTIVE_TOL`` of the payoff range) or the LP's answer is kept.
+``TIEBREAK_OBJECTIVE_TOL`` of the payoff range) or the LP's answer is kept. It is
+not offered for ``nash``, whose optimum is certified to a tolerance, not as a face.
 
-Welfare in ``Solution.objective`` and ``extra`` is in the game's payoff units.
-Efficiency ratios (:func:`efficiency_summary`) follow the convention documented
-there for non-positive welfare.
+Welfare in ``Solution.objective`` and ``extra`` is in the game's payoff units (a
+ratio for ``kalai_smorodinsky``). Efficiency ratios (:func:`efficiency_summary`)
+follow the convention documented there for non-positive welfare.
 """
 
 from __future__ import annotations
@@ -55,9 +70,23 @@ from spielplatz.validation import (as_bool, check_option_names,
 from . import OPTIONS as _REGISTERED_OPTIONS
 from spielplatz.equilibria.mwmre.face import maxent_on_face, row_max_over_simplex
 
-__all__ = ["WelfareSolver", "efficiency_summary", "OBJECTIVES", "OPTIONS"]
+__all__ = ["WelfareSolver", "efficiency_summary", "solvable_objectives", "MODES", "OPTIONS"]
 
-OBJECTIVES = ("utilitarian", "weighted", "egalitarian", "worst")
+#: The solver's own modes (not welfare functions): ``weights @ values`` and the worst
+#: equilibrium. Every other objective is a registered welfare function
+#: (:func:`spielplatz.get_welfare_function`); there is no table of them here.
+MODES = ("weighted", "worst")
+
+#: How each objective is maximised (reported in ``extra["method"]``).
+METHODS_TEXT = {
+    "utilitarian": "linear programme",
+    "weighted": "linear programme",
+    "worst": "linear programme (minimum)",
+    "egalitarian": "linear programme (max-min, relative to d)",
+    "kalai_smorodinsky": "ideal point by one linear programme per player, then a max-min "
+                         "linear programme",
+    "nash": "cutting planes (Kelley) on the logarithm: linear programmes only",
+}
 
 #: The declared options (:class:`spielplatz.Option`, registered with the plugin).
 OPTIONS = _REGISTERED_OPTIONS
@@ -79,10 +108,12 @@ class _Problem:
     """The LP of one game, concept, objective and epsilon, on the normalised game.
 
     Rows of the LP, in order: the (C)CE rows that can bind (``m``), the
-    normalisation ``sum x = 1``, for ``egalitarian`` the rows
-    ``t - v_p <= 0`` (one per player), then, in the *lifted* formulation,
-    definition rows. Columns: the joint ``x`` (``n``), for ``egalitarian`` the
-    auxiliary ``t``, then the lifted formulation's auxiliary columns.
+    normalisation ``sum x = 1``, for the max-min objectives (``egalitarian``,
+    ``kalai_smorodinsky``) the rows ``t - a_p (gn_p x - shift_p) <= 0`` (one per
+    player: ``a = 1`` and the gains over ``d`` for ``egalitarian``, ``a_p`` the
+    inverse of the normalised ``I_p - d_p`` for ``kalai_smorodinsky``), then, in the *lifted*
+    formulation, definition rows. Columns: the joint ``x`` (``n``), for the max-min
+    objectives the auxiliary ``t``, then the lifted formulation's auxiliary columns.
 
     Lifted formulation (two-player CCE): the CCE row of player ``p`` and
     deviation ``a'`` reads ``sum_r G_p(a', r) m_p(r) - v_p <= e_p`` with the
@@ -92,7 +123,8 @@ class _Problem:
     """
 
     def __init__(self, game: NormalFormGame, concept: str, objective: str,
-                 weights: np.ndarray | None, epsilon: np.ndarray):
+                 weights: np.ndarray | None, epsilon: np.ndarray, *,
+                 disagreement: np.ndarray | None = None, ideal: np.ndarray | None = None):
         g = game.payoffs
         self.game = game
         self.concept = concept
@@ -124,21 +156,50 @@ class _Problem:
         self.e = e_full[keep]
         self.num_constraints_total = full.shape[0]
         self.lifted = concept == "cce" and self.num_players == 2 and self.n > 4
+        k = self.num_players
+        d = np.zeros(k) if disagreement is None else np.asarray(disagreement, dtype=float)
+        self.disagreement = d
+        self.ideal = None if ideal is None else np.asarray(ideal, dtype=float)
+        # The objective in payoff units is ``normalised * value_scale + value_offset``.
+        self.value_scale = self.scale
+        self.c = self.a = self.shift = None
         if objective == "utilitarian":
             self.c = self.gn.sum(axis=0)
+            self.value_offset = k * self.offset
         elif objective == "weighted":
             self.c = weights @ self.gn
+            self.value_offset = float(weights.sum()) * self.offset
         elif objective == "worst":
             self.c = -self.gn.sum(axis=0)
-        else:
-            self.c = None                                       # egalitarian: maximise t
+            self.value_offset = -k * self.offset             # the bound is on -welfare
+        elif objective == "egalitarian":
+            # t <= gn_p x - shift_p = (v_p - d_p - (offset - min d)) / scale
+            self.a = np.ones(k)
+            self.shift = (d - d.min()) / self.scale
+            self.value_offset = self.offset - float(d.min())
+        elif objective == "kalai_smorodinsky":
+            # t <= (v_p - d_p) / (I_p - d_p) = a_p (gn_p x - shift_p), a ratio (no units)
+            self.a = self.scale / (self.ideal - d)
+            self.shift = (d - self.offset) / self.scale
+            self.value_scale, self.value_offset = 1.0, 0.0
+        else:                                                   # pragma: no cover
+            raise SpielplatzError(f"no linear programme for objective {objective!r}")
+
+    @property
+    def maxmin(self) -> bool:
+        """Whether the objective is ``min_p a_p (gn_p x - shift_p)`` (an auxiliary ``t``)."""
+        return self.a is not None
+
+    def to_payoff(self, normalised: float) -> float:
+        """A normalised objective value (or bound) in the objective's own units."""
+        return float(normalised) * self.value_scale + self.value_offset
 
     def lp_arrays(self) -> tuple:
         """``(cost, matrix, row_lower, row_upper, col_lower, col_upper)`` of the minimisation."""
         import scipy.sparse as sp
 
         n, m, k = self.n, self.A.shape[0], self.num_players
-        ega = self.objective == "egalitarian"
+        ega = self.maxmin
         extra_cols = 1 if ega else 0
         def pad(block: Any, left: int, right: int) -> Any:
             parts = ([sp.csr_matrix((block.shape[0], left))] if left else []) + [block] + (
@@ -155,7 +216,8 @@ class _Problem:
             rows = [pad(self.A, 0, extra_cols)]
         rows.append(pad(ones, 0, width - n))
         if ega:
-            rows.append(sp.hstack([sp.csr_matrix(-self.gn), sp.csr_matrix(np.ones((k, 1))),
+            rows.append(sp.hstack([sp.csr_matrix(-self.a[:, None] * self.gn),
+                                   sp.csr_matrix(np.ones((k, 1))),
                                    sp.csr_matrix((k, width - n - 1))], format="csr"))
         num_defs = 0
         if self.lifted:
@@ -177,6 +239,8 @@ class _Problem:
         row_upper = np.zeros(total)
         row_upper[:m] = self.e
         row_lower[m] = row_upper[m] = 1.0
+        if ega:
+            row_upper[m + 1:m + 1 + k] = -self.a * self.shift      # t - a_p gn_p x <= -a_p shift_p
         if num_defs:
             row_lower[total - num_defs:] = 0.0
         return cost, matrix, row_lower, row_upper, col_lower, col_upper
@@ -220,32 +284,34 @@ class _Problem:
 
     # -- measures of a joint (normalised units) ---------------------------------------
     def normalised_objective(self, x: np.ndarray) -> float:
-        if self.objective == "egalitarian":
-            return float((self.gn @ x).min())
+        if self.maxmin:
+            return float((self.a * (self.gn @ x - self.shift)).min())
         return float(self.c @ x)
 
     def dual_objective(self, lp_row_dual: np.ndarray) -> tuple:
-        """``(lam, c_eff)``: duals of the (C)CE rows and the objective they price.
+        """``(lam, c_eff, constant)``: duals of the (C)CE rows and the objective they price.
 
-        For ``egalitarian`` the objective is the dual-weighted ``sum_p mu_p v_p``
-        (``min_p v_p <= sum_p mu_p v_p`` for any ``mu`` in the simplex).
+        For ``egalitarian`` and ``kalai_smorodinsky`` the objective is the dual-weighted
+        ``sum_p mu_p a_p (gn_p x - shift_p)`` (``min_p y_p <= sum_p mu_p y_p`` for any
+        ``mu`` in the simplex).
         """
         m = self.A.shape[0]
         lam = np.maximum(-lp_row_dual[:m], 0.0)              # duals of A x <= e
-        if self.objective == "egalitarian":
+        if self.maxmin:
             k = self.num_players
             mu = np.maximum(-lp_row_dual[m + 1:m + 1 + k], 0.0)
             mu = mu / mu.sum() if mu.sum() > 0 else np.full(k, 1.0 / k)
-            return lam, mu @ self.gn
-        return lam, self.c
+            weights = mu * self.a
+            return lam, weights @ self.gn, -float(weights @ self.shift)
+        return lam, self.c, 0.0
 
     def reduced_costs(self, lp_row_dual: np.ndarray) -> tuple:
         """``(bound, r)``: a certified upper bound on the normalised objective and the
         reduced costs ``r >= 0`` of the joint's coordinates under the LP's duals."""
-        lam, c = self.dual_objective(lp_row_dual)
+        lam, c, constant = self.dual_objective(lp_row_dual)
         priced = c - self.A.T @ lam if self.A.shape[0] else c.copy()
         top = float(priced.max())
-        return top + float(lam @ self.e), top - priced
+        return top + float(lam @ self.e) + constant, top - priced
 
     def dual_bound(self, lp_row_dual: np.ndarray) -> float:
         """A certified upper bound on the normalised objective from the LP's row duals."""
@@ -375,20 +441,22 @@ def _face(problem: _Problem, res: Any) -> dict:
         nonbasic_cols = ~res.col_basic[:n]
         nonbasic_rows = ~res.row_basic[:m]
         unique = bool(np.all(zero[nonbasic_cols]) and np.all(tight[nonbasic_rows]))
-    if problem.objective == "egalitarian":
+    if problem.maxmin:
+        # y_p = a_p (gn_p x - shift_p); the face has y_p = y_p0 = t (tight) or y_p >= y_p0
         mu = -res.row_dual[m + 1:m + 1 + problem.num_players]
         p0 = int(np.argmax(mu))
-        g = problem.gn
+        g = problem.a[:, None] * problem.gn
+        h = problem.a * problem.shift
         tight_p = mu > FACE_DUAL_TOL
         others = [p for p in range(problem.num_players) if p != p0]
         eq = [p for p in others if tight_p[p]]
         ub = [p for p in others if not tight_p[p]]
         if eq:
-            E_rows.append(sp.csr_matrix(g[eq] - g[p0]))       # v_p = v_p0 = t
-            f_rows.append(np.zeros(len(eq)))
+            E_rows.append(sp.csr_matrix(g[eq] - g[p0]))       # y_p = y_p0 = t
+            f_rows.append(h[eq] - h[p0])
         if ub:
-            B_rows.append(sp.csr_matrix(g[p0] - g[ub]))       # v_p >= v_p0
-            b_rows.append(np.zeros(len(ub)))
+            B_rows.append(sp.csr_matrix(g[p0] - g[ub]))       # y_p >= y_p0
+            b_rows.append(h[p0] - h[ub])
         if res.row_basic.size and unique is not None:
             nonbasic_ega = ~res.row_basic[m + 1:m + 1 + problem.num_players]
             unique = unique and bool(np.all(tight_p[nonbasic_ega]))
@@ -426,21 +494,75 @@ def _tiebreak(problem: _Problem, found: dict) -> tuple[np.ndarray, dict]:
     return x, info
 
 
-# --------------------------------------------------------------------------- the solver
-def _check_objective(objective: Any, weights: Any, num_players: int) -> tuple:
-    name = str(objective).lower()
-    if name not in OBJECTIVES and _is_welfare_function(name):
-        raise SpielplatzError(
-            f"objective {name!r} is a welfare function (`spielplatz welfare-functions`) but "
-            f"not a welfare-solver objective: this solver maximises linear objectives over "
-            f"the (C)CE polytope (nash is a product of gains, inequity_averse is defined on "
-            f"trajectories); objectives: {', '.join(OBJECTIVES)}")
-    if name not in OBJECTIVES:
-        close = difflib.get_close_matches(name, OBJECTIVES, n=1)
+# --------------------------------------------------------------------------- objectives
+def _methods() -> dict:
+    """The registry's welfare functions this solver maximises exactly, by method name."""
+    from spielplatz.equilibria import welfare_functions as wf
+
+    return {wf.utilitarian: "utilitarian", wf.egalitarian: "egalitarian", wf.nash: "nash",
+            wf.kalai_smorodinsky: "kalai_smorodinsky"}
+
+
+def _registered_welfare() -> list:
+    """``(name, WelfareFunction)`` of every registered welfare function, by name."""
+    from spielplatz import get_host
+    from spielplatz.equilibria.welfare_functions import registered_welfare_function
+
+    out = []
+    for name in get_host().registry("welfare"):
+        try:
+            out.append((name, registered_welfare_function(name)))
+        except SpielplatzError:                      # a broken plugin entry is not listed
+            continue
+    return out
+
+
+def solvable_objectives() -> tuple:
+    """The objectives the solver takes: every registered welfare function of values it has
+    an exact method for, then its own modes ``weighted`` and ``worst``."""
+    methods = _methods()
+    return tuple(name for name, f in _registered_welfare()
+                 if f.defined_on == "values" and f.function in methods) + MODES
+
+
+def _resolve_objective(objective: Any) -> tuple:
+    """``(name, method, welfare_function)`` of ``objective``; the function is ``None``
+    for the modes. Unknown, trajectory-based and uncertifiable objectives: one line."""
+    from spielplatz.equilibria.welfare_functions import registered_welfare_function
+    from spielplatz.errors import UnknownNameError
+
+    name = str(objective).strip().lower()
+    if name in MODES:
+        return name, name, None
+    try:
+        function = registered_welfare_function(name)
+    except UnknownNameError:
+        registered = [n for n, _ in _registered_welfare()]
+        close = difflib.get_close_matches(name, registered + list(MODES), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise SpielplatzError(f"unknown welfare objective {objective!r}{hint} "
-                              f"(choose from {', '.join(OBJECTIVES)})")
-    if name == "weighted":
+        raise SpielplatzError(
+            f"unknown welfare objective {objective!r}{hint} (solvable: "
+            f"{', '.join(solvable_objectives())}; registered welfare functions: "
+            f"{', '.join(registered)})") from None
+    if function.defined_on != "values":
+        raise SpielplatzError(
+            f"objective {name!r} is a welfare function defined on {function.defined_on} "
+            f"(per-step rewards), not on the players' values, so it has no value on the "
+            f"(C)CE polytope this solver optimises over; solvable objectives: "
+            f"{', '.join(solvable_objectives())}")
+    method = _methods().get(function.function)
+    if method is None:
+        raise SpielplatzError(
+            f"objective {name!r} is a plugin's welfare function of values that the welfare "
+            f"solver cannot maximise to a certified optimum (it has exact methods only for "
+            f"the linear, max-min, Nash and Kalai-Smorodinsky welfares, and does not "
+            f"approximate other functions); solvable objectives: "
+            f"{', '.join(solvable_objectives())}")
+    return name, method, function
+
+
+def _check_weights(method: str, weights: Any, num_players: int) -> np.ndarray | None:
+    if method == "weighted":
         if weights is None:
             raise SpielplatzError("objective 'weighted' needs weights (one number per player)")
         try:
@@ -457,33 +579,33 @@ def _check_objective(objective: Any, weights: Any, num_players: int) -> tuple:
             raise SpielplatzError(f"weights up to {float(np.abs(w).max()):.3g} overflow the "
                                   f"weighted welfare; the maximiser does not change when all "
                                   f"weights are divided by the same positive number")
-        return name, w
+        return w
     if weights is not None:
-        raise SpielplatzError(f"weights are only used by objective 'weighted', not {name!r}")
-    return name, None
+        raise SpielplatzError(f"weights are only used by objective 'weighted', not {method!r}")
+    return None
 
 
-def _is_welfare_function(name: str) -> bool:
-    """Whether ``name`` is a registered welfare function (nash, a plugin's, ...)."""
-    from spielplatz import get_host
-
-    try:
-        get_host().registry("welfare").get(name)
-    except SpielplatzError:
-        return False
-    return True
-
-
-def _objective_value(objective: str, values: np.ndarray, weights: np.ndarray | None) -> float:
-    if objective == "weighted":
-        return float(weights @ values)
-    if objective == "egalitarian":
-        return float(values.min())
-    return float(values.sum())
+def _objective_value(method: str, function: Any, values: np.ndarray, w: np.ndarray | None,
+                     d: np.ndarray, ideal: np.ndarray | None) -> float:
+    """The objective at ``values`` (payoff units; a ratio for kalai_smorodinsky)."""
+    if method == "weighted":
+        return float(w @ values)
+    if method == "worst":
+        return float(values.sum())
+    if method == "utilitarian":
+        return float(function(values))                     # d only shifts it: not applied
+    if method == "kalai_smorodinsky":
+        return float(function(values, d, ideal=ideal))
+    return float(function(values, d))
 
 
+def _shown(arr: np.ndarray) -> Any:
+    return float(arr[0]) if np.all(arr == arr[0]) else arr.tolist()
+
+
+# --------------------------------------------------------------------------- the solver
 class WelfareSolver:
-    """Welfare-optimal (coarse) correlated equilibria by linear programming (HiGHS).
+    """Welfare-optimal (coarse) correlated equilibria over the (C)CE polytope (HiGHS).
 
     Options are keyword arguments of :meth:`solve`; see :data:`OPTIONS`.
     """
@@ -491,25 +613,33 @@ class WelfareSolver:
     name = "welfare"
 
     def solve(self, game: Any, concept: str = "ce", *, objective: str = "utilitarian",
-              weights: Any = None, epsilon: Any = 0.0, maxent_tiebreak: bool = False,
-              summary: bool = False, **unknown: Any) -> Solution:
+              weights: Any = None, disagreement: Any = 0.0, epsilon: Any = 0.0,
+              maxent_tiebreak: bool = False, summary: bool = False, **unknown: Any) -> Solution:
         """Solve ``game`` for a welfare-optimal ``concept`` equilibrium.
 
         Parameters
         ----------
         game : NormalFormGame or anything :func:`spielplatz.load_game` accepts
         concept : {"ce", "cce"}
-        objective : {"utilitarian", "weighted", "egalitarian", "worst"}
-            Maximise the sum of values, ``weights @ values``, the smallest
-            value, or minimise the sum of values.
+        objective : str
+            A registered welfare function of values that the solver maximises exactly
+            (``utilitarian``, ``egalitarian``, ``nash``, ``kalai_smorodinsky``; see
+            :func:`solvable_objectives`) or one of the solver's own modes:
+            ``weighted`` (``weights @ values``) and ``worst`` (minimise the sum of
+            values).
         weights : sequence of float, optional
             One weight per player, for ``objective="weighted"`` only.
+        disagreement : float or sequence of float
+            The disagreement point ``d`` (payoff units, default 0) of ``egalitarian``,
+            ``nash`` and ``kalai_smorodinsky``; ``utilitarian``, ``weighted`` and
+            ``worst`` ignore it (it shifts them by a constant).
         epsilon : float or sequence of float
             Approximate (C)CE: every deviation gain of player ``p`` is at most
             ``epsilon[p]`` (payoff units; may be negative for a strict
             equilibrium).
         maxent_tiebreak : bool
-            Return the maximum-entropy distribution among the optimal ones.
+            Return the maximum-entropy distribution among the optimal ones (not for
+            ``nash``, whose optimum is certified to a tolerance, not as a face).
         summary : bool
             Add :func:`efficiency_summary` to ``extra["efficiency"]``.
 
@@ -517,43 +647,72 @@ class WelfareSolver:
         -------
         Solution
             ``status="optimal"`` once the (C)CE gap is certified
-            (``<= 1e-8 * payoff range + epsilon``) and the LP's duality gap
-            is below 1e-7 of the payoff range; ``"approximate"`` when only the
-            duality certificate falls short; ``"failed"`` (with
-            ``extra["message"]``) when no certified distribution was found.
-            ``objective`` is the chosen welfare objective at the answer (payoff
-            units); ``extra`` holds ``residuals`` (``duality_gap``, payoff
-            units), ``objective_bound`` (the LP's certified upper bound), the
-            LP's size and, when asked, ``maxent_tiebreak`` and ``efficiency``.
+            (``<= 1e-8 * payoff range + epsilon``) and the optimum is: the LP's duality
+            gap below 1e-7 of the payoff range, for ``nash`` the cutting-plane gap
+            below ``NASH_TOLERANCE`` (relative, on the Nash product); ``"approximate"``
+            when only that certificate falls short; ``"infeasible"`` for ``nash`` when
+            no (C)CE gives every player more than ``d`` (its Nash welfare is 0
+            everywhere); ``"failed"`` (with ``extra["message"]``) when no certified
+            distribution was found. ``objective`` is the welfare at the answer (payoff
+            units: a sum, minimum or product of values or gains; a ratio for
+            ``kalai_smorodinsky``); ``extra`` holds ``residuals`` (``duality_gap``),
+            ``objective_bound`` (a certified upper bound), the LP's size, for
+            ``kalai_smorodinsky`` the ``ideal_point``, for ``nash`` ``cutting_plane``
+            and, when asked, ``maxent_tiebreak`` and ``efficiency``.
 
         Raises
         ------
         SpielplatzError
-            On unknown options or objectives, bad weights or epsilon, and when
-            no distribution meets a (negative) ``epsilon``; the message gives
-            the smallest achievable epsilon.
+            On unknown options or objectives, objectives it cannot certify (defined on
+            trajectories, a plugin's function), bad weights, disagreement or epsilon, an
+            ideal point not above ``d`` (``kalai_smorodinsky``), and when no
+            distribution meets a (negative) ``epsilon``; the message gives the smallest
+            achievable epsilon.
         """
         check_option_names(unknown, [o.name for o in OPTIONS], "the welfare solver")
         maxent_tiebreak = as_bool(maxent_tiebreak, "maxent_tiebreak")
         summary = as_bool(summary, "summary")
         start = time.perf_counter()
         concept = deviations.check_concept(concept)
+        name, method, function = _resolve_objective(objective)
         game = normal_form_game(game, "the welfare solver")
         from spielplatz.system.resources import check_solve_memory
 
         check_solve_memory(game, concept, "welfare")
-        objective, w = _check_objective(objective, weights, game.num_players)
+        w = _check_weights(method, weights, game.num_players)
+        d = per_player(disagreement, game.num_players, "disagreement")
         eps = per_player(epsilon, game.num_players, "epsilon")
-        config = {"objective": objective, "weights": None if w is None else w.tolist(),
-                  "epsilon": float(eps[0]) if np.all(eps == eps[0]) else eps.tolist(),
+        if method == "nash" and maxent_tiebreak:
+            raise SpielplatzError("maxent_tiebreak is not available for objective 'nash': its "
+                                  "optimum is certified to a tolerance, not as a face of the "
+                                  "polytope")
+        config = {"objective": name, "weights": None if w is None else w.tolist(),
+                  "disagreement": _shown(d), "epsilon": _shown(eps),
                   "maxent_tiebreak": bool(maxent_tiebreak), "summary": bool(summary)}
-        problem = _Problem(game, concept, objective, w, eps)
-        found = _solve_problem(problem, basis=bool(maxent_tiebreak))
-        extra: dict = {"objective": objective, "lp_backend": "highs (highspy)",
-                       "constraints": int(problem.A.shape[0]),
-                       "constraints_removed": int(problem.num_constraints_total
-                                                  - problem.A.shape[0]),
-                       "attempts": found.get("attempts", 1)}
+        extra: dict = {"objective": name, "method": METHODS_TEXT[method],
+                       "lp_backend": "highs (highspy)"}
+        ideal = None
+        if method == "nash":
+            from .nonlinear import solve_nash
+
+            found = solve_nash(game, concept, eps, d)
+            problem = found["problem"]
+            extra.update(found["extra"])
+        else:
+            if method == "kalai_smorodinsky":
+                from .nonlinear import kalai_smorodinsky_problem
+
+                problem, ideal, ideal_info = kalai_smorodinsky_problem(game, concept, eps, d)
+                extra["ideal_point"] = ideal_info
+            else:
+                problem = _Problem(game, concept, method, w, eps, disagreement=d)
+            found = _solve_problem(problem, basis=bool(maxent_tiebreak))
+            if ideal is not None:
+                found["iterations"] = found.get("iterations", 0) + ideal_info["lp_iterations"]
+        extra.update({"constraints": int(problem.A.shape[0]),
+                      "constraints_removed": int(problem.num_constraints_total
+                                                 - problem.A.shape[0]),
+                      "attempts": found.get("attempts", 1)})
         x = found.get("x")
         status = found["status"]
         if x is None:
@@ -562,32 +721,23 @@ class WelfareSolver:
         else:
             if found.get("message"):
                 extra["message"] = found["message"]
-            if "bound" in found:
-                extra["objective_bound"] = found["bound"] * problem.scale + _offset_of(problem, w)
-                extra["residuals"] = {"duality_gap": found["duality_gap"] * problem.scale}
+            if method != "nash" and "bound" in found:
+                extra["objective_bound"] = problem.to_payoff(found["bound"])
+                extra["residuals"] = {"duality_gap": found["duality_gap"] * problem.value_scale}
             if maxent_tiebreak and status in ("optimal", "approximate"):
                 x, extra["maxent_tiebreak"] = _tiebreak(problem, found)
         joint = x.reshape(problem.shape)
         values = np.asarray(measures.values(game.payoffs, joint), dtype=float)
-        value = _objective_value(objective, values, w)
+        value = (0.0 if status == "infeasible"
+                 else _objective_value(method, function, values, w, d, ideal))
+        if method == "nash" and "objective_bound" in extra:
+            extra["residuals"] = {"duality_gap": max(extra["objective_bound"] - value, 0.0)}
         if summary:
             extra["efficiency"] = efficiency_summary(game, concept, epsilon=eps)
         return Solution.from_joint(game, joint, concept, solver=self.name, config=config,
                                    status=status, iterations=found.get("iterations", 0),
                                    wall_time=time.perf_counter() - start, objective=value,
                                    extra=extra)
-
-
-def _offset_of(problem: _Problem, weights: np.ndarray | None) -> float:
-    """What the normalisation removed from the objective (to report bounds in payoff units)."""
-    k = problem.num_players
-    if problem.objective == "utilitarian":
-        return k * problem.offset
-    if problem.objective == "worst":
-        return -k * problem.offset   # the bound is on -welfare
-    if problem.objective == "weighted":
-        return float(weights.sum()) * problem.offset
-    return problem.offset
 
 
 # --------------------------------------------------------------------------- efficiency
