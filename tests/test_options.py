@@ -158,7 +158,7 @@ def test_game_parameter_values(spec, fragment):
                                               "got 'maybe'"),
     ("welfare", {"summary": 2}, "summary must be true or false, got 2"),
     ("welfare", {"nu": 1}, "unknown option 'nu' for the welfare solver (options: objective"),
-    ("welfare", {"objective": "nash"}, "not a welfare-solver objective"),
+    ("welfare", {"objective": "inequity_averse"}, "defined on trajectories"),
     ("nes", {"nu": 1}, "unknown option 'nu' for the nes solver (options: model"),
     ("nes", {"refine": 2.5}, "refine (a number of steps, or 'auto') must be an integer"),
     ("nes", {"tol": math.nan}, "tol must be a finite number > 0"),
@@ -169,13 +169,11 @@ def test_solver_options(solver, options, fragment):
     assert fragment in str(info.value)
 
 
-def test_welfare_nash_names_the_objectives_it_accepts():
+def test_welfare_trajectory_objective_names_the_objectives_it_accepts():
     with pytest.raises(SpielplatzError) as info:
-        sp.solve("chicken", solver="welfare", objective="nash")
-    assert "objectives: utilitarian, weighted, egalitarian, worst" in str(info.value)
-    listed = sp.get_host().registry("solver").get("welfare").to_dict()
-    objective = next(o for o in listed["options"] if o["name"] == "objective")
-    assert "nash" not in objective["help"].split(";")[0]
+        sp.solve("chicken", solver="welfare", objective="inequity_averse")
+    assert ("solvable objectives: egalitarian, kalai_smorodinsky, nash, utilitarian, "
+            "weighted, worst") in str(info.value)
 
 
 def test_maxent_batch_options():
@@ -205,8 +203,8 @@ def test_unknown_welfare_points_to_the_listing_command():
     (["solve", "chicken", "--solver", "welfare", "-o", "maxent_tiebreak=maybe"],
      "maxent_tiebreak must be true or false, got 'maybe'"),
     (["solve", "chicken", "-o", "nu=1"], "did you mean 'mu'?"),
-    (["solve", "chicken", "--solver", "welfare", "-o", "objective=nash"],
-     "objectives: utilitarian, weighted, egalitarian, worst"),
+    (["solve", "chicken", "--solver", "welfare", "-o", "objective=inequity_averse"],
+     "solvable objectives: egalitarian, kalai_smorodinsky, nash, utilitarian, weighted"),
     (["solve", "chicken", "-o", "welfare=qqqqqq", "-o", "mu=1"],
      "see `spielplatz welfare-functions`"),
     (["compare", "chicken", "--solvers", "maxent,,welfare"], "empty entry"),
