@@ -192,9 +192,12 @@ def _check_fit(game: Any, first: Agent, second: Agent) -> None:
 
 
 @functools.lru_cache(maxsize=32)
-def _episodes_fn(kinds: tuple, horizon: int, gamma: float) -> Callable:
+def _episodes_fn(kinds: tuple, horizon: int, gamma: float,
+                 per_player: bool = False) -> Callable:
     """One compiled function for every pair of agents of ``kinds``: ``(env, params_1,
-    params_2, keys [pairs, episodes]) -> rewards [pairs, episodes, horizon, 2]``."""
+    params_2, keys [pairs, episodes]) -> rewards [pairs, episodes, horizon, 2]``.
+    ``per_player``: the environment's observations are ``[2, ...]``, seat ``i`` sees
+    ``obs[i]`` (a ``jax_environment`` game); otherwise both see the shared one."""
     import jax
     import jax.numpy as jnp
 
@@ -208,8 +211,8 @@ def _episodes_fn(kinds: tuple, horizon: int, gamma: float) -> Callable:
         def body(carry: Any, k: Any) -> tuple:
             state, obs, mem = carry
             ka, kb, ke = jax.random.split(k, 3)
-            a1, m1 = first.act(p1, mem[0], obs, ka)
-            a2, m2 = second.act(p2, mem[1], obs, kb)
+            a1, m1 = first.act(p1, mem[0], obs[0] if per_player else obs, ka)
+            a2, m2 = second.act(p2, mem[1], obs[1] if per_player else obs, kb)
             state, obs, rewards, _ = env.step(state, jnp.stack([a1, a2]), ke)
             return (state, obs, (m1, m2)), rewards
 
@@ -233,11 +236,16 @@ def play_many(game: Any, pairs: list, *, episodes: int, horizon: int = 100,
 
     Pairs of the same kinds and shapes play in one compiled call; pair ``n`` uses the
     keys of ``fold_in(PRNGKey(seed), n)``, so a pair's episodes do not depend on the
-    other pairs.
+    other pairs. An iterated game plays through ``game.environment(horizon)``; a
+    ``jax_environment`` game (per-player observations) is its own environment, each
+    seat acting on its own view, for ``horizon`` steps.
     """
     import jax
 
-    env = game.environment(horizon)
+    if hasattr(game, "environment"):
+        env, per_player = game.environment(horizon), False
+    else:                          # a jax_environment game is its own environment
+        env, per_player = game, True
     gamma = float(np.asarray(getattr(game, "gamma", 1.0)))
     out = np.empty((len(pairs), int(episodes), int(horizon), 2))
     groups: dict = {}
@@ -246,7 +254,7 @@ def play_many(game: Any, pairs: list, *, episodes: int, horizon: int = 100,
         groups.setdefault((a.kind, b.kind, shapes), []).append(n)
     base = jax.random.PRNGKey(seed)
     for (k1, k2, _), members in groups.items():
-        fn = _episodes_fn((k1, k2), int(horizon), gamma)
+        fn = _episodes_fn((k1, k2), int(horizon), gamma, per_player)
         keys = np.stack([np.asarray(jax.random.split(jax.random.fold_in(base, n), episodes))
                          for n in members])
         p1 = _stack([pairs[n][0].params for n in members])
