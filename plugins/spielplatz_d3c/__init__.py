@@ -16,16 +16,19 @@ from spielplatz import Option, hookimpl
 
 from . import defaults as _defaults
 
-KINDS = ("differentiable", "normal_form", "rl_environment")
+KINDS = ("differentiable", "normal_form", "rl_environment", "jax_environment")
 
 
 def _option(name: str, kind: str, help: str, **checks) -> Option:
     """Declare ``name`` with its default(s) from :mod:`spielplatz_d3c.defaults` (one value,
     or one per game kind where exact-gradient and RL learning differ)."""
     found = {k: table[name] for k, table in (("differentiable", _defaults.EXACT),
-                                              ("rl_environment", _defaults.RL)) if name in table}
+                                              ("rl_environment", _defaults.RL),
+                                              ("jax_environment", _defaults.AC))
+             if name in table}
     values = list(found.values())
-    same = len(found) == 2 and values[0] == values[1] and type(values[0]) is type(values[1])
+    same = len(found) > 1 and all(v == values[0] and type(v) is type(values[0])
+                                  for v in values)
     return Option(name, kind, values[0] if same else found, help, **checks)
 
 
@@ -57,6 +60,8 @@ OPTIONS = (
     _option("trial_return", "choice", "return a trial tracks: mixed (r~_i of eq. 11) or own "
             "(r_i)", choices=("mixed", "own")),
     _option("init_scale", "float", "scale of the initial policy parameters", minimum=0.0),
+    _option("envs", "int", "environments per seed of each A2C update (jax_environment games)",
+            minimum=1),
 )
 
 

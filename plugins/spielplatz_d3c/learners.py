@@ -133,6 +133,9 @@ class _D3CFamily(LearnDisplay):
         elif kind == "rl_environment":
             record_steps, metrics, final, config = self._rl(game, steps, seeds, progress,
                                                              options)
+        elif kind == "jax_environment":
+            record_steps, metrics, final, config = self._ac(game, steps, seeds, progress,
+                                                             options)
         else:
             raise SpielplatzError(f"learner {self.name!r} does not train {kind} games")
         diverged, diverged_step = detect_divergence(metrics, record_steps,
@@ -229,6 +232,34 @@ class _D3CFamily(LearnDisplay):
             record_steps = np.arange(1, count + 1) * every
         config = {"mode": self.mode, "kind": "rl_environment", "vectorised": vectorised,
                   **opts, "divergence": None}      # returns are bounded: non-finite only
+        return record_steps, metrics, final, config
+
+    # -- actor-critic on jax_environment games ----------------------------------------
+    def _ac(self, game: Any, steps: int, seeds: tuple, progress: Any, options: dict) -> tuple:
+        """Algorithm 1 around A2C with V-trace on a ``jax_environment`` game
+        (:mod:`spielplatz_d3c.ac`)."""
+        from spielplatz.learning import driver
+
+        from . import ac, rl
+
+        opts = _options(defaults.AC, options, "actor-critic")
+        for key in ("lr", "envs", "records", "tau_min", "tau_max"):
+            _check_positive(key, opts[key])
+        if opts["tau_min"] > opts["tau_max"]:
+            raise SpielplatzError("tau_min must not exceed tau_max")
+        if opts["trial_return"] not in ("mixed", "own"):
+            raise SpielplatzError("option trial_return must be 'mixed' or 'own'")
+        cfg = rl.RLConfig(mode=self.mode, lr=opts["lr"], lr_value=0.0, batch=1,
+                          **{k: opts[k] for k in ("lr_mix", "delta", "nu", "tau_min", "tau_max",
+                                                  "a_ii", "epsilon", "logit_min", "logit_max",
+                                                  "trial_return")})
+        init, step, measure = ac.make_ac_rl(game, cfg, opts["envs"])
+        record_steps, metrics, state = driver.run_seeds(
+            init, step, measure, seeds=seeds, steps=steps, records=opts["records"], game=game,
+            initial_record=False, progress=progress)
+        final = {"mixing": np.asarray(state["d3c"]["A"])}
+        config = {"mode": self.mode, "kind": "jax_environment", "vectorised": True, **opts,
+                  "divergence": None}
         return record_steps, metrics, final, config
 
 
