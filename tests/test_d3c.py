@@ -566,3 +566,27 @@ def test_efficient_unfair_16_seeds_diverged_seeds_reported(tmp_path):
     assert abs(float(summary[-1]["total_loss_mean"])) < 1e-6
     result = CliRunner().invoke(cli, ["learn", "efficient_unfair", "--seeds", "16"])
     assert "3 of 16 seeds diverged" in result.stdout and "4 (step 1520)" in result.stdout
+
+
+def test_actor_critic_d3c_on_a_jax_environment():
+    """Algorithm 1 around A2C with V-trace (jax_environment games, e.g. the Coins): the
+    mixing stays a row-stochastic matrix, gd keeps A = I and coop A = 1/n, and
+    cooperative A2C ends with a higher total reward than selfish A2C in the IPD."""
+    from spielplatz.learning.actor_critic import IteratedEnvironment
+
+    env = IteratedEnvironment.of(sp.load_game("ipd"), 20)
+    runs = {name: sp.get_learner(name).learn(env, steps=30, seeds=(0, 1), records=3)
+            for name in ("d3c", "gd", "coop")}
+    for name, run in runs.items():
+        assert run.config["kind"] == "jax_environment"
+        A = run.final["mixing"]
+        np.testing.assert_allclose(A.sum(axis=-1), 1.0, atol=1e-6)
+        assert run.metrics["reward"].shape == (2, 3, 2)
+    np.testing.assert_allclose(runs["gd"].final["mixing"], np.tile(np.eye(2), (2, 1, 1)))
+    np.testing.assert_allclose(runs["coop"].final["mixing"], 0.5)
+    d3c = runs["d3c"].final["mixing"]
+    assert np.abs(np.diagonal(d3c, axis1=1, axis2=2) - 0.99).max() > 1e-4  # A has moved
+    total = {k: r.metrics["total_reward"][:, -1].mean() for k, r in runs.items()}
+    assert total["coop"] > total["gd"] + 0.3
+    with pytest.raises(sp.SpielplatzError, match="did you mean 'lr_mix'"):
+        sp.get_learner("d3c").learn(env, steps=2, lr_mx=1.0)
