@@ -140,23 +140,38 @@ class CoinGame:
         return METRICS if self.rules.abcg else METRICS[:2]
 
     # -- chance ----------------------------------------------------------------------
+    def _noise(self, u: Any, flip: bool) -> CoinNoise:
+        """Chance events from one vector of uniforms (one random draw per step is
+        cheaper than several keys): ``[flip?, spawn?, rank, start?]``."""
+        r = self.rules
+        slots, cells = r.num_slots, r.num_cells
+        at = 0
+        if flip:
+            out_flip, at = u[0] < 0.5, 1
+        else:
+            out_flip = jnp.zeros((), bool)
+        if r.coins == "spawn":
+            spawn, at = u[at:at + slots], at + slots
+        else:
+            spawn = jnp.zeros((slots,), jnp.float32)
+        rank = u[at:at + slots * cells].reshape(slots, cells)
+        at += slots * cells
+        start = u[at:at + 2 * cells].reshape(2, cells) if u.shape[0] > at else None
+        return CoinNoise(flip=out_flip, spawn=spawn, rank=rank, start=start)
+
+    def _draws(self, flip: bool) -> int:
+        r = self.rules
+        return int(flip) + (r.num_slots if r.coins == "spawn" else 0) + r.num_slots * r.num_cells
+
     def step_noise(self, key: Any) -> CoinNoise:
         """The chance events of one step (only those the rules use are random)."""
-        r = self.rules
-        k_flip, k_spawn, k_rank = jax.random.split(key, 3)
-        random_tie = r.tie == "random" and not r.abcg
-        flip = jax.random.bernoulli(k_flip) if random_tie else jnp.zeros((), bool)
-        spawn = (jax.random.uniform(k_spawn, (r.num_slots,)) if r.coins == "spawn"
-                 else jnp.zeros((r.num_slots,), jnp.float32))
-        return CoinNoise(flip=flip, spawn=spawn,
-                         rank=jax.random.uniform(k_rank, (r.num_slots, r.num_cells)))
+        flip = self.rules.tie == "random" and not self.rules.abcg
+        return self._noise(jax.random.uniform(key, (self._draws(flip),)), flip)
 
     def reset_noise(self, key: Any) -> CoinNoise:
         """The chance events of a reset (start cells, first colour, coins)."""
-        k_step, k_start, k_flip = jax.random.split(key, 3)
-        noise = self.step_noise(k_step)
-        return noise.replace(flip=jax.random.bernoulli(k_flip),
-                             start=jax.random.uniform(k_start, (2, self.rules.num_cells)))
+        n = self._draws(True) + 2 * self.rules.num_cells
+        return self._noise(jax.random.uniform(key, (n,)), True)
 
     # -- the rules -------------------------------------------------------------------
     def owners(self, colour: Any) -> Any:
