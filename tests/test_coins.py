@@ -237,6 +237,16 @@ def test_openspiel_game_plays_with_its_own_chance():
         else:
             state.apply_actions(list(rng.integers(0, 4, 2)))
     assert state.t == 100 and len(str(state).splitlines()) == 4
+    from open_spiel.python import rl_environment
+
+    env = rl_environment.Environment(load("coins(horizon=20)").to_openspiel())
+    env.seed(0)
+    step, total = env.reset(), np.zeros(2)
+    assert len(step.observations["info_state"][0]) == 36          # the [4, 3, 3] view
+    while not step.last():
+        step = env.step([int(a) for a in rng.integers(0, 4, 2)])
+        total += step.rewards
+    np.testing.assert_array_equal(total, env.get_state.returns())
     import pyspiel
 
     assert pyspiel.load_game("spielplatz_coin_game(grid=4,tie=random)").max_chance_outcomes() == 17
