@@ -10,10 +10,9 @@ network is re-run over the unroll and each player minimises
 
 with the V-trace targets ``v_s`` and advantages ``A_t = rho_t (r_t + gamma v_{t+1} -
 V(x_t))`` of ``rlax.vtrace_td_error_and_advantage`` (discount 0 after an episode end);
-then one RMSProp step (optax) per player. The updates here are synchronous, so the
-importance ratios are 1 and the targets are n-step returns; the correction matters when
-the behaviour logits are older than the parameters. Seeds run under ``jax.vmap`` and the
-updates in ``lax.scan`` through :func:`spielplatz.learning.driver.run_seeds`.
+then one RMSProp step (optax) per player. Updates are synchronous (importance ratios 1,
+targets n-step returns); the correction matters for behaviour logits older than the
+parameters. Seeds run under ``jax.vmap``, updates in ``lax.scan`` (``driver.run_seeds``).
 
 Rewards can be reshaped before learning (:func:`reward_shaping`): player ``i`` learns
 ``sum_j A_ij r_j`` (a mixing matrix ``A``; ``selfish`` is the identity, ``total`` all
@@ -249,8 +248,8 @@ class ActorCritic:
                    "rewards": shape_rewards(rewards, state.mixing, self.welfare), "done": done}
             return (env_state2, obs2, core2, jnp.where(done[:, None], 0.0, ret), sums), out
 
-        n = int(env.num_players)
-        zero = {"return_sum": jnp.zeros(n), "episodes": jnp.zeros(()), "reward": jnp.zeros(n),
+        zero = {"return_sum": jnp.zeros(env.num_players), "episodes": jnp.zeros(()),
+                "reward": jnp.zeros(env.num_players),
                 **{k: jnp.zeros(v.shape, jnp.float32) for k, v in m_shape.items()}}
         key, k_roll = jax.random.split(state.key)
         init = (state.env_state, state.obs, state.carry, state.episode_return, zero)
@@ -341,10 +340,14 @@ class IteratedEnvironment:
 def train(env: Any, config: ActorCriticConfig, *, seeds: Any, steps: int, records: int,
           mixing: Any, welfare: tuple = (), progress: Callable | None = None) -> tuple:
     """Train every seed for ``steps`` updates: ``(record_steps, stats, final_state)``;
-    ``stats`` (each ``[seeds, records, ...]``) are averaged over each record window."""
+    ``stats`` (each ``[seeds, records, ...]``) are averaged over each record window.
+    ``mixing`` is one ``[N, N]`` matrix or one per seed ``[seeds, N, N]`` (one compiled
+    run then trains, say, selfish and cooperative seeds side by side)."""
     from spielplatz.learning.driver import run_seeds
 
     learner = ActorCritic(env, config, tuple(welfare))
-    return run_seeds(lambda g, k: learner.init(k, mixing), lambda g, s: learner.update(s),
-                     lambda g, s: {}, seeds=seeds, steps=steps, records=records,
-                     initial_record=False, progress=progress)
+    per_seed = np.ndim(mixing) == 3
+    return run_seeds(lambda g, k: learner.init(k, g if per_seed else mixing),
+                     lambda g, s: learner.update(s), lambda g, s: {}, seeds=seeds,
+                     steps=steps, records=records, initial_record=False, progress=progress,
+                     games=jnp.asarray(mixing, jnp.float32) if per_seed else None)
