@@ -358,6 +358,7 @@ def test_coins_learns_plays_and_replays(tmp_path):
     assert "conv_0" in run.agents["players"][0]["net"]
     np.testing.assert_allclose(run.metrics["rho_1"], 1.0, atol=1e-5)
     rate = _own_rate(run)
+    np.testing.assert_allclose(run.metrics["own_coin_rate"], rate, rtol=1e-6)
     assert np.all(np.abs(rate[:, 0] - 0.5) < 0.1)       # near random play at first
     np.testing.assert_allclose(run.metrics["episodes"], 1.6)   # 16 x 10 steps / 100 per episode
     save_run(run, tmp_path)

@@ -8,8 +8,10 @@ with an ended episode, NaN before the first), ``reward_p`` (raw reward per step)
 ``entropy_p``, ``value_loss_p``, ``policy_loss_p``, ``loss_p``, ``rho_p`` (mean
 importance ratio, 1 on-policy), ``episodes`` (ended per update), and the game's own
 ``metrics`` at episode ends (means over the episodes; a per-player metric ``[N]`` becomes
-``name_1 ... name_N``). A seed whose loss is not finite
-is reported diverged (its agents are saved as zero networks, uniform policies).
+``name_1 ... name_N``); with ``own_coins`` and ``other_coins`` (the Coin Games) also
+``own_coin_rate`` (both players) and ``own_coin_rate_p``: own / all coins taken in the
+window. A seed whose loss or parameters are not finite is reported diverged (its agents
+are saved as zero networks, uniform policies).
 """
 
 from __future__ import annotations
@@ -105,6 +107,13 @@ def _metrics(stats: dict, n: int) -> dict:
             scale = episodes.reshape(episodes.shape + (1,) * (value.ndim - 2))
             mean = np.where(scale > 0, value / np.where(scale > 0, scale, 1.0), np.nan)
             put(name, _carry_forward(mean))
+        if "own_coins" in stats and "other_coins" in stats:    # the Coin Games
+            own, other = stats["own_coins"], stats["other_coins"]
+            rate = np.where(own + other > 0, own / (own + other), np.nan)
+            put("own_coin_rate", _carry_forward(rate))
+            total = own.sum(-1) + other.sum(-1)
+            out["own_coin_rate"] = _carry_forward(
+                np.where(total > 0, own.sum(-1) / total, np.nan))
     out["episodes"] = episodes
     return out
 
@@ -113,8 +122,8 @@ class A2CLearner:
     """A2C with V-trace on ``jax_environment`` and iterated matrix games."""
 
     name = "a2c"
-    headline_metrics = ("return_1", "return_2", "return_3", "return_4", "entropy_1",
-                        "entropy_2", "value_loss_1", "value_loss_2")
+    headline_metrics = ("return_1", "return_2", "return_3", "return_4", "own_coin_rate",
+                        "entropy_1", "entropy_2", "value_loss_1", "value_loss_2")
 
     def learn(self, game: Any, *, steps: int, seeds: tuple = (0,),
               progress: Callable[[int, int], None] | None = None, **options: Any) -> Run:
