@@ -28,7 +28,7 @@ MAX_LINES = 360
 #: Names of the built-in plugins (packages and registered solver/learner names) that the
 #: host's code must not mention: it works with whatever plugins are installed.
 PLUGIN_NAMES = re.compile(r"\bspielplatz_(openspiel|random|dilemmas|iterated|welfare|maxent"
-                          r"|nes|d3c|lola|amtft)\b|\b(maxent|nes|d3c|lola|lola_dice|amtft)\b")
+                          r"|nes|d3c|lola|amtft|a2c|coins)\b|\b(maxent|nes|d3c|lola|lola_dice|amtft|a2c)\b")
 
 pytestmark = pytest.mark.skipif(not LINT.exists(), reason="import-linter is not installed "
                                 "(pip install -e '.[test]')")

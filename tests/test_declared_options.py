@@ -103,7 +103,8 @@ def test_builtin_declarations_are_typed():
     maxent = {o.name: o for o in host.registry("solver").get("maxent").meta["options"]}
     assert maxent["max_iter"].type == "int" and maxent["chunk"].batch_only
     d3c = {o.name: o for o in host.registry("learner").get("d3c").meta["options"]}
-    assert d3c["lr"].default == {"differentiable": 0.03, "rl_environment": 0.1}
+    assert d3c["lr"].default == {"differentiable": 0.03, "rl_environment": 0.1,
+                                 "jax_environment": 4e-4}
     assert d3c["rho"].choices == ("additive", "log", "bound")
 
 
