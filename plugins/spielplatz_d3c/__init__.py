@@ -62,6 +62,8 @@ OPTIONS = (
     _option("init_scale", "float", "scale of the initial policy parameters", minimum=0.0),
     _option("envs", "int", "environments per seed of each A2C update (jax_environment games)",
             minimum=1),
+    _option("unroll", "int", "steps per environment of each A2C update (Table 2: 100)",
+            minimum=1),
 )
 
 

@@ -24,12 +24,14 @@ from .rl import RLConfig, trial_init, trial_update
 __all__ = ["make_ac_rl"]
 
 
-def make_ac_rl(game: Any, cfg: RLConfig, envs: int) -> tuple[Callable, Callable, Callable]:
+def make_ac_rl(game: Any, cfg: RLConfig, envs: int,
+               unroll: int = 100) -> tuple[Callable, Callable, Callable]:
     """``init``/``step``/``measure`` for :func:`spielplatz.learning.driver.run_seeds`."""
     import jax
 
     n = int(game.num_players)
-    learner = ActorCritic(game, ActorCriticConfig(learning_rate=cfg.lr, num_envs=int(envs)))
+    learner = ActorCritic(game, ActorCriticConfig(learning_rate=cfg.lr, num_envs=int(envs),
+                                                  unroll_length=int(unroll)))
 
     def init(g: Any, key: Any) -> dict:
         k_ac, k_trial = jax.random.split(key)

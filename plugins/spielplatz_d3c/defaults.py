@@ -96,7 +96,8 @@ AC = {
     # Table 2: RMSProp learning rate of A2C (the rest of Table 2 are the host's
     # spielplatz.learning.actor_critic.ActorCriticConfig defaults).
     "lr": 4e-4,
-    # Ours: environments per seed, the trial's return, records.
+    # Table 2: unroll length. Ours: environments per seed, the trial's return, records.
+    "unroll": 100,
     "envs": 16,
     "trial_return": "mixed",
     "records": 100,

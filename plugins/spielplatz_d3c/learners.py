@@ -243,7 +243,7 @@ class _D3CFamily(LearnDisplay):
         from . import ac, rl
 
         opts = _options(defaults.AC, options, "actor-critic")
-        for key in ("lr", "envs", "records", "tau_min", "tau_max"):
+        for key in ("lr", "envs", "unroll", "records", "tau_min", "tau_max"):
             _check_positive(key, opts[key])
         if opts["tau_min"] > opts["tau_max"]:
             raise SpielplatzError("tau_min must not exceed tau_max")
@@ -253,7 +253,7 @@ class _D3CFamily(LearnDisplay):
                           **{k: opts[k] for k in ("lr_mix", "delta", "nu", "tau_min", "tau_max",
                                                   "a_ii", "epsilon", "logit_min", "logit_max",
                                                   "trial_return")})
-        init, step, measure = ac.make_ac_rl(game, cfg, opts["envs"])
+        init, step, measure = ac.make_ac_rl(game, cfg, opts["envs"], opts["unroll"])
         record_steps, metrics, state = driver.run_seeds(
             init, step, measure, seeds=seeds, steps=steps, records=opts["records"], game=game,
             initial_record=False, progress=progress)
