@@ -178,6 +178,126 @@ def test_constraint_matrix_drop_zeros_and_speed():
             assert elapsed < 0.5, (shape, concept, elapsed)   # milliseconds in practice
 
 
+# --------------------------------------------------------------------------- generation.py
+@pytest.mark.parametrize("shape", [(2, 3), (1, 4), (4, 1), (3, 1, 2), (2, 3, 4), (3, 3, 3, 3)])
+def test_dense_cce_rows_match_the_sparse_matrix(shape):
+    from spielplatz.equilibria.mwmre.face import row_max_over_simplex
+    from spielplatz_welfare.generation import CCERows
+
+    rng = np.random.default_rng(sum(shape))
+    # integer payoffs: ties, and rows that never bind (dropped by the same test)
+    payoffs = rng.integers(-2, 3, size=(len(shape),) + shape).astype(float)
+    gc = deviations.remove_offsets(payoffs)
+    e = rng.choice([0.0, 0.5, -0.5, 4.0], size=sum(shape))
+    rows = CCERows(gc, e)
+    full = constraints.constraint_matrix(gc, "cce")
+    keep = row_max_over_simplex(full) > e
+    np.testing.assert_array_equal(rows.keep, keep)
+    assert rows.m == int(keep.sum())
+    dense = full[keep].toarray()
+    cols = rng.permutation(gc[0].size)[:5]
+    np.testing.assert_array_equal(rows.block(cols), dense[:, cols])   # the same differences
+    w = rng.random(rows.m)
+    np.testing.assert_allclose(rows.adjoint(w), dense.T @ w, rtol=0, atol=1e-12)
+
+
+def _full_lp_only(monkeypatch):
+    import spielplatz_welfare.solver as module
+
+    monkeypatch.setattr(module, "solve_by_columns", lambda *a, **k: None)
+
+
+def test_column_generation_matches_the_full_lp(monkeypatch):
+    cases = [(payoffs, objective) for payoffs in RANDOM_GAMES[::3]
+             for objective in ("utilitarian", "egalitarian", "worst")]
+    fast = [SOLVER.solve(sp.load_game(p), "cce", objective=o, maxent_tiebreak=True)
+            for p, o in cases]
+    assert {sol.extra["lp"]["method"] for sol in fast} == {"column generation"}
+    assert {SOLVER.solve(sp.load_game(p), "ce").extra["lp"]["method"]
+            for p in RANDOM_GAMES[:8]} == {"full"}
+    _full_lp_only(monkeypatch)
+    for (payoffs, objective), sol in zip(cases, fast):
+        full = SOLVER.solve(sp.load_game(payoffs), "cce", objective=objective,
+                            maxent_tiebreak=True)
+        assert full.extra["lp"]["method"] in ("full", "lifted")
+        assert sol.status == full.status == "optimal" and sol.gap <= 1e-8
+        assert sol.objective == pytest.approx(full.objective, abs=1e-9)
+        assert sol.extra["residuals"]["duality_gap"] <= 1e-9
+        # the tie-break's answer is unique: the same joint whichever LP found the face
+        assert sol.extra["maxent_tiebreak"]["applied"]
+        np.testing.assert_allclose(sol.joint, full.joint, atol=1e-6)
+
+
+def test_column_generation_rounds_and_the_elastic_column(monkeypatch):
+    import functools
+
+    import spielplatz_welfare.solver as module
+    from spielplatz_welfare import generation
+
+    # one column to start with and one per round; a cheap elastic column, so that the
+    # restricted optimum first violates the CCE rows and its cost has to grow
+    monkeypatch.setattr(module, "solve_by_columns",
+                        functools.partial(generation.solve_by_columns, first=1, per_round=1))
+    monkeypatch.setattr(generation, "ELASTIC_COST", 1e-4)
+    rounds, costs = [], []
+    for payoffs in RANDOM_GAMES[:12]:
+        for objective in ("utilitarian", "egalitarian"):
+            sol = SOLVER.solve(sp.load_game(payoffs), "cce", objective=objective)
+            assert sol.status == "optimal" and sol.extra["lp"]["method"] == "column generation"
+            assert sol.objective == pytest.approx(cvxpy_optimum(payoffs, "cce", objective),
+                                                  abs=1e-7)
+            rounds.append(sol.extra["lp"]["rounds"])
+            costs.append(sol.extra["lp"]["elastic_cost"])
+    assert max(rounds) > 3 and max(costs) > 1e-4
+
+
+def test_column_generation_failure_falls_back_to_the_full_lp(monkeypatch):
+    from spielplatz_welfare import generation
+
+    # an elastic column that stays positive and may not grow: column generation gives up
+    monkeypatch.setattr(generation, "ELASTIC_COST", 1e-4)
+    monkeypatch.setattr(generation, "ELASTIC_COST_LIMIT", 1e-4)
+    methods = set()
+    for payoffs in RANDOM_GAMES[4:8] + RANDOM_GAMES[15:19]:      # 2 and 3 players
+        sol = SOLVER.solve(sp.load_game(payoffs), "cce")
+        assert sol.status == "optimal"
+        assert sol.welfare == pytest.approx(cvxpy_optimum(payoffs, "cce"), abs=1e-7)
+        methods.add(sol.extra["lp"]["method"])
+    assert "lifted" in methods and "full" in methods
+
+
+def test_column_generation_with_negative_epsilon(monkeypatch):
+    # a coordination game: every diagonal cell is a strict equilibrium
+    payoffs = np.array([[[4.0, 0.0, 1.0], [1.0, 3.0, 0.0], [0.0, 1.0, 5.0]],
+                        [[4.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 5.0]]])
+    game = sp.load_game(payoffs)
+    with pytest.raises(SpielplatzError, match="smallest epsilon"):
+        SOLVER.solve(game, "cce", epsilon=-5.0)
+    strict = SOLVER.solve(game, "cce", epsilon=-0.5)
+    assert strict.status == "optimal" and strict.extra["lp"]["method"] == "column generation"
+    assert max(strict.epsilons) <= -0.5 + 1e-12
+    _full_lp_only(monkeypatch)
+    full = SOLVER.solve(game, "cce", epsilon=-0.5)
+    assert full.extra["lp"]["method"] == "lifted"                # two players
+    assert strict.welfare == pytest.approx(full.welfare, abs=1e-9)
+
+
+def test_phase_timings_and_no_sparse_cce_matrix():
+    from spielplatz_welfare.solver import _Problem, _solve_problem
+
+    game = sp.load_game(RANDOM_GAMES[20])
+    for concept in ("ce", "cce"):
+        sol = SOLVER.solve(game, concept, maxent_tiebreak=True)
+        timings = sol.extra["timings"]
+        assert set(timings) == {"constraints", "lp", "certification", "tiebreak"}
+        assert all(t >= 0 for t in timings.values()) and timings["lp"] > 0
+        assert sum(timings.values()) <= sol.wall_time
+    problem = _Problem(game, "cce", "utilitarian", None, np.zeros(game.num_players))
+    assert _solve_problem(problem)["status"] == "optimal"
+    assert problem._A is None           # column generation never built the sparse rows
+    assert "timings" not in SOLVER.solve(game, "cce", objective="nash").extra
+
+
 # --------------------------------------------------------------------------- registration
 def test_plugin_registered_through_entry_point_with_options():
     entry = sp.get_host().registry("solver").get("welfare")

@@ -146,7 +146,7 @@ def _dual_bound(base: _Problem, cuts: _Cuts, row_dual: np.ndarray, first_cut: in
     ``lam (e - A x) >= 0`` leaves a linear function of ``x`` whose maximum over the
     simplex is its largest coefficient. Any duals give a valid bound.
     """
-    m = base.A.shape[0]
+    m = base.m
     lam = np.maximum(-row_dual[:m], 0.0)
     mu = np.maximum(-row_dual[first_cut:first_cut + len(cuts.point)], 0.0)
     player, point = np.asarray(cuts.player), np.asarray(cuts.point)
@@ -156,7 +156,7 @@ def _dual_bound(base: _Problem, cuts: _Cuts, row_dual: np.ndarray, first_cut: in
     mu = mu / totals[player]
     coef = (mu / point) @ cuts.gn[player]
     if m:
-        coef = coef - base.A.T @ lam
+        coef = coef - base.adjoint(lam)
     slopes = np.bincount(player, weights=mu / point, minlength=base.num_players)
     return float(mu @ cuts.rhs() + lam @ base.e + coef.max()), slopes
 
