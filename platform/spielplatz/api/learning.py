@@ -94,13 +94,15 @@ def play(game: Any, first: Any, second: Any, *, seed_first: int = 0, seed_second
     without closed-form values (any pair but two memory-one agents on an iterated matrix
     game) are sampled, :data:`DEFAULT_EPISODES` episodes when ``episodes`` is 0.
     """
-    from spielplatz.learning.agents import agent, play as play_agents
+    from spielplatz.learning.agents import agent, check_trained_on, play as play_agents
     from spielplatz.validation import as_int, as_seed
 
     runs = [load_run(r) if not hasattr(r, "metrics") else r for r in (first, second)]
     a = agent(runs[0], as_int(seed_first, "seed index", minimum=0), 0)
     b = agent(runs[1], as_int(seed_second, "seed index", minimum=0), 1)
     loaded = load_game(game)
+    for label, run in zip(("first", "second"), runs):
+        check_trained_on(run, loaded, f"{label} ({run.learner})")
     episodes = as_int(episodes, "episodes", minimum=0)
     exact = a.kind == b.kind == "memory_one" and hasattr(loaded, "average_rewards")
     if not exact and episodes == 0:

@@ -23,8 +23,8 @@ import numpy as np
 
 from spielplatz.errors import SpielplatzError
 
-__all__ = ["PolicyKind", "POLICY_KINDS", "Agent", "agent", "check_agents", "play", "play_many",
-           "policy_kind"]
+__all__ = ["PolicyKind", "POLICY_KINDS", "Agent", "agent", "check_agents", "check_trained_on",
+           "play", "play_many", "policy_kind"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,18 @@ def _seed_slice(tree: Any, index: int) -> Any:
     if isinstance(tree, dict):
         return {k: _seed_slice(v, index) for k, v in tree.items()}
     return np.asarray(tree)[index]
+
+
+def check_trained_on(run: Any, game: Any, label: str = "") -> None:
+    """Refuse, in one line, to play ``run``'s agents on a game other than the one they
+    were trained on (their observations and actions would not fit)."""
+    label = label or f"the {run.learner!r} run"
+    if not getattr(run, "agents", None):
+        raise SpielplatzError(f"{label}: the {run.learner!r} run holds no agents to play")
+    trained_on = str(run.agents.get("game") or run.game)
+    if trained_on != str(game.name):
+        raise SpielplatzError(f"{label}: the agents were trained on {trained_on!r}, not on "
+                              f"{game.name!r}")
 
 
 def agent(run: Any, seed_index: int = 0, player: int = 0) -> Agent:

@@ -42,7 +42,7 @@ import numpy as np
 from spielplatz.equilibria.welfare_functions import welfare_set
 from spielplatz.equilibria.welfare_optimum import disagreement_point, maximise, pareto_slack
 from spielplatz.errors import SpielplatzError
-from spielplatz.learning.agents import agent, discounted_average, play_many
+from spielplatz.learning.agents import agent, check_trained_on, discounted_average, play_many
 
 __all__ = ["CrossPlay", "cross_play", "Scorer", "normalized_score", "GROUPS", "DEFAULT_WELFARE"]
 
@@ -98,12 +98,7 @@ def _trajectory_params(function: Any, given: dict) -> dict:
 
 
 def _family_agents(label: str, run: Any, game: Any) -> tuple:
-    if not getattr(run, "agents", None):
-        raise SpielplatzError(f"{label}: the {run.learner!r} run holds no agents to play")
-    trained_on = str(run.agents.get("game") or run.game)
-    if trained_on != str(game.name):
-        raise SpielplatzError(f"{label}: the agents were trained on {trained_on!r}, not on "
-                              f"{game.name!r}")
+    check_trained_on(run, game, label)
     discarded = [int(s) for s, _ in getattr(run, "diverged_seeds", ())]
     kept = run.without_diverged() if discarded else run
     if not kept.seeds:
