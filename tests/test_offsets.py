@@ -281,3 +281,17 @@ def test_failed_status_exits_non_zero():
 def test_payoffs_beyond_float64_are_refused_clearly(payoffs, fragment):
     with pytest.raises(sp.GameError, match=fragment):
         sp.load_game(payoffs)
+
+
+@pytest.mark.parametrize("top, side", [(3.0, 2.0), (5.0, 3.0)])
+def test_near_tie_that_stops_newton_short_still_gets_a_certified_answer(top, side):
+    """Two rows equal but for 1e-10 of the range under an offset of 1e6 (found by the
+    property test above): the dual runs off, Newton stops short of a (C)CE, and the
+    answer is the nearest certified CE, reported approximate, never a failure."""
+    base = np.array([[[0.0, top], [0.0, top], [side, side]], np.zeros((3, 2))])
+    payoffs = base.copy()
+    payoffs[0, 0, 0] += 1e-10 * top
+    sol = sp.solve(payoffs + 1e6, solver="maxent", concept="ce")
+    assert sol.status == "approximate"
+    assert sol.extra["certificate"]["certified"]
+    assert_optimal_is_exact(payoffs + 1e6, sol)

@@ -211,6 +211,41 @@ def solve(payoffs: Any, concept: str = "ce", *, prior: Any = None, mu: Any = 0.0
     return result_of(payoffs, concept, opts, solve_exact(payoffs, concept, opts, alpha0=alpha0))
 
 
+def nearest_equilibrium(payoffs: np.ndarray, joint: np.ndarray, concept: str,
+                        epsilon: np.ndarray) -> np.ndarray | None:
+    """The epsilon-(C)CE closest to ``joint`` in L1 (one LP on the game scaled to payoff
+    range 1), or ``None`` when the LP fails."""
+    from scipy.optimize import linprog
+    from scipy.sparse import bmat, csr_matrix, identity
+
+    from spielplatz.equilibria import constraints, deviations
+
+    scale = float(deviations.payoff_scale(payoffs)) or 1.0
+    gains = csr_matrix(constraints.constraint_matrix(
+        deviations.remove_offsets(payoffs) / scale, concept))
+    rows = constraints.constraint_players(payoffs.shape[1:], concept)
+    n = joint.size
+    eye = identity(n, format="csr")
+    # variables (sigma, u): minimise sum u, u >= |sigma - joint|, gains sigma <= eps
+    # (a margin of 1e-9 first: HiGHS's own feasibility tolerance must not eat the
+    # certificate's; without it where the polytope has no interior)
+    a_ub = bmat([[gains, None], [eye, -eye], [-eye, -eye]], format="csr")
+    a_eq = csr_matrix(np.concatenate([np.ones(n), np.zeros(n)])[None])
+    for margin in (1e-9, 0.0):
+        b_ub = np.concatenate([np.asarray(epsilon, float)[rows] / scale - margin,
+                               joint.ravel(), -joint.ravel()])
+        res = linprog(np.concatenate([np.zeros(n), np.ones(n)]), A_ub=a_ub, b_ub=b_ub,
+                      A_eq=a_eq, b_eq=[1.0], bounds=[(0, None)] * (2 * n), method="highs",
+                      options={"primal_feasibility_tolerance": 1e-10,
+                               "dual_feasibility_tolerance": 1e-10})
+        if res.status == 0:
+            break
+    if res.status != 0:
+        return None
+    sigma = np.clip(res.x[:n], 0.0, None)
+    return (sigma / sigma.sum()).reshape(joint.shape)
+
+
 def result_of(payoffs: np.ndarray, concept: str, opts: Options, found: ExactResult) -> Result:
     """Certify ``found`` on the original payoffs and express it in payoff units."""
     from spielplatz.equilibria import measures
@@ -223,14 +258,24 @@ def result_of(payoffs: np.ndarray, concept: str, opts: Options, found: ExactResu
                               "this game")
     eps_req = found.eps_required * opts.scale
     cert = certify(payoffs, found.joint, concept, epsilon=eps_req, tolerance=GAP_TOLERANCE)
-    joint = found.joint
+    joint, projected = found.joint, False
+    if not cert.certified:
+        # Newton stopped short (e.g. a near-tie whose dual runs off): the nearest (C)CE in
+        # L1, an approximate answer that is certified, instead of no answer at all
+        nearest = nearest_equilibrium(payoffs, joint, concept, eps_req)
+        if nearest is not None:
+            near_cert = certify(payoffs, nearest, concept, epsilon=eps_req,
+                                tolerance=GAP_TOLERANCE)
+            if near_cert.certified:
+                joint, cert, projected = nearest, near_cert, True
     kl = float(measures.xlogx(joint).sum()
                - (joint * np.where(joint > 0, opts.log_prior, 0.0)).sum())
     objective = -kl + float((opts.welfare_term * joint).sum()) + opts.welfare_offset
     if opts.target is not None:
         d = opts.eps_plus - found.eps_required
         objective -= float((opts.rho * d * (np.log(d / (opts.eps_plus - opts.target)) - 1)).sum())
-    return Result(joint=joint, status=status_of(cert.certified, found.residual),
+    status = "approximate" if projected else status_of(cert.certified, found.residual)
+    return Result(joint=joint, status=status,
                   certificate=cert,
                   duals=unflatten_duals(found.duals / opts.scale, payoffs.shape[1:], concept),
                   epsilon_required=eps_req,
