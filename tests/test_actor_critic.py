@@ -267,7 +267,7 @@ def test_saved_run_reloads_and_plays(pd_runs, tmp_path):
     save_run(pd_runs["total"], tmp_path)
     loaded = sp.load_run(tmp_path)
     assert loaded.agents["kind"] == "a2c"
-    game = MatrixEnv(jnp.asarray(PD), horizon=1)
+    game = MatrixEnv(jnp.asarray(PD), horizon=1, name="pd_env")      # the game it trained on
     played = sp.play(game, loaded, loaded, seed_first=0, seed_second=1, episodes=100,
                      horizon=1)
     np.testing.assert_allclose(played["sampled"]["mean"], [3.0, 3.0], atol=0.15)
