@@ -11,7 +11,6 @@ punishing); ``final`` holds each seed's discounted average rewards and mean even
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any, Callable
 
@@ -23,7 +22,7 @@ from spielplatz.equilibria.welfare_optimum import (disagreement_point, maximise,
 from spielplatz.errors import SpielplatzError
 from spielplatz.results import Run
 
-from .policy import PERIOD, SLOTS, act, init
+from .policy import PERIOD, SLOTS
 
 __all__ = ["AmtftLearner", "build_agents", "exploit_bound", "EVENTS"]
 
@@ -113,44 +112,22 @@ def exploit_bound(payoffs: Any, optima: list, threshold: float) -> list:
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def _self_play_fn(stages: int) -> Any:
-    """One compiled self-play for every game and agent of the same shapes:
-    ``(env, players_1, players_2, keys [seeds, episodes]) -> (rewards, events)``."""
-    import jax
-    import jax.numpy as jnp
-
-    def episode(env: Any, p1: Any, p2: Any, key: Any) -> tuple:
-        k0, k1, k2, k3 = jax.random.split(key, 4)
-        state, obs = env.reset(k0)
-        mem = (init(p1, k1), init(p2, k2))
-
-        def body(carry: Any, k: Any) -> tuple:
-            state, obs, mem = carry
-            ka, kb, ke = jax.random.split(k, 3)
-            a1, m1 = act(p1, mem[0], obs, ka)
-            a2, m2 = act(p2, mem[1], obs, kb)
-            state, obs, rewards, _ = env.step(state, jnp.stack([a1, a2]), ke)
-            events = (m1["events"] - mem[0]["events"]) + (m2["events"] - mem[1]["events"])
-            return (state, obs, (m1, m2)), (rewards, events)
-
-        _, out = jax.lax.scan(body, (state, obs, mem), jax.random.split(k3, stages))
-        return out
-
-    per_seed = jax.vmap(episode, in_axes=(None, None, None, 0))
-    return jax.jit(jax.vmap(per_seed, in_axes=(None, 0, 0, 0)))
-
-
 def _self_play(game: Any, players: list, seeds: tuple, stages: int, episodes: int) -> tuple:
-    """Rewards ``[seeds, episodes, stages, 2]`` and events ``[seeds, episodes, stages, 3]``."""
-    import jax
-    import jax.numpy as jnp
+    """Rewards ``[seeds, episodes, stages, 2]`` and events ``[seeds, episodes, stages, 3]``
+    (both agents' events of each stage), by the host's :func:`play_many` (one compiled
+    function for every seed; each seed's episodes from its own key)."""
+    from spielplatz.learning.agents import Agent, play_many
 
-    keys = jnp.stack([jax.random.split(jax.random.PRNGKey(s), episodes) for s in seeds])
-    rewards, events = _self_play_fn(int(stages))(
-        game.environment(stages), *(jax.tree_util.tree_map(jnp.asarray, p) for p in players),
-        keys)
-    return np.asarray(rewards, dtype=float), np.asarray(events, dtype=float)
+    rewards, events = [], []
+    for i, s in enumerate(seeds):
+        pair = tuple(Agent("amtft", {k: v[i] for k, v in players[seat].items()}, player=seat)
+                     for seat in (0, 1))
+        r, (m1, m2) = play_many(game, [pair], episodes=episodes, horizon=stages, seed=s,
+                                keep_states=True)
+        counts = m1["events"][0] + m2["events"][0]                # cumulative [E, T, 3]
+        rewards.append(r[0])
+        events.append(np.diff(counts, axis=1, prepend=0))
+    return np.stack(rewards), np.stack(events).astype(float)
 
 
 class AmtftLearner:

@@ -204,10 +204,11 @@ def _check_fit(game: Any, first: Agent, second: Agent) -> None:
 
 
 @functools.lru_cache(maxsize=32)
-def _episodes_fn(kinds: tuple, horizon: int, gamma: float,
-                 per_player: bool = False) -> Callable:
+def _episodes_fn(kinds: tuple, horizon: int, per_player: bool = False,
+                 keep_states: bool = False) -> Callable:
     """One compiled function for every pair of agents of ``kinds``: ``(env, params_1,
-    params_2, keys [pairs, episodes]) -> rewards [pairs, episodes, horizon, 2]``.
+    params_2, keys [pairs, episodes]) -> rewards [pairs, episodes, horizon, 2]`` (with
+    ``keep_states``, also both agents' states after every step).
     ``per_player``: the environment's observations are ``[2, ...]``, seat ``i`` sees
     ``obs[i]`` (a ``jax_environment`` game); otherwise both see the shared one."""
     import jax
@@ -226,10 +227,10 @@ def _episodes_fn(kinds: tuple, horizon: int, gamma: float,
             a1, m1 = first.act(p1, mem[0], obs[0] if per_player else obs, ka)
             a2, m2 = second.act(p2, mem[1], obs[1] if per_player else obs, kb)
             state, obs, rewards, _ = env.step(state, jnp.stack([a1, a2]), ke)
-            return (state, obs, (m1, m2)), rewards
+            return (state, obs, (m1, m2)), ((rewards, (m1, m2)) if keep_states else rewards)
 
-        _, rewards = jax.lax.scan(body, (state, obs, mem), jax.random.split(k3, horizon))
-        return rewards
+        _, out = jax.lax.scan(body, (state, obs, mem), jax.random.split(k3, horizon))
+        return out
 
     per_pair = jax.vmap(episode, in_axes=(None, None, None, 0))
     return jax.jit(jax.vmap(per_pair, in_axes=(None, 0, 0, 0)))
@@ -242,9 +243,12 @@ def _stack(trees: list) -> Any:
 
 
 def play_many(game: Any, pairs: list, *, episodes: int, horizon: int = 100,
-              seed: int = 0) -> np.ndarray:
+              seed: int = 0, keep_states: bool = False) -> Any:
     """Sampled play of many ``(first, second)`` agent pairs on ``game``'s environment:
     reward trajectories ``[pairs, episodes, horizon, 2]`` (undiscounted stage rewards).
+    ``keep_states=True`` (pairs of one kind pair and shape) returns ``(rewards,
+    (states_1, states_2))`` with each agent's state after every step, leaves
+    ``[pairs, episodes, horizon, ...]`` (e.g. the events a policy counts).
 
     Pairs of the same kinds and shapes play in one compiled call; pair ``n`` uses the
     keys of ``fold_in(PRNGKey(seed), n)``, so a pair's episodes do not depend on the
@@ -258,20 +262,26 @@ def play_many(game: Any, pairs: list, *, episodes: int, horizon: int = 100,
         env, per_player = game.environment(horizon), False
     else:                          # a jax_environment game is its own environment
         env, per_player = game, True
-    gamma = float(np.asarray(getattr(game, "gamma", 1.0)))
     out = np.empty((len(pairs), int(episodes), int(horizon), 2))
     groups: dict = {}
     for n, (a, b) in enumerate(pairs):
         shapes = tuple(np.shape(leaf) for x in (a, b) for _, leaf in _leaves(x.params))
         groups.setdefault((a.kind, b.kind, shapes), []).append(n)
+    if keep_states and len(groups) != 1:
+        raise SpielplatzError("keep_states needs pairs of one kind pair and one shape")
     base = jax.random.PRNGKey(seed)
     for (k1, k2, _), members in groups.items():
-        fn = _episodes_fn((k1, k2), int(horizon), gamma, per_player)
+        fn = _episodes_fn((k1, k2), int(horizon), per_player, keep_states)
         keys = np.stack([np.asarray(jax.random.split(jax.random.fold_in(base, n), episodes))
                          for n in members])
         p1 = _stack([pairs[n][0].params for n in members])
         p2 = _stack([pairs[n][1].params for n in members])
-        out[members] = np.asarray(fn(env, p1, p2, keys), dtype=float)
+        played = fn(env, p1, p2, keys)
+        if keep_states:
+            rewards, states = played
+            return (np.asarray(rewards, dtype=float),
+                    jax.tree_util.tree_map(np.asarray, states))
+        out[members] = np.asarray(played, dtype=float)
     return out
 
 
