@@ -94,7 +94,8 @@ def play(game: Any, first: Any, second: Any, *, seed_first: int = 0, seed_second
     without closed-form values (any pair but two memory-one agents on an iterated matrix
     game) are sampled, :data:`DEFAULT_EPISODES` episodes when ``episodes`` is 0.
     """
-    from spielplatz.learning.agents import agent, check_trained_on, play as play_agents
+    from spielplatz.learning.agents import (agent, check_trained_on, has_exact_values,
+                                            play as play_agents)
     from spielplatz.validation import as_int, as_seed
 
     runs = [load_run(r) if not hasattr(r, "metrics") else r for r in (first, second)]
@@ -104,8 +105,7 @@ def play(game: Any, first: Any, second: Any, *, seed_first: int = 0, seed_second
     for label, run in zip(("first", "second"), runs):
         check_trained_on(run, loaded, f"{label} ({run.learner})")
     episodes = as_int(episodes, "episodes", minimum=0)
-    exact = a.kind == b.kind == "memory_one" and hasattr(loaded, "average_rewards")
-    if not exact and episodes == 0:
+    if not has_exact_values(loaded, a, b) and episodes == 0:
         episodes = DEFAULT_EPISODES                      # no closed form: sample instead
     out = play_agents(loaded, a, b, episodes=episodes,
                       horizon=as_int(horizon, "horizon", minimum=1), seed=as_seed(seed))

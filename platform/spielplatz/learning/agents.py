@@ -24,7 +24,7 @@ import numpy as np
 from spielplatz.errors import SpielplatzError
 
 __all__ = ["PolicyKind", "POLICY_KINDS", "Agent", "agent", "check_agents", "check_trained_on",
-           "play", "play_many", "policy_kind"]
+           "has_exact_values", "play", "play_many", "policy_kind"]
 
 
 @dataclass(frozen=True)
@@ -193,6 +193,12 @@ def agent(run: Any, seed_index: int = 0, player: int = 0) -> Agent:
                  info=info)
 
 
+def has_exact_values(game: Any, first: Agent, second: Agent) -> bool:
+    """Whether the pair's values are known in closed form: two memory-one agents on an
+    iterated matrix game."""
+    return first.kind == second.kind == "memory_one" and hasattr(game, "average_rewards")
+
+
 def _check_fit(game: Any, first: Agent, second: Agent) -> None:
     if first.kind == second.kind == "memory_one" and hasattr(game, "num_states"):
         s, shape = game.num_states, game.shape
@@ -308,7 +314,7 @@ def play(game: Any, first: Agent, second: Agent, *, episodes: int = 0, horizon: 
 
     out: dict = {"exact": None, "sampled": None}
     _check_fit(game, first, second)
-    if first.kind == second.kind == "memory_one" and hasattr(game, "average_rewards"):
+    if has_exact_values(game, first, second):
         params = (jnp.asarray(first.params), jnp.asarray(second.params))
         out["exact"] = np.asarray(game.average_rewards(params), dtype=float)
     if episodes > 0:

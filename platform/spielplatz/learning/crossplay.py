@@ -42,7 +42,8 @@ import numpy as np
 from spielplatz.equilibria.welfare_functions import welfare_set
 from spielplatz.equilibria.welfare_optimum import disagreement_point, maximise, pareto_slack
 from spielplatz.errors import SpielplatzError
-from spielplatz.learning.agents import agent, check_trained_on, discounted_average, play_many
+from spielplatz.learning.agents import (agent, check_trained_on, discounted_average,
+                                        has_exact_values, play_many)
 
 __all__ = ["CrossPlay", "cross_play", "Scorer", "normalized_score", "GROUPS", "DEFAULT_WELFARE"]
 
@@ -259,9 +260,7 @@ def normalized_score(value: Any, welfare: Any, payoffs: Any, disagreement: Any =
 
 def _exact_values(game: Any, pairs: list) -> dict:
     """Closed-form average rewards of the memory-one pairs (one vmapped call)."""
-    if not hasattr(game, "average_rewards"):
-        return {}
-    chosen = [n for n, (a, b) in enumerate(pairs) if a.kind == b.kind == "memory_one"]
+    chosen = [n for n, (a, b) in enumerate(pairs) if has_exact_values(game, a, b)]
     if not chosen:
         return {}
     import jax
