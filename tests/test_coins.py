@@ -91,7 +91,7 @@ def replay_in_openspiel(game, seed: int, steps: int | None = None) -> dict:
     og = game.to_openspiel()
     none = game.rules.num_cells
     st = og.new_initial_state()
-    seen = {"tie": 0, "place": 0, "spawn": 0, "contested": 0}
+    seen = {"tie": 0, "place": 0, "spawn": 0, "cell": 0, "contested": 0}
 
     def feed(target, flip):
         while st.is_chance_node():
@@ -104,6 +104,9 @@ def replay_in_openspiel(game, seed: int, steps: int | None = None) -> dict:
                 outcome = int(flip)
             elif kind == "place":
                 outcome = int(target.coins[rest[0]])
+            elif kind == "cell":                  # what a free cell grew (coins=cells)
+                outcome = (1 if target.live[rest[0]] else
+                           2 if target.live[none + rest[0]] else 0)
             else:
                 outcome = int(target.coins[rest[0]]) if target.live[rest[0]] else none
             seen[kind] = seen.get(kind, 0) + 1
@@ -173,7 +176,7 @@ def test_named_game_settings():
     assert (coins.grid, coins.boundary, coins.stay, coins.coins, coins.tie, coins.horizon) == (
         3, "torus", False, "one", "both", 100)
     assert (d3c.grid, d3c.boundary, d3c.stay, d3c.coins, d3c.p, d3c.horizon) == (
-        5, "walls", True, "spawn", 0.005, 500)
+        5, "walls", True, "cells", 0.005, 500)
     assert (abcg.variant, abcg.grid, abcg.coop_red, abcg.coop_blue, abcg.disagreement) == (
         "abcg", 3, 2.0, 3.0, 1.0)
     game = load("coins(grid=4,tie=random)")
@@ -188,10 +191,12 @@ def test_named_game_settings():
 #: Each named game with each tie rule, the other rules varied along the way.
 PARITY = ["coins(tie=both)", "coins(tie=random,egocentric=true)",
           "d3c_coins(tie=both)", "d3c_coins(tie=random,p=0.3,grid=4)",
+          "d3c_coins(coins=spawn,tie=random,p=0.3,grid=4)",
           "abcg(tie=both)", "abcg(tie=random,egocentric=true,stay=true)"]
 #: More rule combinations (``-m slow``).
 PARITY_MORE = ["coins(boundary=walls,stay=true,tie=random)", "coins(egocentric=true,grid=4)",
                "coin_game_family(coins=spawn,p=1,stay=true,egocentric=true,tie=random)",
+               "coin_game_family(coins=cells,p=0.5,egocentric=true,tie=random,grid=4)",
                "abcg(boundary=walls,grid=4)", "d3c_coins"]
 
 
@@ -201,7 +206,7 @@ def _parity(spec: str, seeds: int, steps: int) -> dict:
     for seed in range(seeds):
         for k, v in replay_in_openspiel(game, seed, min(game.horizon, steps)).items():
             seen[k] = seen.get(k, 0) + v
-    assert seen.get("place", 0) + seen.get("spawn", 0) > 3
+    assert seen.get("place", 0) + seen.get("spawn", 0) + seen.get("cell", 0) > 3
     if game.rules.tie == "random" and not game.rules.abcg and game.rules.coins == "one":
         assert seen["tie"] == seen["contested"]
     return seen
@@ -255,6 +260,13 @@ def test_openspiel_game_plays_with_its_own_chance():
 # -- seat and colour symmetry ---------------------------------------------------------------
 
 def _mirror_noise(game, noise):
+    if game.rules.coins == "cells":            # a red growth <-> a blue growth
+        p, u = np.float32(game.rules.p), np.asarray(noise.spawn)
+        spawn = np.where(u < p, u + p, np.where(u < 2 * p, u - p, u))
+        assert ((u < p) == ((spawn >= p) & (spawn < 2 * p))).all()
+        return dataclasses.replace(noise, flip=~noise.flip, spawn=spawn,
+                                   start=None if noise.start is None
+                                   else noise.start[..., ::-1, :])
     spawn = game.rules.coins == "spawn"
     flip = lambda x: x[..., ::-1, :] if spawn else x                      # noqa: E731
     return dataclasses.replace(
@@ -264,7 +276,9 @@ def _mirror_noise(game, noise):
 
 
 @pytest.mark.parametrize("spec", ["coins(tie=random,egocentric=true)",
-                                  "d3c_coins(tie=random,p=0.3,grid=4)", "abcg(tie=both)"])
+                                  "d3c_coins(tie=random,p=0.3,grid=4)",
+                                  "d3c_coins(coins=spawn,tie=random,p=0.3,grid=4)",
+                                  "abcg(tie=both)"])
 def test_swapping_seats_and_colours_swaps_returns_exactly(spec):
     from spielplatz_coins.env import CoinGame
 
@@ -278,7 +292,10 @@ def test_swapping_seats_and_colours_swaps_returns_exactly(spec):
     np.testing.assert_array_equal(m_obs, obs[:, ::-1])
     np.testing.assert_array_equal(m_states.players, states.players[:, ::-1])
     np.testing.assert_array_equal(m_states.counts, states.counts[:, ::-1])
-    if game.rules.coins == "spawn":
+    if game.rules.coins == "cells":                     # red slots <-> blue slots
+        cells = game.rules.num_cells
+        np.testing.assert_array_equal(m_states.live, np.roll(states.live, cells, axis=1))
+    elif game.rules.coins == "spawn":
         np.testing.assert_array_equal(m_states.coins, states.coins[:, ::-1])
         np.testing.assert_array_equal(m_states.live, states.live[:, ::-1])
     else:
@@ -307,7 +324,8 @@ def _random_play(game, envs: int, seed: int = 0):
 
 
 @pytest.mark.parametrize("spec, envs", [("coins", 2000), ("coins(tie=random,stay=true)", 2000),
-                                        ("d3c_coins(p=0.05)", 400)])
+                                        ("d3c_coins(coins=spawn,p=0.05)", 400),
+                                        ("d3c_coins", 400)])
 def test_random_play_takes_own_coins_half_the_time(spec, envs):
     metrics, returns = _random_play(load(spec), envs)
     own = np.asarray(metrics["own_coins"]).sum(1).astype(float)

@@ -25,9 +25,9 @@ NAMED = {
     "coins": ("LOLA's Coin Game: 3x3 torus, one coin (respawned, alternating colour), 4 "
               "moves, +1 per coin, -2 to its owner when the other takes it; 100 steps",
               dict(_CLASSIC), {"variant": "classic"}),
-    "d3c_coins": ("D3C's Coins (Sec. 3.4): 5x5 walls, 5 actions, a coin of each colour "
-                  "spawns with p=0.005 per step, 500 steps",
-                  {**_CLASSIC, "grid": 5, "boundary": "walls", "stay": True, "coins": "spawn",
+    "d3c_coins": ("D3C's Coins (Sec. 3.4): 5x5 walls, 5 actions, every free cell grows a "
+                  "coin of each colour with p=0.005 per step (coins=cells), 500 steps",
+                  {**_CLASSIC, "grid": 5, "boundary": "walls", "stay": True, "coins": "cells",
                    "horizon": 500}, {"variant": "classic"}),
     "abcg": ("asymmetric bargaining Coin Game (normative disagreement, Sec. 4.1): a "
              "cooperation coin taken together (red's pays red 2, blue's pays blue 3) and "
@@ -43,7 +43,7 @@ def register_games(register):
                  parameters=dict(parameters), tags=("coin_game", "learner"),
                  default_learner="a2c")
     register("coin_game_family", "spielplatz_coins.loaders:coin_game_family",
-             description="any Coin Game: grid, boundary=torus|walls, stay, coins=one|spawn, p, "
+             description="any Coin Game: grid, boundary=torus|walls, stay, coins=one|spawn|cells, p, "
                          "tie=both|random, egocentric, horizon, variant=classic|abcg, "
                          "abcg rewards", parameters=dict(FAMILY),
              tags=("coin_game", "learner"), default_learner="a2c")

@@ -14,6 +14,10 @@ best; when two slots want the same cell, the one that ranks it higher keeps it a
 other takes its second best. Each coin is uniform over the allowed cells and a pair is
 uniform over ordered pairs of distinct cells -- the distribution of the pyspiel twin's
 sequential chance nodes -- and exchanging the slots' noise exchanges the cells.
+
+Under ``coins=cells`` the slots are fixed (slot ``c`` a red coin on cell ``c``, slot
+``cells + c`` a blue one) and only ``live`` changes: one uniform per cell decides what a
+free cell grows (red below ``p``, blue in ``[p, 2p)``, else nothing).
 """
 
 from __future__ import annotations
@@ -47,8 +51,8 @@ class CoinState:
         Which slots hold a coin.
     colour : int32 ``[]``
         ``coins=one``: the coin's owner; ``abcg``: the cooperation coin's owner (slot 0;
-        the disagreement coin in slot 1 belongs to the other player); ``spawn``: 0 (slot
-        ``k`` is player ``k``'s coin).
+        the disagreement coin in slot 1 belongs to the other player); ``spawn`` and
+        ``cells``: 0 (the slots' owners are fixed).
     t : int32 ``[]``
         Steps played.
     counts : int32 ``[2, 4]``
@@ -70,8 +74,10 @@ class CoinNoise:
 
     ``flip`` (bool): at reset the first colour (``True``: blue); in a step the winner of
     a contested coin under ``tie=random`` (``True``: blue). ``spawn`` ``[S]``: uniforms,
-    an absent coin ``k`` appears when ``spawn[k] < p``. ``rank`` ``[S, cells]``: the coin
-    slots' cell preferences. ``start`` ``[2, cells]`` (reset only): the players' start
+    an absent coin ``k`` appears when ``spawn[k] < p`` (``coins=cells``: ``[cells]``, a
+    free cell ``c`` grows a red coin when ``spawn[c] < p``, a blue one when
+    ``p <= spawn[c] < 2p``). ``rank`` ``[S, cells]``: the coin slots' cell preferences
+    (``coins=cells``: ``[0, cells]``, unused). ``start`` ``[2, cells]`` (reset only): the players' start
     cell preferences (distinct cells).
     """
 
@@ -150,7 +156,10 @@ class CoinGame:
             out_flip, at = u[0] < 0.5, 1
         else:
             out_flip = jnp.zeros((), bool)
-        if r.coins == "spawn":
+        if r.coins == "cells":
+            spawn, at = u[at:at + cells], at + cells
+            slots = 0                                   # no placement ranks
+        elif r.coins == "spawn":
             spawn, at = u[at:at + slots], at + slots
         else:
             spawn = jnp.zeros((slots,), jnp.float32)
@@ -161,6 +170,8 @@ class CoinGame:
 
     def _draws(self, flip: bool) -> int:
         r = self.rules
+        if r.coins == "cells":
+            return int(flip) + r.num_cells
         return int(flip) + (r.num_slots if r.coins == "spawn" else 0) + r.num_slots * r.num_cells
 
     def step_noise(self, key: Any) -> CoinNoise:
@@ -177,6 +188,8 @@ class CoinGame:
     def owners(self, colour: Any) -> Any:
         """Owner of each coin slot ``[S]``."""
         r = self.rules
+        if r.coins == "cells":
+            return jnp.repeat(jnp.arange(2, dtype=jnp.int32), r.num_cells)
         if r.coins == "spawn":
             return jnp.arange(2, dtype=jnp.int32)
         if r.abcg:
@@ -193,6 +206,16 @@ class CoinGame:
         coins = jnp.where(need, placed, jnp.where(stays, coins, 0)).astype(jnp.int32)
         return coins, stays | need
 
+    def _grow(self, players: Any, live: Any, u: Any) -> Any:
+        """``coins=cells``: ``live`` after every cell free of players and coins grew a
+        red coin (``u < p``), a blue one (``p <= u < 2p``) or nothing."""
+        r = self.rules
+        cells = jnp.arange(r.num_cells, dtype=jnp.int32)
+        occupied = live.reshape(2, r.num_cells).any(0) | (cells[None, :] == players[:, None]).any(0)
+        red = ~occupied & (u < r.p)
+        blue = ~occupied & (u >= r.p) & (u < 2 * r.p)
+        return live | jnp.concatenate([red, blue])
+
     def initial_state(self, noise: CoinNoise) -> CoinState:
         """The start: players on distinct uniform cells, then the coins."""
         r = self.rules
@@ -201,8 +224,12 @@ class CoinGame:
         colour = (noise.flip.astype(jnp.int32) if r.coins == "one"
                   else jnp.zeros((), jnp.int32))
         empty = jnp.zeros(r.num_slots, jnp.int32), jnp.zeros(r.num_slots, bool)
-        need = (noise.spawn < r.p) if r.coins == "spawn" else jnp.ones(r.num_slots, bool)
-        coins, live = self._spawn(players, *empty, need, noise)
+        if r.coins == "cells":
+            coins = jnp.tile(jnp.arange(cells, dtype=jnp.int32), 2)
+            live = self._grow(players, empty[1], noise.spawn)
+        else:
+            need = (noise.spawn < r.p) if r.coins == "spawn" else jnp.ones(r.num_slots, bool)
+            coins, live = self._spawn(players, *empty, need, noise)
         return CoinState(players=players, coins=coins, live=live, colour=colour,
                          t=jnp.zeros((), jnp.int32), counts=jnp.zeros((2, 4), jnp.int32))
 
@@ -252,6 +279,11 @@ class CoinGame:
             counts = jnp.stack([(take & is_owner).sum(1), (take & ~is_owner).sum(1),
                                 zero, zero], axis=1).astype(jnp.int32)
             live = state.live & ~taken
+            if r.coins == "cells":
+                new = CoinState(players=players, coins=state.coins,
+                                live=self._grow(players, live, noise.spawn), colour=state.colour,
+                                t=state.t + 1, counts=state.counts + counts)
+                return new, rewards.astype(jnp.float32)
             if r.coins == "spawn":
                 colour, need = state.colour, ~live & (noise.spawn < r.p)
             else:

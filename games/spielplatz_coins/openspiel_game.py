@@ -16,7 +16,9 @@ Chance nodes, in this order (cells are ``row * grid + col``; ``NONE = grid * gri
 * then, unless the episode is over, the coins to place: the taken coin (``one``), both
   coins of a new pair (``abcg``: cooperation coin, then disagreement coin), or for every
   absent coin (``spawn``; red's, then blue's) whether it appears and where (``NONE``
-  with probability ``1 - p``, each free cell with ``p / free cells``).
+  with probability ``1 - p``, each free cell with ``p / free cells``), or (``cells``)
+  for every cell free of players and coins, in cell order, what it grows (0 nothing with
+  probability ``1 - 2p``, 1 a red coin, 2 a blue coin, each with ``p``).
 
 A coin is placed uniformly on a cell free of players and of the other coin.
 """
@@ -73,7 +75,7 @@ class CoinOpenSpielGame(pyspiel.Game):
         super().__init__(_GAME_TYPE, pyspiel.GameInfo(
             num_distinct_actions=r.num_actions, max_chance_outcomes=r.num_cells + 1,
             num_players=2, min_utility=worst * r.horizon, max_utility=best * r.horizon,
-            utility_sum=None, max_game_length=4 * r.horizon + 5), params)
+            utility_sum=None, max_game_length=(r.num_cells + 4) * (r.horizon + 1)), params)
 
     def new_initial_state(self):
         """The start (chance nodes place the players and the coins)."""
@@ -99,7 +101,10 @@ class CoinOpenSpielState(pyspiel.State):
         self._pending: list[tuple] = [("start", 0), ("start", 1)]
         if r.coins == "one":
             self._pending.append(("colour",))
-        self._pending += self._placements(range(r.num_slots))
+        if r.coins == "cells":
+            self.coins = list(range(r.num_cells)) * 2
+        else:
+            self._pending += self._placements(range(r.num_slots))
         self._moved: list[int] | None = None     # cells after a move awaiting a tie flip
         self._rewards = np.zeros(2)
         self._returns = np.zeros(2)
@@ -109,8 +114,16 @@ class CoinOpenSpielState(pyspiel.State):
         kind = "spawn" if self.rules.coins == "spawn" else "place"
         return [(kind, k) for k in slots]
 
+    def _growths(self) -> list[tuple]:
+        """``coins=cells``: one chance node per cell free of players and coins."""
+        n = self.rules.num_cells
+        return [("cell", c) for c in range(n)
+                if c not in self.players and not (self.live[c] or self.live[n + c])]
+
     def owners(self) -> list[int]:
         r = self.rules
+        if r.coins == "cells":
+            return [0] * r.num_cells + [1] * r.num_cells
         if r.coins == "spawn":
             return [0, 1]
         if r.abcg:
@@ -134,7 +147,8 @@ class CoinOpenSpielState(pyspiel.State):
 
     def pending_chance(self) -> tuple | None:
         """The pending chance node: ``("start", i)``, ``("colour",)``, ``("tie",)``,
-        ``("place", slot)`` or ``("spawn", slot)``; None at a decision or the end."""
+        ``("place", slot)``, ``("spawn", slot)`` or ``("cell", cell)``; None at a
+        decision or the end."""
         return self._pending[0] if self._pending else None
 
     # -- pyspiel API -----------------------------------------------------------------
@@ -157,6 +171,10 @@ class CoinOpenSpielState(pyspiel.State):
             return [(c, 1.0 / len(cells)) for c in cells]
         if kind in ("colour", "tie"):
             return [(0, 0.5), (1, 0.5)]
+        if kind == "cell":
+            p = self.rules.p
+            grow = [(1, p), (2, p)]
+            return [(0, 1.0 - 2 * p)] + grow if p < 0.5 else grow
         free = self._free_cells(self._pending[0][1])
         if kind == "place":
             return [(c, 1.0 / len(free)) for c in free]
@@ -169,10 +187,15 @@ class CoinOpenSpielState(pyspiel.State):
         action = int(action)
         if kind == "start":
             self.players.append(action)
+            if len(self.players) == 2 and self.rules.coins == "cells":
+                self._pending = self._growths() + self._pending
         elif kind == "colour":
             self.colour = action
         elif kind == "tie":
             self._resolve(winner=action)
+        elif kind == "cell":
+            if action:
+                self.live[rest[0] + (action - 1) * self.rules.num_cells] = True
         else:
             slot = rest[0]
             if action < self.rules.num_cells:
@@ -232,11 +255,14 @@ class CoinOpenSpielState(pyspiel.State):
                         place.append(k)
             if r.coins == "spawn":
                 place = [k for k in range(2) if not self.live[k]]
+            if r.coins == "cells":
+                place = []
         self._rewards = rewards
         self._returns += rewards
         self.t += 1
         if self.t < r.horizon:
-            self._pending += self._placements(place)
+            self._pending += (self._growths() if r.coins == "cells"
+                              else self._placements(place))
         for k in place:                         # canonical empty slots, as in JAX
             if not self.live[k]:
                 self.coins[k] = 0

@@ -24,7 +24,7 @@ PICK_REWARD = 1.0
 OWNER_PENALTY = -2.0
 
 BOUNDARIES = ("torus", "walls")
-COIN_PROCESSES = ("one", "spawn")
+COIN_PROCESSES = ("one", "spawn", "cells")
 TIE_RULES = ("both", "random")
 VARIANTS = ("classic", "abcg")
 
@@ -41,14 +41,17 @@ class CoinRules:
         Moving off an edge wraps around (torus) or leaves the player where it is (walls).
     stay : bool
         A fifth action ``stay`` (else four moves).
-    coins : {"one", "spawn"}
+    coins : {"one", "spawn", "cells"}
         ``one``: one coin on the board, respawned at once when taken at a uniformly random
         cell no player stands on, its colour alternating (the first colour a fair coin
         flip); ``spawn``: at most one coin of each colour, an absent coin appears with
         probability ``p`` at the end of every step (and at the start) on a uniformly
-        random cell free of players and coins.
+        random cell free of players and coins; ``cells``: any number of coins, every cell
+        free of players and coins grows a red coin with probability ``p`` and a blue one
+        with probability ``p`` (never both) at the start and at the end of every step.
     p : float
-        Spawn probability per absent coin and step (``coins=spawn`` only).
+        Spawn probability per absent coin and step (``coins=spawn``) or per free cell,
+        colour and step (``coins=cells``, at most 0.5).
     tie : {"both", "random"}
         Both players step onto the same coin at once: ``both`` take it (each +1, and the
         owner's -2 applies because the non-owner took it: owner -1, other +1);
@@ -96,7 +99,10 @@ class CoinRules:
     @property
     def num_slots(self) -> int:
         """Coin slots: 1 (``one``), 2 (``spawn``: one per colour; ``abcg``: cooperation
-        coin in slot 0, disagreement coin in slot 1)."""
+        coin in slot 0, disagreement coin in slot 1), ``2 * cells`` (``cells``: slot
+        ``c`` a red coin on cell ``c``, slot ``cells + c`` a blue one)."""
+        if self.coins == "cells":
+            return 2 * self.num_cells
         return 1 if (self.coins == "one" and not self.abcg) else 2
 
     @property
@@ -158,7 +164,10 @@ def make_rules(**params: Any) -> CoinRules:
         raise GameError(str(exc)) from None
     if not 0.0 < out.p <= 1.0:
         _fail(f"p (the spawn probability per coin and step) must be in (0, 1], got {out.p:g}")
-    coins = 2 if (out.abcg or out.coins == "spawn") else 1
+    if out.coins == "cells" and out.p > 0.5:
+        _fail(f"coins=cells grows a red coin with probability p and a blue one with "
+              f"probability p on each free cell, so p must be at most 0.5, got {out.p:g}")
+    coins = 2 if (out.abcg or out.coins in ("spawn", "cells")) else 1
     need = 2 + coins
     if out.grid < 1 or out.num_cells < need:
         _fail(f"grid {out.grid} is too small: 2 players and {coins} coin{'s' * (coins > 1)} "
