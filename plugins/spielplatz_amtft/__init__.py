@@ -1,4 +1,5 @@
-"""Built-in learner plugin: amTFT(w) and amTFT(W) on iterated matrix games.
+"""Built-in learner plugin: amTFT(w) and amTFT(W) on iterated matrix games and on
+``jax_environment`` games (the Coin Games).
 
 Normative disagreement, Sections 4.1 and 5.1, Appendix C.1. Built from exact parts, not
 trained: the cooperative lottery optimal for each welfare function (exact maximisers over
@@ -6,12 +7,14 @@ the feasible payoffs), the punishment strategy minimising the opponent's best re
 LP), the debit without rollouts and the punishment length from an exact rollout of
 length 20. ``-o W=util+ia`` gives amTFT(W); a single function gives amTFT(w). The policy
 kind ``amtft`` (``policy.py``) lets the host play these agents against any other
-(``spielplatz play``, ``spielplatz crossplay``). Registration imports nothing heavy.
+(``spielplatz play``, ``spielplatz crossplay``). On environments the parts are trained
+with the host's A2C (``learner_env.py``) and the agents are of the kind ``amtft_net``
+(``policy_env.py``). Registration imports nothing heavy.
 """
 
 from spielplatz import Option, hookimpl
 
-KINDS = ("iterated_matrix",)
+KINDS = ("iterated_matrix", "jax_environment")
 
 OPTIONS = (
     Option("W", "str", "utilitarian", "welfare functions joined by '+', names or aliases "
@@ -31,7 +34,15 @@ OPTIONS = (
     Option("smoothing", "float", 1.0, "lambda of the ia welfare's smoothed rewards (C.1)",
            minimum=0.0, maximum=1.0),
     Option("horizon", "int", 100, "stages of the ia welfare's trajectories", minimum=1),
-    Option("episodes", "int", 16, "self-play episodes logged per seed", minimum=1),
+    Option("episodes", "int", 16, "self-play episodes logged per seed (environments: also "
+           "the rollouts estimating the punishment's loss)", minimum=1),
+    Option("gamma", "float", 0.96, "environments: discount of the ia welfare and of the "
+           "punishment length (C.1: 0.96; iterated games use their own gamma)",
+           minimum=0.0, maximum=0.9999),
+    Option("lr", "float", 3e-3, "environments: A2C RMSProp learning rate of every trained "
+           "part", positive=True),
+    Option("unroll", "int", 10, "environments: A2C unroll length", minimum=1),
+    Option("envs", "int", 16, "environments: A2C environments per seed", minimum=1),
     Option("records", "int", 100, "stages recorded in the self-play log", minimum=1),
 )
 
@@ -40,7 +51,8 @@ OPTIONS = (
 def register_learners(register):
     register("amtft", "spielplatz_amtft.learner:AmtftLearner",
              description="amTFT(w) / amTFT(W): welfare-optimal cooperation, re-sampling w on "
-                         "normative disagreement, debit and punishment (exact parts)",
+                         "normative disagreement, debit and punishment (exact parts on "
+                         "iterated games, A2C-trained parts on environments)",
              game_kinds=KINDS, options=OPTIONS)
 
 
@@ -49,3 +61,6 @@ def register_policy_kinds(register):
     register("amtft", "spielplatz_amtft.policy:AMTFT",
              description="amTFT(W) agents: public schedules per welfare function, re-sampling, "
                          "debit and punishment")
+    register("amtft_net", "spielplatz_amtft.policy_env:AMTFT_NET",
+             description="amTFT(W) on environments: trained cooperative and punishment "
+                         "networks, debit by simulating the opponent's cooperative action")

@@ -131,7 +131,9 @@ def _self_play(game: Any, players: list, seeds: tuple, stages: int, episodes: in
 
 
 class AmtftLearner:
-    """amTFT(w) and amTFT(W) on iterated matrix games (see the package docstring)."""
+    """amTFT(w) and amTFT(W) on iterated matrix games (see the package docstring) and on
+    ``jax_environment`` games (:mod:`spielplatz_amtft.learner_env`; ``steps`` counts the
+    A2C updates of each trained part)."""
 
     name = "amtft"
 
@@ -139,9 +141,15 @@ class AmtftLearner:
               progress: Callable[[int, int], None] | None = None, **options: Any) -> Run:
         from spielplatz.learning.agents import discounted_average
 
+        from spielplatz.learning.games import game_kinds
+
         start = time.perf_counter()
         opts = _options(options)
         seeds = tuple(int(s) for s in seeds)
+        if "jax_environment" in game_kinds(game):
+            from .learner_env import learn_environment
+
+            return learn_environment(game, opts, int(steps), seeds, progress)
         players, info, optima = build_agents(game, opts, seeds)
         rewards, events = _self_play(game, players, seeds, int(steps), int(opts["episodes"]))
         gamma = float(np.asarray(game.gamma))

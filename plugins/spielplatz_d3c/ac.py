@@ -5,8 +5,11 @@ One step is one A2C update of every player (the host's
 :class:`spielplatz.learning.actor_critic.ActorCritic`: ``envs`` environments, one unroll
 of 100 steps) on rewards mixed with the trial's ``A~`` (Algorithm 3: player ``i`` learns
 ``sum_j A~_ji r_j``), then one iteration of Algorithm 1 (:func:`spielplatz_d3c.rl.trial_update`)
-with the trial return ``g_i``: the mean reward per step of the update's unroll, mixed
-(``trial_return="mixed"``) or the player's own. ``gd`` keeps ``A = I`` (selfish A2C),
+with the trial return ``g_i``: Algorithm 3's *discounted return*, estimated as the mean
+reward per step of the update's unroll over ``1 - gamma`` (the discounted return of a
+stationary reward stream; ``gamma`` is A2C's discount, 0.98), mixed
+(``trial_return="mixed"``) or the player's own. The scale matters: Algorithm 1 compares
+``(G_b - G) / tau`` with ``epsilon``. ``gd`` keeps ``A = I`` (selfish A2C),
 ``coop`` ``A_ij = 1/n`` (the cooperative baseline of Figure 8a).
 """
 
@@ -43,8 +46,8 @@ def make_ac_rl(game: Any, cfg: RLConfig, envs: int,
         key, k_trial = jax.random.split(ac.key)
         ac, stats = learner.update(ac.replace(key=key))
         own = stats["reward"]                                      # [n] mean per step
-        mixed = state["d3c"]["A_tilde"].T @ own
-        g_i = mixed if cfg.trial_return == "mixed" else own
+        ret = own / (1.0 - learner.config.discount)                # discounted return
+        g_i = state["d3c"]["A_tilde"].T @ ret if cfg.trial_return == "mixed" else ret
         d3c = trial_update(state["d3c"], g_i, k_trial, cfg)
         episodes = jnp.maximum(stats["episodes"], 1.0)
         out = {"reward": own, "total_reward": own.sum(), "entropy": stats["entropy"],

@@ -35,7 +35,8 @@ MAX_AGENTS = 8
 def _performance(run: Any) -> tuple[str, Any]:
     m = run.metrics
     for key, label in (("ratio_to_optimal", "ratio to optimal (total / optimal total)"),
-                       ("total_loss", "total loss"), ("total_return", "total return")):
+                       ("total_loss", "total loss"), ("total_return", "total return"),
+                       ("total_reward", "total reward per step (Figure 8a)")):
         if key in m:
             return label, m[key]
     raise ValueError(f"run of {run.learner!r} has no performance metric")
@@ -53,7 +54,8 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
         raise ValueError("nothing to plot: no runs")
     plt = pyplot()
     with_attention = [r for r in runs if "attention" in r.metrics]
-    panels = 3 if with_attention else 2
+    with_coins = [r for r in runs if "own_coins" in r.metrics and "other_coins" in r.metrics]
+    panels = 2 + bool(with_attention) + bool(with_coins)
     fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels, 4.4), squeeze=False)
     axes = axes[0]
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -81,7 +83,8 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
     # (b) each agent's loss / return (median over runs), as in Figure 6-right:
     # one colour per agent, one line style per learner
     ax = axes[1]
-    key = "losses" if "losses" in runs[-1].metrics else "returns"
+    key = next((k for k in ("losses", "returns", "return") if k in runs[-1].metrics),
+               "returns")
     for k, run in enumerate(runs):
         if key not in run.metrics:
             continue
@@ -117,6 +120,21 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
         ax.set_ylabel("relative reward attention ln(A_ii / A_ij)")
         ax.set_title("median, mean ±1 std; > 0 selfish, < 0 other-regarding", fontsize=9)
         _legend_below(ax, ncol=4)
+
+    # (d) the share of coins taken that were the taker's own colour (Figure 8d)
+    if with_coins:
+        ax = axes[-1]
+        for k, run in enumerate(with_coins):
+            own = np.asarray(run.metrics["own_coins"], dtype=float).sum(-1)      # [S, R]
+            other = np.asarray(run.metrics["other_coins"], dtype=float).sum(-1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(own + other > 0, own / (own + other), np.nan)
+            _band(ax, run.steps, share, run.learner, colors[runs.index(run) % len(colors)])
+        ax.axhline(0.5, color="0.4", ls="--", lw=1)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("own-colour share of coins taken (Figure 8d)")
+        ax.set_title("median, mean ±1 std over runs", fontsize=9)
+        _legend_below(ax, ncol=min(len(with_coins), 4))
 
     seeds = len(runs[0].seeds)
     fig.suptitle(title or f"{runs[0].game}: {seeds} run{'s' if seeds != 1 else ''}",

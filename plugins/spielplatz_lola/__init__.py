@@ -5,7 +5,8 @@
   (second-order terms by automatic differentiation), or with ``lookahead=k`` a k-step
   look-ahead that differentiates through k naive steps of the opponent;
 * ``lola_dice`` - LOLA-DiCE: sampled episodes of the game's JAX environment, the DiCE
-  estimator with a learned baseline, a differentiable look-ahead on the opponent.
+  estimator with a learned baseline, a differentiable look-ahead on the opponent; also
+  on ``jax_environment`` games (the Coin Games) with network policies (``dice_env.py``).
 
 ``opponent`` pairs different learners: ``-o opponent=naive`` trains player 1 with this
 learner and player 2 naively. Registration imports nothing heavy.
@@ -42,6 +43,10 @@ DICE = (
     Option("baseline", "bool", True, "DiCE baseline term with a learned state value"),
     Option("lr_value", "float", 0.5, "step size of the state-value baseline (1: each batch's "
            "mean return per state)", positive=True, maximum=1.0),
+    Option("hidden", "str", "64", "environments: widths of the policy network's hidden "
+           "layers, comma-separated"),
+    Option("gamma", "float", 0.96, "environments: discount of the DiCE objective (C.1: 0.96; "
+           "iterated games use their own gamma)", minimum=0.0, maximum=0.9999),
 )
 
 #: Each learner's declared options.
@@ -59,4 +64,4 @@ def register_learners(register):
     register("lola_dice", "spielplatz_lola.learners:LolaDiceLearner",
              description="LOLA-DiCE: sampled episodes, DiCE estimator with baseline, "
                          "differentiable look-ahead",
-             game_kinds=KINDS, options=OPTIONS["lola_dice"])
+             game_kinds=KINDS + ("jax_environment",), options=OPTIONS["lola_dice"])

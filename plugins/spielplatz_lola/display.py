@@ -22,6 +22,8 @@ def state_policies(run: Any, statistic: str = "median") -> dict:
 
     keep = _kept(run)
     out = []
+    if "policy_1" not in run.metrics:           # network policies (an environment)
+        return {"states": [], "players": []}
     for key in ("policy_1", "policy_2"):
         probs = np.asarray(run.metrics[key])[keep, -1, :, 0]          # [seeds, S]
         if not probs.size:
@@ -35,7 +37,7 @@ def state_policies(run: Any, statistic: str = "median") -> dict:
 class LolaDisplay:
     """Mixin of the LOLA family's learners: what ``learn`` prints, saves and draws."""
 
-    headline_metrics = ("reward_1", "reward_2")
+    headline_metrics = ("reward_1", "reward_2", "own_coin_rate")
 
     def table_columns(self, run: Any) -> dict[str, str]:
         """Who played which seat (``lola / naive`` when paired with a naive opponent)."""
@@ -62,6 +64,10 @@ class LolaDisplay:
         return "a non-finite reward or policy"
 
     def runs_figure(self, runs: Sequence[Any], *, title: str | None = None) -> Any:
+        if any("policy_1" not in r.metrics for r in runs):     # an environment's run
+            from spielplatz.display.plots import runs_figure as learning_curves
+
+            return learning_curves(runs, title=title)
         from .plots import runs_figure
 
         return runs_figure(runs, title=title)

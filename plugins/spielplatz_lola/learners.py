@@ -134,10 +134,74 @@ class LolaLearner(_Family):
 
 
 class LolaDiceLearner(_Family):
-    """LOLA-DiCE on sampled episodes of the game's environment (:mod:`spielplatz_lola.dice`)."""
+    """LOLA-DiCE on sampled episodes of the game's environment (:mod:`spielplatz_lola.dice`;
+    on ``jax_environment`` games with network policies, :mod:`spielplatz_lola.dice_env`:
+    ``lr`` is then Adam's step, the options ``horizon``, ``init_scale`` and ``lr_value``
+    do not apply, and metrics are the update's mean reward per step of each player and
+    the game's episode metrics, e.g. the Coin Games' coins taken and ``own_coin_rate``)."""
 
     name = "lola_dice"
     kinds = ("lola_dice", "lola_dice")
+
+    def learn(self, game: Any, *, steps: int, seeds: Any = (0,),
+              progress: Callable[[int, int], None] | None = None, **options: Any) -> Run:
+        from spielplatz.learning import game_kinds
+
+        if "jax_environment" not in game_kinds(game):
+            return super().learn(game, steps=steps, seeds=seeds, progress=progress, **options)
+        return self._learn_environment(game, steps, seeds, progress, options)
+
+    def _learn_environment(self, game: Any, steps: int, seeds: Any, progress: Any,
+                           options: dict) -> Run:
+        import jax
+
+        from spielplatz.learning import driver
+        from spielplatz.validation import as_int, as_seeds
+
+        from .dice_env import env_dice_trainer
+
+        steps = as_int(steps, "steps", minimum=1)
+        seeds = as_seeds(seeds)
+        opts = self._options(options)
+        kinds = ("lola_dice", "naive" if opts["opponent"] == "naive" else "lola_dice")
+        start = time.perf_counter()
+        _, init, step, measure = env_dice_trainer(game, kinds, opts)
+        record_steps, stats, state = driver.run_seeds(
+            init, step, measure, seeds=seeds, steps=steps, records=opts["records"],
+            game=game, initial_record=False, progress=progress)
+        metrics: dict = {}
+        for key, value in stats.items():
+            value = np.asarray(value, dtype=float)
+            if value.ndim == 3 and value.shape[-1] == 2:
+                metrics.update({f"{key}_{p + 1}": value[..., p] for p in (0, 1)})
+            else:
+                metrics[key] = value
+        if "own_coins" in stats and "other_coins" in stats:
+            own = np.asarray(stats["own_coins"], dtype=float).sum(-1)
+            total = own + np.asarray(stats["other_coins"], dtype=float).sum(-1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                metrics["own_coin_rate"] = np.where(total > 0, own / total, np.nan)
+        diverged, diverged_step = _divergence(
+            {k: v for k, v in metrics.items() if k.startswith("reward")}, record_steps)
+        params = jax.tree_util.tree_map(np.asarray, state["params"])
+        bad = np.asarray(diverged if diverged else [False] * len(seeds))
+        players = []
+        for p in (0, 1):
+            net = jax.tree_util.tree_map(
+                lambda x: np.where(bad.reshape((-1,) + (1,) * (x.ndim - 1)), 0.0, x), params[p])
+            players.append({"net": net, "seat": np.full(len(seeds), float(p))})
+        learners = [self.name if k == "lola_dice" else "naive" for k in kinds]
+        final = {"reward": np.stack([metrics["reward_1"][:, -1], metrics["reward_2"][:, -1]],
+                                    axis=-1)}
+        if "own_coin_rate" in metrics:
+            final["own_coin_rate"] = metrics["own_coin_rate"][:, -1]
+        return Run(learner=self.name, game=str(game.name),
+                   config={**opts, "players": learners}, seeds=seeds, metrics=metrics,
+                   steps=np.asarray(record_steps), final=final,
+                   wall_time=time.perf_counter() - start, diverged=diverged,
+                   diverged_step=diverged_step,
+                   agents={"kind": "a2c", "game": str(game.name), "learners": learners,
+                           "players": players})
 
     def _trainer(self, game: Any, kinds: tuple, opts: dict) -> tuple:
         from .dice import dice_trainer

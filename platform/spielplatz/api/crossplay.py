@@ -75,7 +75,10 @@ def crossplay(game: Any, agents: Sequence[Any], *, seeds: Any = 3, first_seed: i
     welfare : str or sequence, optional
         The score's welfare set W (``"util+ia"``); default: the agents' declared ones.
     disagreement : sequence of float, optional
-        The disagreement profile; default: each player's pure security level.
+        The disagreement profile; default: each player's pure security level (on an
+        environment such as the Coin Games: ``(0, 0)``, Appendix B.2).
+    horizon : int
+        Stages per episode of an iterated game (an environment plays its own length).
     solve : str, optional
         A solver: solve the meta-game of norms for ``concept`` (result's ``meta``).
 
@@ -94,9 +97,12 @@ def crossplay(game: Any, agents: Sequence[Any], *, seeds: Any = 3, first_seed: i
         seeds = tuple(range(first_seed, first_seed + count))
     seeds = tuple(int(s) for s in seeds)
     loaded = load_game(game)
-    if not hasattr(loaded, "environment"):
+    from spielplatz.learning.games import game_kinds
+
+    if not hasattr(loaded, "environment") and "jax_environment" not in game_kinds(loaded):
         raise SpielplatzError(f"{loaded.name}: cross-play needs a game agents can play "
-                              f"(an iterated game such as ipd or iasymbos), not a "
+                              f"(an iterated game such as ipd or iasymbos, or an "
+                              f"environment such as coins or abcg), not a "
                               f"{type(loaded).__name__}")
     confidence = as_float(confidence, "confidence")
     if not 0.0 < confidence < 1.0:

@@ -34,13 +34,14 @@ def _floats(text: str | None, what: str) -> Any:
 @click.option("--episodes", type=click.IntRange(min=1), default=32, show_default=True,
               help="Sampled episodes per pair of agents.")
 @click.option("--horizon", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Stages per episode.")
+              help="Stages per episode (an environment such as coins plays its own length).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the sampled episodes and the bootstrap.")
 @click.option("--welfare", default=None, metavar="W",
               help="The score's welfare set, e.g. util+ia (default: the agents' own).")
 @click.option("--disagreement", default=None, metavar="D1,D2",
-              help="Disagreement profile (default: each player's pure security level).")
+              help="Disagreement profile (default: each player's pure security level; "
+                   "(0,0) on the Coin Games, Appendix B.2).")
 @click.option("--solve", "solver", default=None, metavar="SOLVER",
               help="Solve the family table as a game between principals (the meta-game of "
                    "norms) with this solver.")
@@ -77,7 +78,8 @@ def crossplay_command(game: str, specs: tuple, seeds: int, first_seed: int, step
     if plot:
         from spielplatz.display.crossplay import plot_crossplay
 
-        plot_crossplay(result, sp.load_game(game).payoffs, plot, jitter=0.01, seed=seed)
+        plot_crossplay(result, getattr(sp.load_game(game), "payoffs", None), plot,
+                       jitter=0.01, seed=seed)
     if as_json:
         echo_json(result.to_dict())
         return
@@ -105,8 +107,12 @@ def _print(result: Any, plot: str | None) -> None:
         table.add_column(col)
     for kind, g in result.groups.items():
         table.add_row(kind, str(g["cells"]), f"{g['score']:.3f}", _ci(g["score_ci"]),
-                      f"{g['values'][0]:.3f}, {g['values'][1]:.3f}", str(g["below_frontier"]))
+                      f"{g['values'][0]:.3f}, {g['values'][1]:.3f}",
+                      "-" if g["below_frontier"] is None else str(g["below_frontier"]))
     console.print(table)
+    if result.settings.get("max_welfare") == "best observed":
+        console.print("  max w: the best profile observed in this cross-play (the game's "
+                      "optimum is not known in closed form)")
     fams = Table(title="mean values (row: seat 1, column: seat 2; independent agents)")
     fams.add_column("seat 1 \\ seat 2")
     labels = result.table["families"]

@@ -23,16 +23,22 @@ _STYLE = {"self-play": ("o", "tab:blue"), "same welfare": ("s", "tab:green"),
 
 
 def crossplay_figure(result: Any, payoffs: Any, *, jitter: float = 0.0, seed: int = 0) -> Any:
-    """The two-panel figure of a :class:`~spielplatz.learning.crossplay.CrossPlay`."""
+    """The two-panel figure of a :class:`~spielplatz.learning.crossplay.CrossPlay`
+    (``payoffs`` None for an environment: the hull of the observed profiles is shaded)."""
     plt = pyplot()
-    g = np.asarray(payoffs, dtype=float)
-    points = g.reshape(2, -1).T
     fig, (ax, heat) = plt.subplots(1, 2, figsize=(11.5, 4.8),
                                    gridspec_kw={"width_ratios": [1.1, 1]})
+    if payoffs is not None:
+        points = np.asarray(payoffs, dtype=float).reshape(2, -1).T
+        label = "feasible"
+    else:                   # an environment: the hull of what was observed, so labelled
+        points = np.array([c["values"] for c in result.cells] + [result.disagreement])
+        label = "hull of observed profiles"
     hull = convex_hull(points)
     if len(hull) >= 3:
-        ax.fill(hull[:, 0], hull[:, 1], color="tab:purple", alpha=0.15, label="feasible")
-    ax.scatter(points[:, 0], points[:, 1], color="tab:purple", s=14, zorder=2)
+        ax.fill(hull[:, 0], hull[:, 1], color="tab:purple", alpha=0.15, label=label)
+    if payoffs is not None:
+        ax.scatter(points[:, 0], points[:, 1], color="tab:purple", s=14, zorder=2)
     rng = np.random.default_rng(seed)
     span = float(np.ptp(points)) or 1.0
     for kind, (marker, color) in _STYLE.items():

@@ -17,7 +17,9 @@ parameters. Seeds run under ``jax.vmap``, updates in ``lax.scan`` (``driver.run_
 Rewards can be reshaped before learning (:func:`reward_shaping`): player ``i`` learns
 ``sum_j A_ij r_j`` (a mixing matrix ``A``; ``selfish`` is the identity, ``total`` all
 ones, ``punish`` ``-r_j`` of the others), or a registered welfare function of values
-applied to each step's rewards.
+applied to each step's rewards. The inequity-averse welfare of C.1 is defined on
+trajectories; :class:`InequityAverseRewards` wraps an environment so that both players
+learn its per-step form.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from spielplatz.errors import SpielplatzError
 from spielplatz.learning.networks import ActorCriticNet, initial_carry
 
 __all__ = ["ActorCriticConfig", "ActorCritic", "TrainState", "IteratedEnvironment",
+           "InequityAverseRewards",
            "reward_shaping", "sequence_loss", "train", "REWARD_MODES"]
 
 REWARD_MODES = ("selfish", "total", "punish")
@@ -335,6 +338,58 @@ class IteratedEnvironment:
 
     def metrics(self, state: Any) -> dict:
         return {}
+
+
+@flax.struct.dataclass
+class InequityAverseRewards:
+    """``env`` with both players rewarded by C.1's inequity-averse welfare, step by step.
+
+    Normative disagreement, Appendix C.1: ``w^IA = V_1 + V_2 - beta E|e_1^t - e_2^t|`` with
+    ``e_i^t = gamma lambda e_i^{t-1} + r_i^t``. Each step pays both players
+    ``r_1 + r_2 - beta (1 - gamma) |e_1^t - e_2^t|``, whose discounted sum is the
+    returns minus ``beta`` times the discount-weighted mean of ``|e_1 - e_2|`` (the
+    welfare's penalty, with the steps weighted by ``(1 - gamma) gamma^t`` instead of
+    uniformly, so that it is a return a learner can estimate). ``metrics`` adds the raw
+    returns (``raw_return``) to the environment's own.
+    """
+
+    env: Any
+    gamma: float = flax.struct.field(pytree_node=False, default=0.96)
+    smoothing: float = flax.struct.field(pytree_node=False, default=1.0)
+    beta: float = flax.struct.field(pytree_node=False, default=1.0)
+
+    num_players = 2
+
+    @property
+    def num_actions(self) -> int:
+        return self.env.num_actions
+
+    @property
+    def observation_shape(self) -> tuple:
+        return tuple(self.env.observation_shape)
+
+    @property
+    def horizon(self) -> int:
+        return self.env.horizon
+
+    @property
+    def name(self) -> str:
+        return f"{self.env.name} (inequity-averse rewards)"
+
+    def reset(self, key: Any) -> tuple:
+        state, obs = self.env.reset(key)
+        return (state, jnp.zeros(2), jnp.zeros(2)), obs
+
+    def step(self, state: Any, actions: Any, key: Any) -> tuple:
+        inner, e, raw = state
+        inner, obs, rewards, done = self.env.step(inner, actions, key)
+        rewards = rewards.astype(jnp.float32)
+        e = self.gamma * self.smoothing * e + rewards
+        shaped = rewards.sum() - self.beta * (1.0 - self.gamma) * jnp.abs(e[0] - e[1])
+        return (inner, e, raw + rewards), obs, jnp.full(2, shaped, jnp.float32), done
+
+    def metrics(self, state: Any) -> dict:
+        return {**self.env.metrics(state[0]), "raw_return": state[2]}
 
 
 def train(env: Any, config: ActorCriticConfig, *, seeds: Any, steps: int, records: int,

@@ -23,6 +23,15 @@ with the payoffs actually played, where B.2 writes ``(-3, -3)``; ``(0, 0)`` in I
 rewards per step (exact for memory-one pairs, else discounted averages of sampled
 episodes); welfare on trajectories is averaged over the sampled episodes.
 
+On a ``jax_environment`` game (the Coin Games) nothing is known in closed form: the
+values are mean rewards per step of sampled episodes of the game's own length, the
+disagreement profile defaults to ``(0, 0)`` (Appendix B.2 for the Coin Game and the
+ABCG: cooperation failure as both players racing for every coin, or as mutual
+punishment), and ``max w`` is the best value of ``w`` observed in any cell of the
+cross-play (reported as ``"source": "best observed"``), so a score of 1 means "as good
+as the best profile seen", not the game's optimum; trajectory welfare uses
+``gamma = 0.96`` (C.1). No Pareto slack is computed there (the feasible set is not known).
+
 Group means come with percentile-bootstrap confidence intervals (``scipy.stats.bootstrap``).
 Appendix E's bound (1), ``V_i(pi^w_1, pi^{w'}_2) <= min(V_i(pi^w), V_i(pi^{w'}))``, is
 checked in every cross-play cell between agents that each optimise one welfare function
@@ -45,7 +54,8 @@ from spielplatz.errors import SpielplatzError
 from spielplatz.learning.agents import (agent, check_trained_on, discounted_average,
                                         has_exact_values, play_many)
 
-__all__ = ["CrossPlay", "cross_play", "Scorer", "normalized_score", "GROUPS", "DEFAULT_WELFARE"]
+__all__ = ["CrossPlay", "cross_play", "Scorer", "ObservedOptimum", "normalized_score",
+           "GROUPS", "DEFAULT_WELFARE", "ENVIRONMENT_GAMMA"]
 
 GROUPS = ("self-play", "same welfare", "different welfare")
 #: The score's welfare functions when no agent declares any (the paper's pair, C.1).
@@ -54,6 +64,22 @@ DEFAULT_WELFARE = ("utilitarian", "inequity_averse")
 #: players by more than this fraction of the payoff range (learned stochastic policies sit
 #: a hair below it; the exact slack of every cell is in ``cells[k]["pareto_slack"]``).
 FRONTIER_TOL = 0.01
+#: Discount of trajectory welfare on ``jax_environment`` games (normative disagreement,
+#: C.1: 0.96 for every algorithm and environment).
+ENVIRONMENT_GAMMA = 0.96
+
+
+@dataclass
+class ObservedOptimum:
+    """The best value of a welfare function observed in a cross-play (environments)."""
+
+    objective: float
+    value: np.ndarray
+    source: str = "best observed"
+
+    def to_dict(self) -> dict:
+        return {"objective": float(self.objective), "value": np.asarray(self.value).tolist(),
+                "source": self.source}
 
 
 @dataclass
@@ -120,10 +146,16 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
         A run without agents, agents trained on another game, an unknown or empty
         welfare set (one line each).
     """
-    payoffs = np.asarray(game.payoffs, dtype=float)
-    gamma = float(np.asarray(getattr(game, "gamma", 1.0)))
-    d = (disagreement_point(payoffs) if disagreement is None
-         else np.broadcast_to(np.asarray(disagreement, dtype=float), (2,)).copy())
+    environment = not hasattr(game, "payoffs")
+    if environment:
+        payoffs, gamma, horizon = None, 1.0, int(game.horizon)
+        d = np.zeros(2) if disagreement is None else np.broadcast_to(
+            np.asarray(disagreement, dtype=float), (2,)).copy()
+    else:
+        payoffs = np.asarray(game.payoffs, dtype=float)
+        gamma = float(np.asarray(getattr(game, "gamma", 1.0)))
+        d = (disagreement_point(payoffs) if disagreement is None
+             else np.broadcast_to(np.asarray(disagreement, dtype=float), (2,)).copy())
     members, fam_info = [], []
     for f, (label, run) in enumerate(families):
         pairs, discarded = _family_agents(label, run, game)
@@ -136,8 +168,9 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
         names = list(dict.fromkeys(n for w in declared for n in w)) or list(DEFAULT_WELFARE)
         welfare = "+".join(names)
     scorer = Scorer(welfare, payoffs, d, horizon=horizon,
-                    params={"gamma": gamma, **(welfare_params or {})})
-    functions, optima = scorer.functions, scorer.optima
+                    params={"gamma": ENVIRONMENT_GAMMA if environment else gamma,
+                            **(welfare_params or {})})
+    functions = scorer.functions
 
     # every seat-1 agent against every seat-2 agent
     index = [(r, c) for r in range(len(members)) for c in range(len(members))]
@@ -146,9 +179,12 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
     sampled = discounted_average(trajectories, gamma)                     # [cells, E, 2]
     values = sampled.mean(axis=1)
     stderr = sampled.std(axis=1) / np.sqrt(max(episodes, 1))
-    exact = _exact_values(game, pairs)
+    exact = {} if environment else _exact_values(game, pairs)
     for n, v in exact.items():
         values[n], stderr[n] = v, 0.0
+    if environment:
+        scorer.observe(values, trajectories)
+    optima = scorer.optima
 
     self_index = {r: index.index((r, r)) for r in range(len(members))}
     labels = []
@@ -171,20 +207,22 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
         cells.append({"row": [fam_info[fr]["label"], ir], "col": [fam_info[fc]["label"], ic],
                       "kind": kind, "values": values[n].tolist(), "stderr": stderr[n].tolist(),
                       "normalized": normalized, "score": _best(normalized),
-                      "pareto_slack": pareto_slack(payoffs, values[n]),
+                      "pareto_slack": (None if environment
+                                       else pareto_slack(payoffs, values[n])),
                       "welfare": [list(labels[r][0]), list(labels[c][0])]})
     for r, (_, ir, _) in enumerate(members):
         fam_info[members[r][0]].setdefault("welfare", []).append(
             {"seed": ir, "W": list(labels[r][0]), "source": labels[r][1]})
 
-    groups = _groups(cells, confidence, resamples, seed,
-                     FRONTIER_TOL * (float(np.ptp(payoffs)) or 1.0))
+    span = float(np.ptp(values if environment else payoffs)) or 1.0
+    groups = _groups(cells, confidence, resamples, seed, FRONTIER_TOL * span)
     table = _table(cells, fam_info, values)
-    bound = _bound(cells, index, self_index, labels, values, stderr, payoffs)
+    bound = _bound(cells, index, self_index, labels, values, stderr, span)
     settings = {"episodes": int(episodes), "horizon": int(horizon), "seed": int(seed),
                 "confidence": float(confidence), "resamples": int(resamples),
                 "frontier_tolerance": FRONTIER_TOL,
-                "gamma": gamma, "exact_cells": len(exact), "cells": len(cells)}
+                "gamma": gamma, "exact_cells": len(exact), "cells": len(cells),
+                "max_welfare": "best observed" if environment else "exact"}
     return CrossPlay(str(game.name), fam_info, tuple(w.name for w in functions), d,
                      {k: o.to_dict() for k, o in optima.items()}, cells, groups, table, bound,
                      settings)
@@ -206,15 +244,31 @@ class Scorer:
 
     def __init__(self, welfare: Any, payoffs: Any, disagreement: Any, *, horizon: int = 100,
                  params: dict | None = None):
-        self.payoffs = np.asarray(payoffs, dtype=float)
         self.d = np.asarray(disagreement, dtype=float)
         self.horizon = int(horizon)
         self.params = dict(params or {})
         self.functions = welfare_set(welfare, "the score's welfare set")
-        self.points = {"ideal": self.payoffs.reshape(len(self.d), -1).max(axis=1)}
-        self.optima = {w.name: maximise(w, self.payoffs, disagreement=self.d,
-                                        horizon=self.horizon, params=self._params(w))
-                       for w in self.functions}
+        self.points: dict = {}
+        self.optima: dict = {}
+        if payoffs is not None:
+            self.payoffs = np.asarray(payoffs, dtype=float)
+            self.points = {"ideal": self.payoffs.reshape(len(self.d), -1).max(axis=1)}
+            self.optima = {w.name: maximise(w, self.payoffs, disagreement=self.d,
+                                            horizon=self.horizon, params=self._params(w))
+                           for w in self.functions}
+        flat = np.broadcast_to(self.d, (self.horizon, len(self.d)))
+        self.base = {w.name: self._welfare(w, self.d, flat[None]) for w in self.functions}
+
+    def observe(self, values: Any, trajectories: Any) -> None:
+        """Without payoffs (an environment): ``max w`` is the best of ``values [cells,
+        2]`` (trajectory welfare: of ``trajectories [cells, episodes, T, 2]``); the ideal
+        point of Kalai-Smorodinsky the best observed value of each player."""
+        values = np.asarray(values, dtype=float)
+        self.points = {"ideal": values.max(axis=0)}
+        for w in self.functions:
+            scores = [self._welfare(w, v, t) for v, t in zip(values, trajectories)]
+            best = int(np.argmax(scores))
+            self.optima[w.name] = ObservedOptimum(float(scores[best]), values[best])
         flat = np.broadcast_to(self.d, (self.horizon, len(self.d)))
         self.base = {w.name: self._welfare(w, self.d, flat[None]) for w in self.functions}
 
@@ -289,7 +343,8 @@ def _groups(cells: list, confidence: float, resamples: int, seed: int, below: fl
                   "values": values.mean(axis=0).tolist(),
                   "values_ci": [_bootstrap(values[:, i], confidence, resamples, seed)
                                 for i in range(2)],
-                  "below_frontier": int(sum(c["pareto_slack"] > below for c in chosen))}
+                  "below_frontier": (None if chosen[0]["pareto_slack"] is None else
+                                     int(sum(c["pareto_slack"] > below for c in chosen)))}
     return out
 
 
@@ -312,11 +367,11 @@ def _table(cells: list, families: list, values: np.ndarray) -> dict:
 
 
 def _bound(cells: list, index: list, self_index: dict, labels: list, values: np.ndarray,
-           stderr: np.ndarray, payoffs: np.ndarray) -> dict:
+           stderr: np.ndarray, span: float) -> dict:
     """Appendix E (1) in the cross-play cells between single-welfare agents of different
     welfare functions; tolerance: three standard errors plus 1e-9 of the payoff range."""
     checked, held, violations = 0, 0, []
-    tol0 = 1e-9 * float(np.ptp(payoffs))
+    tol0 = 1e-9 * span
     for n, (r, c) in enumerate(index):
         (wr, _), (wc, _) = labels[r], labels[c]
         if r == c or len(wr) != 1 or len(wc) != 1 or wr == wc:

@@ -1,0 +1,252 @@
+"""amTFT(w) and amTFT(W) on ``jax_environment`` games: trained parts (the Coin Games).
+
+Normative disagreement, Sections 4.1 and 5.1, Appendix C.1. Per seed, with the host's
+A2C with V-trace (:mod:`spielplatz.learning.actor_critic`), ``steps`` updates each:
+
+* one cooperative profile per welfare function in W: utilitarian -- both players learn
+  the total reward; inequity-averse -- both learn C.1's welfare step by step
+  (:class:`~spielplatz.learning.actor_critic.InequityAverseRewards`);
+* per seat a punishment network: that seat learns minus the opponent's reward while the
+  opponent learns its own (C.1's punishment policy: minimise the opponent's reward,
+  trained against an opponent that defends itself);
+* a selfish profile (both learn their own reward): the "naive" opponents the learner's
+  report plays the agents against.
+
+Every profile of one reward mixing trains in one compiled run (the host's ``train``
+takes a mixing matrix per run); run ``m`` of seed ``s`` uses the key of seed
+``s * 16 + m``. The opponent's loss per punished step (the punishment length's input)
+is estimated from ``episodes`` rollouts of length ``rollout`` (C.1: 20) from the start:
+the opponent's mean reward per step in the cooperative profile minus against the
+punishment network (the opponent playing the selfish network it was trained with).
+
+The run's agents are ``amtft_net`` agents (:mod:`spielplatz_amtft.policy_env`); its
+``final`` holds each seed's self-play rewards, own-coin rate and events, and the
+reward of the selfish opponent against the amTFT agent and against the bare
+cooperative network of the same seat ("naive cooperator").
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from spielplatz.equilibria.welfare_functions import welfare_set
+from spielplatz.errors import SpielplatzError
+from spielplatz.results import Run
+
+__all__ = ["learn_environment", "ENV_WELFARE"]
+
+#: Welfare functions with a trained cooperative profile on environments.
+ENV_WELFARE = ("utilitarian", "inequity_averse")
+#: Runs per seed (see the module docstring): one per mixing.
+_STRIDE = 16
+_MIXINGS = {"utilitarian": [[1.0, 1.0], [1.0, 1.0]],
+            "punish_1": [[0.0, -1.0], [0.0, 1.0]],
+            "punish_2": [[1.0, 0.0], [-1.0, 0.0]],
+            "selfish": [[1.0, 0.0], [0.0, 1.0]]}
+EVENTS = ("resample", "defection", "punishing")
+
+
+def _config(opts: dict) -> Any:
+    from spielplatz.learning.actor_critic import ActorCriticConfig
+
+    return ActorCriticConfig(learning_rate=float(opts["lr"]), unroll_length=int(opts["unroll"]),
+                             num_envs=int(opts["envs"]))
+
+
+def _nets(params: Any, run: int, seat: int) -> Any:
+    import jax
+
+    return jax.tree_util.tree_map(lambda x: np.asarray(x[run, seat]), params)
+
+
+def _a2c(net: Any, seat: int) -> Any:
+    from spielplatz.learning.agents import Agent
+
+    return Agent("a2c", {"net": net, "seat": float(seat)}, player=seat)
+
+
+def _train(env: Any, opts: dict, seeds: tuple, names: list, steps: int,
+           progress: Callable | None) -> tuple:
+    """Train the profiles ``names`` (keys of ``_MIXINGS``) for every seed in one run:
+    ``(params [seeds * len(names), 2, ...], diverged [seeds * len(names)])``."""
+    import jax
+
+    from spielplatz.learning.actor_critic import train
+
+    run_seeds = [s * _STRIDE + m for s in seeds for m in range(len(names))]
+    mixing = np.stack([np.asarray(_MIXINGS[n]) for _ in seeds for n in names])
+    _, stats, state = train(env, _config(opts), seeds=run_seeds, steps=steps,
+                            records=min(10, steps), mixing=mixing, progress=progress)
+    params = jax.tree_util.tree_map(np.asarray, state.params)
+    finite = np.all([np.all(np.isfinite(x.reshape(len(run_seeds), -1)), axis=1)
+                     for x in jax.tree_util.tree_leaves(params)], axis=0)
+    finite &= np.all(np.isfinite(np.asarray(stats["loss"]).reshape(len(run_seeds), -1)),
+                     axis=1)
+    return params, ~finite
+
+
+def _opponent_reward(game: Any, pairs: list, seat: int, opts: dict, seed: int) -> np.ndarray:
+    """Mean reward per step of ``seat`` in each pair over rollouts of length ``rollout``."""
+    from spielplatz.learning.agents import play_many
+
+    rewards = play_many(game, pairs, episodes=int(opts["episodes"]),
+                        horizon=int(opts["rollout"]), seed=seed)
+    return rewards[..., seat].mean(axis=(1, 2))
+
+
+def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
+                      progress: Callable | None = None) -> Run:
+    """The ``amtft`` learner on a ``jax_environment`` game (see the module docstring)."""
+    from spielplatz.learning.actor_critic import InequityAverseRewards
+
+    start = time.perf_counter()
+    functions = welfare_set(opts["W"])
+    names = [f.name for f in functions]
+    refused = [n for n in names if n not in ENV_WELFARE]
+    if refused:
+        raise SpielplatzError(f"amtft on {game.name}: no trained cooperative profile for "
+                              f"{', '.join(refused)}; on environments W may hold "
+                              f"{', '.join(ENV_WELFARE)} (util, ia)")
+    k = len(names)
+    pref = opts.get("preference")
+    weights = (np.full(k, 1.0 / k) if pref is None
+               else np.asarray(pref, dtype=float).reshape(-1))
+    if weights.shape != (k,) or np.any(weights < 0) or weights.sum() <= 0:
+        raise SpielplatzError(f"preference needs {k} non-negative weights (one per welfare "
+                              f"function in W), got {list(np.ravel(pref))}")
+    weights = weights / weights.sum()
+    n = len(seeds)
+
+    # -- training: the mixing profiles in one run, the inequity-averse one in another --
+    profiles = (["utilitarian"] if "utilitarian" in names else []) + [
+        "punish_1", "punish_2", "selfish"]
+    total_runs = len(profiles) + ("inequity_averse" in names)
+    params, diverged = _train(game, opts, seeds, profiles, steps, None)
+    if progress is not None:
+        progress(len(profiles), total_runs)
+    per = len(profiles)
+    coop: dict = {}
+    bad = np.zeros(n, bool)
+    for i in range(n):
+        bad[i] = diverged[i * per:(i + 1) * per].any()
+    if "utilitarian" in names:
+        coop["utilitarian"] = [[_nets(params, i * per + profiles.index("utilitarian"), s)
+                                for s in (0, 1)] for i in range(n)]
+    punish = [[_nets(params, i * per + profiles.index(f"punish_{s + 1}"), s)
+               for s in (0, 1)] for i in range(n)]
+    # the opponent each punisher trained against (its own selfish learner)
+    defend = [[_nets(params, i * per + profiles.index(f"punish_{2 - s}"), s)
+               for s in (0, 1)] for i in range(n)]
+    selfish = [[_nets(params, i * per + profiles.index("selfish"), s) for s in (0, 1)]
+               for i in range(n)]
+    if "inequity_averse" in names:
+        ia_env = InequityAverseRewards(game, gamma=float(opts["gamma"]),
+                                       smoothing=float(opts["smoothing"]),
+                                       beta=float(opts["beta"]))
+        ia_seeds = tuple(s * _STRIDE + _STRIDE - 1 for s in seeds)
+        ia_params, ia_bad = _train(ia_env, opts, ia_seeds, ["selfish"], steps, None)
+        if progress is not None:
+            progress(total_runs, total_runs)
+        bad |= ia_bad
+        coop["inequity_averse"] = [[_nets(ia_params, i, s) for s in (0, 1)]
+                                   for i in range(n)]
+
+    # -- the punishment length's input: the opponent's loss per punished step ---------
+    gamma = float(opts["gamma"])
+    loss = np.zeros((n, 2, k))
+    for seat in (0, 1):
+        opp = 1 - seat
+        punished = []
+        for i in range(n):
+            pair = [None, None]
+            pair[seat], pair[opp] = _a2c(punish[i][seat], seat), _a2c(defend[i][opp], opp)
+            punished.append(tuple(pair))
+        hurt = _opponent_reward(game, punished, opp, opts, seed=int(seeds[0]))
+        for j, name in enumerate(names):
+            pairs = [(_a2c(coop[name][i][0], 0), _a2c(coop[name][i][1], 1)) for i in range(n)]
+            base = _opponent_reward(game, pairs, opp, opts, seed=int(seeds[0]) + 1)
+            loss[:, seat, j] = np.maximum(base - hurt, 1e-3)
+
+    starts = np.array([0 if opts["start"] == "first"
+                       else int(np.random.default_rng(s).choice(k, p=weights)) for s in seeds])
+    players = []
+    for seat in (0, 1):
+        import jax
+
+        stack = lambda trees: jax.tree_util.tree_map(lambda *x: np.stack(x), *trees)  # noqa
+        own = [stack([coop[name][i][seat] for name in names]) for i in range(n)]
+        opp = [stack([coop[name][i][1 - seat] for name in names]) for i in range(n)]
+        players.append({
+            "coop": stack(own), "coop_opp": stack(opp),
+            "punish": stack([punish[i][seat] for i in range(n)]),
+            "weights": np.broadcast_to(weights, (n, k)).copy(),
+            "start": starts.astype(float), "seat": np.full(n, float(seat)),
+            "loss": loss[:, seat], "threshold": np.full(n, float(opts["threshold"])),
+            "alpha": np.full(n, float(opts["alpha"])),
+            "rollout": np.full(n, float(opts["rollout"])), "gamma": np.full(n, gamma)})
+    info = [{"W": names, "start": names[s]} for s in starts]
+    final, metrics = _report(game, players, coop, selfish, names, seeds, opts, bad)
+    config = {**opts, "W": names, "gamma": gamma, "profiles": profiles + (
+        ["inequity_averse"] if "inequity_averse" in names else []),
+        "divergence": "a non-finite loss or parameter in any of the seed's trainings"}
+    return Run(learner="amtft", game=str(game.name), config=config, seeds=seeds,
+               metrics=metrics, steps=np.arange(1, metrics["reward_1"].shape[1] + 1),
+               final=final, wall_time=time.perf_counter() - start,
+               diverged=tuple(bool(b) for b in bad),
+               diverged_step=tuple(steps if b else None for b in bad),
+               agents={"kind": "amtft_net", "game": str(game.name),
+                       "learners": ["amtft", "amtft"], "players": players, "info": info})
+
+
+def _seed_agent(players: list, i: int, seat: int) -> Any:
+    import jax
+
+    from spielplatz.learning.agents import Agent
+
+    return Agent("amtft_net", jax.tree_util.tree_map(lambda x: x[i], players[seat]),
+                 player=seat)
+
+
+def _report(game: Any, players: list, coop: dict, selfish: list, names: list, seeds: tuple,
+            opts: dict, bad: np.ndarray) -> tuple:
+    """Self-play of the amTFT agents (rewards, own-coin rate, events) and the selfish
+    opponent's reward against the amTFT agent and against the bare cooperative network."""
+    from spielplatz.learning.agents import play_many
+
+    n, episodes, horizon = len(seeds), int(opts["episodes"]), int(game.horizon)
+    pairs = [(_seed_agent(players, i, 0), _seed_agent(players, i, 1)) for i in range(n)]
+    rewards, (m1, m2), ends = play_many(game, pairs, episodes=episodes, horizon=horizon,
+                                        seed=int(seeds[0]), keep_states=True,
+                                        keep_metrics=True)
+    counts = m1["events"] + m2["events"]                              # [n, E, T, 3]
+    events = np.diff(counts, axis=2, prepend=0).astype(float)
+    recorded = np.unique(np.linspace(0, horizon - 1, min(opts["records"], horizon)).astype(int))
+    metrics = {"reward_1": rewards[:, :, recorded, 0].mean(axis=1),
+               "reward_2": rewards[:, :, recorded, 1].mean(axis=1)}
+    for e, name in enumerate(EVENTS):
+        metrics[name] = (events[:, :, recorded, e] > 0).mean(axis=1)
+    final: dict = {"reward": rewards.mean(axis=(1, 2)),                 # [n, 2] per step
+                   "events": {name: events[..., e].sum(axis=2).mean(axis=1)
+                              for e, name in enumerate(EVENTS)}}
+    if "own_coins" in ends and "other_coins" in ends:
+        own = np.asarray(ends["own_coins"], dtype=float).sum(axis=(1, 2))
+        other = np.asarray(ends["other_coins"], dtype=float).sum(axis=(1, 2))
+        final["own_coin_rate"] = np.where(own + other > 0, own / np.maximum(own + other, 1),
+                                          np.nan)
+        metrics["own_coin_rate"] = np.repeat(final["own_coin_rate"][:, None],
+                                             len(recorded), axis=1)
+    # the selfish opponent (seat 2) against amTFT and against the naive cooperator
+    first = names[0]
+    vs = play_many(game, [(_seed_agent(players, i, 0), _a2c(selfish[i][1], 1))
+                          for i in range(n)] +
+                   [(_a2c(coop[first][i][0], 0), _a2c(selfish[i][1], 1)) for i in range(n)],
+                   episodes=episodes, horizon=horizon, seed=int(seeds[0]) + 7)
+    per_step = vs.mean(axis=(1, 2))                                      # [2n, 2]
+    final["selfish_vs_amtft"] = per_step[:n]
+    final["selfish_vs_naive"] = per_step[n:]
+    final["W"] = names
+    del bad
+    return final, metrics

@@ -1,0 +1,117 @@
+"""The ``amtft_net`` policy kind: amTFT(W) on ``jax_environment`` games (the Coin Games).
+
+Normative disagreement, Sections 4.1 and 5.1, Appendix C.1, with trained parts instead
+of the exact ones of :mod:`spielplatz_amtft.policy`. One agent's parameters:
+
+* ``coop`` / ``coop_opp``: per welfare function of its set W (leading axis ``K``), the
+  actor-critic networks of the cooperative profile trained on that welfare function, its
+  own seat's and the opponent's (amTFT knows the jointly trained profile);
+* ``punish``: its seat's punishment network, trained to minimise the opponent's reward
+  (C.1's change to Lerer and Peysakhovich: not the selfish policy);
+* ``weights [K]``: re-sampling probabilities over W; ``start``: the first w; ``seat``;
+* ``loss [K]``: the opponent's loss per punished step against cooperation under each w,
+  estimated by the learner from rollouts of length ``rollout`` (C.1: 20);
+* ``threshold``, ``alpha``, ``rollout``, ``gamma`` as in the matrix version.
+
+The policy observes the game (``observes="game"``): every view, the state before the
+last step, the last joint action and rewards, and the environment. Each step, unless it
+was punishing: the opponent's *simulated cooperative action* is the most likely action
+of its cooperative network under the current w on its previous view. (1) If the opponent
+did not play it but played the most likely action under another w' in W, w is re-sampled
+(normative disagreement, not defection: Section 5.1). (2) Otherwise a deviation adds to
+the debit the opponent's reward for its actual action minus its reward had it played the
+simulated cooperative action from the same state, the agent's own action held fixed --
+the environment's ``step`` is called on the previous state (C.1: "the direct difference
+between the rewards given by the actual action and given by the simulated cooperative
+action", no rollouts; the debit never goes below zero). A debit above ``threshold``
+starts a punishment of the fewest steps ``k <= rollout`` whose discounted loss
+``loss_w (1 - gamma^k) / (1 - gamma)`` reaches ``alpha`` times the debit. The state
+counts the events: re-samples, defections detected, punished steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .policy import MAX_ROLLOUT, _draw
+
+__all__ = ["AMTFT_NET", "init", "act"]
+
+
+def init(params: Any, key: Any) -> dict:
+    import jax.numpy as jnp
+
+    del key
+    zero = jnp.zeros((), jnp.int32)
+    return {"w": jnp.asarray(params["start"]).astype(jnp.int32), "debit": jnp.zeros(()),
+            "left": zero, "punishing": jnp.zeros((), bool), "events": jnp.zeros(3, jnp.int32)}
+
+
+def _logits(net: Any, view: Any) -> Any:
+    import jax
+    import jax.numpy as jnp
+
+    from spielplatz.learning.networks import network_from_params
+
+    net = jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), net)
+    return network_from_params(net).apply({"params": net}, view, ())[0]
+
+
+def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
+    import jax
+    import jax.numpy as jnp
+
+    seat = jnp.asarray(params["seat"]).astype(jnp.int32)
+    opp = 1 - seat
+    weights = params["weights"]
+    w = state["w"]
+    k_resample, k_cf, k_act = jax.random.split(key, 3)
+
+    # what the opponent's cooperative network under each w would have played
+    opp_view = obs.previous_views[opp]
+    modes = jnp.argmax(jax.vmap(lambda net: _logits(net, opp_view))(params["coop_opp"]),
+                       axis=-1).astype(jnp.int32)                                  # [K]
+    played = obs.actions[opp]
+    judged = ~obs.first & ~state["punishing"]
+    deviated = judged & (played != modes[w])
+    other = (weights > 0) & (modes == played) & (modes != modes[w])
+    resample = deviated & other.any()
+    new_w = jnp.where(resample, _draw(weights, jax.random.uniform(k_resample)), w)
+
+    # C.1's debit: the opponent's reward for its action minus for the cooperative one
+    simulated = obs.actions.at[opp].set(modes[w])
+    _, _, cf_rewards, _ = obs.env.step(obs.previous, simulated, k_cf)
+    gain = obs.rewards[opp] - cf_rewards[opp]
+    debit = jnp.where(deviated & ~resample, jnp.maximum(state["debit"] + gain, 0.0),
+                      state["debit"])
+    detect = debit > params["threshold"]
+    ks = jnp.arange(1, MAX_ROLLOUT + 1)
+    gamma = params["gamma"]
+    loss = params["loss"][new_w] * (1 - gamma ** ks) / (1 - gamma)
+    enough = (loss >= params["alpha"] * debit) & (ks <= params["rollout"])
+    length = jnp.where(enough.any(), ks[jnp.argmax(enough)],
+                       jnp.asarray(params["rollout"]).astype(ks.dtype))
+    left = jnp.where(detect, length, state["left"]).astype(jnp.int32)
+    debit = jnp.where(detect, 0.0, debit)
+
+    punishing = left > 0
+    view = obs.views[seat]
+    coop = jax.tree_util.tree_map(lambda x: x[new_w], params["coop"])
+    logits = jnp.where(punishing, _logits(params["punish"], view), _logits(coop, view))
+    action = jax.random.categorical(k_act, logits).astype(jnp.int32)
+    events = state["events"] + jnp.stack([resample, detect, punishing]).astype(jnp.int32)
+    return action, {"w": new_w.astype(jnp.int32), "debit": debit,
+                    "left": jnp.maximum(left - 1, 0), "punishing": punishing,
+                    "events": events}
+
+
+def _kind() -> Any:
+    from spielplatz.learning.agents import PolicyKind
+
+    return PolicyKind("amtft_net", init, act,
+                      "amTFT(W) on environments: trained cooperative networks per welfare "
+                      "function, a punishment network, debit by simulating the opponent's "
+                      "cooperative action", observes="game")
+
+
+AMTFT_NET = _kind()

@@ -1,0 +1,172 @@
+"""amTFT(w) and amTFT(W) on the Coin Games (plugins/spielplatz_amtft/learner_env.py,
+policy_env.py; normative disagreement Sections 4.1, 5.1, Appendix C.1).
+
+* The ``amtft_net`` policy with hand-built networks (each always plays one action):
+  an opponent that plays its cooperative action causes no event; one that deviates is
+  charged exactly the reward its deviation gained (C.1's debit by simulating the
+  cooperative action from the same state), and each detection starts the punishment of
+  the length the discounted-loss rule gives (5 steps for a debit of 1, loss 0.5 per
+  step, alpha 2, gamma 0.96); amTFT(W) re-samples w when the opponent plays its part
+  under another w' and then stops judging it a defector.
+* Training on ``coins`` (CI size): every part trains, the agents replay through the
+  host, and the selfish opponent gains less against amTFT than against the bare
+  cooperative network. ``-m slow``: the issue's numbers (own-coin rate >= 0.9 in
+  self-play).
+* Cross-play on ``coins`` through ``spielplatz crossplay``: disagreement (0, 0) (B.2),
+  ``max w`` the best observed profile, every cell scored.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import spielplatz as sp
+from spielplatz.learning.agents import Agent, play_many
+
+UP, DOWN, LEFT, RIGHT = range(4)
+
+
+def const_net(action: int | None, inputs: int = 36, actions: int = 4) -> dict:
+    """A policy-only network (no hidden layers) that plays ``action`` (prob ~1), or
+    uniformly at random (``None``)."""
+    bias = np.zeros(actions)
+    if action is not None:
+        bias[:] = -30.0
+        bias[action] = 30.0
+    return {"policy": {"kernel": np.zeros((inputs, actions)), "bias": bias},
+            "value": {"kernel": np.zeros((inputs, 1)), "bias": np.zeros(1)}}
+
+
+def stack(*nets):
+    return {layer: {k: np.stack([n[layer][k] for n in nets]) for k in nets[0][layer]}
+            for layer in nets[0]}
+
+
+def amtft(seat: int, opp_actions: tuple, *, loss: float = 0.5, weights=None,
+          threshold: float = 0.0) -> Agent:
+    k = len(opp_actions)
+    params = {"coop": stack(*[const_net(RIGHT) for _ in opp_actions]),
+              "coop_opp": stack(*[const_net(a) for a in opp_actions]),
+              "punish": const_net(LEFT),
+              "weights": np.full(k, 1.0 / k) if weights is None else np.asarray(weights),
+              "start": 0.0, "seat": float(seat), "loss": np.full(k, loss),
+              "threshold": threshold, "alpha": 2.0, "rollout": 20.0, "gamma": 0.96}
+    return Agent("amtft_net", params, player=seat)
+
+
+def scripted(action: int, seat: int) -> Agent:
+    return Agent("a2c", {"net": const_net(action), "seat": float(seat)}, player=seat)
+
+
+def events(game, me: Agent, other: Agent, episodes: int = 6):
+    pair = (me, other) if me.player == 0 else (other, me)
+    rewards, states = play_many(game, [pair], episodes=episodes, horizon=100, seed=3,
+                                keep_states=True)
+    mine = states[me.player]
+    return rewards[0], {k: np.asarray(v)[0] for k, v in mine.items()}
+
+
+@pytest.mark.parametrize("seat", [0, 1])
+def test_a_cooperating_opponent_causes_no_event(seat):
+    game = sp.load_game("coins")
+    _, st = events(game, amtft(seat, (DOWN,)), scripted(DOWN, 1 - seat))
+    assert st["events"][:, -1].sum() == 0 and not st["punishing"].any()
+
+
+#: Punishment length for a debit of 1, 2, 3 with loss 0.5 per step, alpha 2, gamma
+#: 0.96: the fewest k with 0.5 (1 - 0.96^k) / 0.04 >= 2 debit.
+LENGTHS = {5, 10, 17}
+
+
+@pytest.mark.parametrize("seat", [0, 1])
+def test_a_deviation_is_charged_its_gain_and_punished_for_the_computed_length(seat):
+    game = sp.load_game("coins")
+    # the opponent plays uniformly at random instead of its cooperative DOWN
+    rewards, st = events(game, amtft(seat, (DOWN,)), scripted(None, 1 - seat))
+    detections = np.diff(st["events"][..., 1], axis=1, prepend=0)        # [E, T]
+    assert detections.sum(axis=1).min() >= 1
+    # threshold 0: a positive gain is detected the step it happens, so no debit is
+    # ever carried; the punishment then lasts the rule's length for that gain
+    assert np.all(st["debit"] == 0.0)
+    for e, t in zip(*np.nonzero(detections)):
+        length = int(st["left"][e, t]) + 1
+        assert length in LENGTHS, length
+        window = st["punishing"][e, t:t + length]
+        assert window.all()                                   # punished every step ...
+        if t + length < st["punishing"].shape[1]:             # ... and then stopped
+            assert not st["punishing"][e, t + length] or detections[e, t + length]
+    # the opponent is never judged while the agent punishes
+    judged_while_punishing = detections[:, 1:] & st["punishing"][:, :-1]
+    assert not judged_while_punishing.any()
+
+
+def test_amtft_W_resamples_on_normative_disagreement_instead_of_punishing():
+    game = sp.load_game("coins")
+    # W = {w0: the opponent plays DOWN, w1: it plays UP}; the opponent plays UP
+    _, st = events(game, amtft(0, (DOWN, UP), weights=[0.5, 0.5]), scripted(UP, 1),
+                   episodes=16)
+    total = st["events"][:, -1]
+    assert total[:, 1].sum() == 0                      # never a defection
+    assert np.all(total[:, 0] >= 1)                    # re-sampled in every episode
+    assert np.all(st["w"][:, -1] == 1)                 # and settled on w1
+
+
+def _coins_run(steps: int, seeds: tuple):
+    return sp.get_learner("amtft").learn(sp.load_game("coins"), steps=steps, seeds=seeds,
+                                         W="util", episodes=8)
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    return _coins_run(1500, (0, 1))
+
+
+def test_training_on_coins_builds_agents_that_replay(small_run):
+    run = small_run
+    assert run.agents["kind"] == "amtft_net" and run.config["W"] == ["utilitarian"]
+    assert run.config["profiles"] == ["utilitarian", "punish_1", "punish_2", "selfish"]
+    loss = run.agents["players"][0]["loss"]
+    assert loss.shape == (2, 1) and np.all(loss > 0)
+    f = run.final
+    assert f["reward"].shape == (2, 2) and np.all(np.isfinite(f["own_coin_rate"]))
+    # punishment costs the selfish opponent: it gains less against amTFT than against
+    # the bare cooperative network of the same seat, seed by seed
+    assert np.all(f["selfish_vs_amtft"][:, 1] < f["selfish_vs_naive"][:, 1])
+    played = sp.play("coins", run, run, seed_first=0, seed_second=1, episodes=4)
+    assert np.all(np.isfinite(played["sampled"]["mean"]))
+
+
+def test_environment_W_refuses_welfare_without_a_trained_profile():
+    with pytest.raises(sp.SpielplatzError, match="no trained cooperative profile for "
+                                                 "egalitarian; on environments W may hold "
+                                                 "utilitarian, inequity_averse"):
+        sp.get_learner("amtft").learn(sp.load_game("coins"), steps=2, seeds=(0,),
+                                      W="util+egal")
+
+
+def test_crossplay_on_coins_scores_against_the_best_observed_profile():
+    from spielplatz.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["crossplay", "coins", "--agents", "amtft(W=util)",
+                                       "--seeds", "2", "--steps", "30", "--episodes", "2",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["disagreement"] == [0.0, 0.0]
+    assert data["max_welfare"]["utilitarian"]["source"] == "best observed"
+    best = max(sum(c["values"]) for c in data["cells"])
+    assert data["max_welfare"]["utilitarian"]["objective"] == pytest.approx(best)
+    assert len(data["cells"]) == 4 and max(c["score"] for c in data["cells"]) == pytest.approx(1)
+    assert all(c["pareto_slack"] is None for c in data["cells"])
+
+
+@pytest.mark.slow
+def test_coins_amtft_numbers():
+    run = _coins_run(3000, (0, 1, 2, 3))
+    f = run.final
+    assert np.mean(f["own_coin_rate"]) >= 0.9
+    assert np.all(f["selfish_vs_amtft"][:, 1] < f["selfish_vs_naive"][:, 1])
