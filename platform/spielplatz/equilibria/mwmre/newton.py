@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+from scipy.linalg.lapack import dpotrf as _potrf, dpotrs as _potrs
 
 from spielplatz.equilibria.mwmre.problem import DualProblem
 from spielplatz.equilibria.polytope import face_support
@@ -70,6 +71,8 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     alpha = np.zeros(problem.k) if alpha0 is None else np.where(problem.fixed, 0.0, alpha0)
     unbounded = getattr(problem, "unbounded", None)      # equality rows: free multipliers
     state = problem.evaluate(alpha)
+    # whether the gradient may be non-zero on fixed duals (then the sums skip them)
+    fixed_grad = bool(np.any(state["grad"][problem.fixed] != 0))
     it = 0
     residual = float(np.abs(_projected_gradient(alpha, state["grad"], unbounded)).max(initial=0.0))
     while residual > tol and it < max_iter:
@@ -90,15 +93,18 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
             damping = min(residual, 1e-6)
             if free.size <= dense_limit:
                 h = problem.hessian(state, free)
-                hd = np.diag(h).copy()
+                diag = h.reshape(-1)[::h.shape[0] + 1]     # a view of the diagonal
+                hd = diag.copy()
                 scale = max(float(hd.max(initial=0.0)), 1e-300)
                 # Levenberg-Marquardt damping relative to each diagonal entry
                 # (constraints of very different payoff scales), plus a floor
-                h[np.diag_indices_from(h)] += damping * hd + 1e-14 * scale
-                try:
-                    c = scipy.linalg.cho_factor(h, check_finite=False)
-                    d[free] = -scipy.linalg.cho_solve(c, gf, check_finite=False)
-                except np.linalg.LinAlgError:
+                diag += damping * hd + 1e-14 * scale
+                # LAPACK's Cholesky directly (scipy's cho_factor / cho_solve, without
+                # their per-call checks): upper factor, as cho_factor
+                factor, info = _potrf(h, lower=False, overwrite_a=False, clean=False)
+                if info == 0:
+                    d[free] = -_potrs(factor, gf, lower=False)[0]
+                else:
                     d[free] = -np.linalg.lstsq(h, gf, rcond=None)[0]
             else:
                 mask = np.zeros(problem.k, dtype=bool)
@@ -121,8 +127,10 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
             trial = _project(alpha + step * d, unbounded)
             trial[problem.fixed] = 0.0
             new = problem.evaluate(trial)
+            # (over the free and the active-but-not-fixed duals: grad is 0 on the fixed)
             decrease = float(grad[free] @ (alpha[free] - trial[free])) + float(
-                grad[act] @ (alpha[act] - trial[act]))
+                grad[act] @ (alpha[act] - trial[act])) if fixed_grad else float(
+                grad @ (alpha - trial))
             if new["value"] <= base_value - 1e-4 * decrease + 1e-15 * abs(base_value):
                 accepted = new
                 break

@@ -60,6 +60,33 @@ def single_thread() -> Iterator[None]:
 DENSE_ENTRIES = 500_000
 
 
+def dense_matrix(payoffs: np.ndarray, concept: str) -> np.ndarray:
+    """The constraint matrix of :func:`~spielplatz.equilibria.constraints.constraint_matrix`
+    (``include_diagonal=True``), dense: ``[K, prod A]``, the same numbers (each entry the
+    same float64 difference of two payoffs), built with a few numpy calls.
+
+    CE row ``(p, a', a'')`` holds ``G_p(a'', a_-p) - G_p(a', a_-p)`` where ``a_p = a'``
+    (the diagonal rows are zero); CCE row ``(p, a')`` holds ``G_p(a', a_-p) - G_p(a)``.
+    """
+    n, shape = payoffs.shape[0], payoffs.shape[1:]
+    size = int(np.prod(shape))
+    blocks = []
+    for p in range(n):
+        a_p = shape[p]
+        gp = np.moveaxis(payoffs[p], p, 0).reshape(a_p, -1)            # [A_p, R]
+        if concept == "ce":
+            diff = gp[None, :, :] - gp[:, None, :]                     # [a', a'', R]
+            block = np.zeros((a_p, a_p, a_p, diff.shape[-1]))          # [a', a'', a_p, R]
+            idx = np.arange(a_p)
+            block[idx, :, idx, :] = diff
+            block = block.reshape((a_p * a_p, a_p) + shape[:p] + shape[p + 1:])
+        else:
+            diff = gp[:, None, :] - gp[None, :, :]                     # [a', a_p, R]
+            block = diff.reshape((a_p, a_p) + shape[:p] + shape[p + 1:])
+        blocks.append(np.moveaxis(block, 1, 1 + p).reshape(-1, size))
+    return np.concatenate(blocks, axis=0)
+
+
 @dataclass
 class DualProblem:
     """One MWMRE dual on payoffs of range 1.
@@ -105,8 +132,29 @@ class DualProblem:
         self.gains = deviations.ce_gains if self.concept == "ce" else deviations.cce_gains
         self.support = np.isfinite(self.base)
         size = int(np.prod(self.shape))
-        # Small games: one dense constraint matrix makes every product a BLAS call.
-        self.dense = self.matrix.toarray() if self.k * size <= DENSE_ENTRIES else None
+        # Small games: one dense constraint matrix makes every product a BLAS call
+        # (built directly, without the sparse matrix, which only the support LP needs).
+        self.dense = (dense_matrix(self.payoffs, self.concept)
+                      if self.k * size <= DENSE_ENTRIES else None)
+        self._layout()
+
+    def _layout(self) -> None:
+        """Masks and, for dense problems, the matrix on the support only (joint actions
+        outside it have probability exactly 0 and add nothing to any product)."""
+        self.notfixed = (~self.fixed).astype(float)
+        self._cols = None
+        self._base_flat = self.base.ravel()
+        if self.dense is not None:
+            cols = np.flatnonzero(self.support.ravel())
+            if cols.size < self._base_flat.size:
+                self._cols = cols
+                self._dense_s = np.ascontiguousarray(self.dense[:, cols])
+                self._base_s = self._base_flat[cols]
+            else:
+                self._dense_s = self.dense
+                self._base_s = self._base_flat
+        self._eps_k = (None if self.epsilon is None
+                       else np.asarray(self.epsilon, dtype=float)[self.owner] * self.notfixed)
 
     @property
     def matrix(self) -> sp.csr_matrix:
@@ -130,13 +178,19 @@ class DualProblem:
     def restrict(self, support: np.ndarray) -> "DualProblem":
         """The same problem with every joint action outside ``support`` at zero."""
         base = np.where(support, self.base, -np.inf)
-        out = DualProblem(self.payoffs, self.concept, base, self.epsilon, self.target,
-                          self.eps_plus, self.rho, _matrix=self._matrix)
-        # (the dense copy is rebuilt from the shared sparse matrix)
+        out = DualProblem.__new__(DualProblem)
+        out.__dict__.update(self.__dict__)
+        out.base = base
+        out.support = np.isfinite(base)
         # constraints that vanish on the support are trivially satisfied (eps >= 0 there)
-        m = self.matrix[:, np.flatnonzero(support.ravel())]
-        empty = np.diff(m.tocsr().indptr) == 0
-        out.fixed = out.fixed | empty
+        cols = np.flatnonzero(support.ravel())
+        if self.dense is not None:
+            empty = ~(self.dense[:, cols] != 0).any(axis=1)
+        else:
+            m = self.matrix[:, cols]
+            empty = np.diff(m.tocsr().indptr) == 0
+        out.fixed = self.fixed | empty
+        out._layout()
         return out
 
     # -- flat <-> per player -------------------------------------------------
@@ -161,6 +215,8 @@ class DualProblem:
         The loss is the proof's form (Theorem 1, last line), whose minimum is
         the primal optimum.
         """
+        if self.dense is not None and self.target is None:
+            return self._evaluate_dense(alpha)
         z = self.base - self.adjoint_of(alpha)
         m = z.max()
         e = np.exp(z - m)
@@ -175,6 +231,26 @@ class DualProblem:
         grad = np.where(self.fixed, 0.0, eps[self.owner] - gains)
         return {"alpha": alpha, "value": value, "sigma": sigma, "eps": eps, "gains": gains,
                 "grad": grad, "sums": s, "lz": lz}
+
+    def _evaluate_dense(self, alpha: np.ndarray) -> dict:
+        """:meth:`evaluate` for a small game with a fixed epsilon: the products on the
+        support only, the epsilon term one dot product (the same numbers)."""
+        z = self._base_s - alpha @ self._dense_s
+        m = z.max()
+        e = np.exp(z - m)
+        total = e.sum()
+        sig = e / total
+        lz = m + math.log(total)
+        gains = self._dense_s @ sig
+        grad = (self._eps_k - gains) * self.notfixed
+        if self._cols is None:
+            sigma = sig.reshape(self.shape)
+        else:
+            sigma = np.zeros(self._base_flat.size)
+            sigma[self._cols] = sig
+            sigma = sigma.reshape(self.shape)
+        return {"alpha": alpha, "value": lz + float(self._eps_k @ alpha), "sigma": sigma,
+                "eps": self.epsilon, "gains": gains, "grad": grad, "lz": lz, "_sig": sig}
 
     def curvature(self, state: dict) -> np.ndarray:
         """Per-player weight of the target term's Hessian block of ones (0 if fixed)."""
@@ -199,8 +275,13 @@ class DualProblem:
         """Dense Hessian on the free indices (sparse assembly)."""
         sigma = state["sigma"].ravel()
         if self.dense is not None:
-            a = self.dense[free]
-            h = (a * sigma) @ a.T
+            sig = state.get("_sig")
+            if sig is None:
+                a = self.dense[free]
+                h = (a * sigma) @ a.T
+            else:
+                a = self._dense_s[free]
+                h = (a * sig) @ a.T
         else:
             a = self.matrix[free]
             h = (a.multiply(sigma[None, :]).tocsr() @ a.T).toarray()
