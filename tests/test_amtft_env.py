@@ -47,14 +47,15 @@ def stack(*nets):
 
 
 def amtft(seat: int, opp_actions: tuple, *, loss: float = 0.5, weights=None,
-          threshold: float = 0.0) -> Agent:
+          threshold: float = 0.0, own: bool = False) -> Agent:
     k = len(opp_actions)
     params = {"coop": stack(*[const_net(RIGHT) for _ in opp_actions]),
               "coop_opp": stack(*[const_net(a) for a in opp_actions]),
               "punish": const_net(LEFT),
               "weights": np.full(k, 1.0 / k) if weights is None else np.asarray(weights),
               "start": 0.0, "seat": float(seat), "loss": np.full(k, loss),
-              "threshold": threshold, "alpha": 2.0, "rollout": 20.0, "gamma": 0.96}
+              "threshold": threshold, "alpha": 2.0, "rollout": 20.0, "gamma": 0.96,
+              "debit_own": 1.0 if own else 0.0}
     return Agent("amtft_net", params, player=seat)
 
 
@@ -82,13 +83,20 @@ def test_a_cooperating_opponent_causes_no_event(seat):
 LENGTHS = {5, 10, 17}
 
 
-@pytest.mark.parametrize("seat", [0, 1])
-def test_a_deviation_is_charged_its_gain_and_punished_for_the_computed_length(seat):
+@pytest.mark.parametrize("seat, own", [(0, False), (1, False), (0, True), (1, True)])
+def test_a_deviation_is_charged_its_gain_and_punished_for_the_computed_length(seat, own):
     game = sp.load_game("coins")
     # the opponent plays uniformly at random instead of its cooperative DOWN
-    rewards, st = events(game, amtft(seat, (DOWN,)), scripted(None, 1 - seat))
+    rewards, st = events(game, amtft(seat, (DOWN,), own=own), scripted(None, 1 - seat))
     detections = np.diff(st["events"][..., 1], axis=1, prepend=0)        # [E, T]
     assert detections.sum(axis=1).min() >= 1
+    if own:
+        # the agent's own loss: only a coin of its colour taken by the opponent costs it
+        # (2; with both on it, +1 - 2 against +1), so every punishment lasts 10 steps
+        # and there are no more detections than such steps
+        lost = rewards[..., seat] < 0
+        assert np.all(detections.sum(axis=1) <= lost.sum(axis=1))
+        assert {int(x) + 1 for x in st["left"][detections > 0]} == {10}
     # threshold 0: a positive gain is detected the step it happens, so no debit is
     # ever carried; the punishment then lasts the rule's length for that gain
     assert np.all(st["debit"] == 0.0)
@@ -136,6 +144,8 @@ def test_training_on_coins_builds_agents_that_replay(small_run):
     # punishment costs the selfish opponent: it gains less against amTFT than against
     # the bare cooperative network of the same seat, seed by seed
     assert np.all(f["selfish_vs_amtft"][:, 1] < f["selfish_vs_naive"][:, 1])
+    assert np.all(f["events_vs_selfish"]["defection"] > 0)
+    assert np.all(f["events_vs_selfish"]["punishing"] > 0)
     played = sp.play("coins", run, run, seed_first=0, seed_second=1, episodes=4)
     assert np.all(np.isfinite(played["sampled"]["mean"]))
 
@@ -162,6 +172,9 @@ def test_crossplay_on_coins_scores_against_the_best_observed_profile():
     assert data["max_welfare"]["utilitarian"]["objective"] == pytest.approx(best)
     assert len(data["cells"]) == 4 and max(c["score"] for c in data["cells"]) == pytest.approx(1)
     assert all(c["pareto_slack"] is None for c in data["cells"])
+    for c in data["cells"]:                  # the game's episode metrics, per player
+        taken = np.add(c["episode_metrics"]["own_coins"], c["episode_metrics"]["other_coins"])
+        assert len(taken) == 2 and np.all(taken >= 0)
 
 
 @pytest.mark.slow
@@ -170,3 +183,4 @@ def test_coins_amtft_numbers():
     f = run.final
     assert np.mean(f["own_coin_rate"]) >= 0.9
     assert np.all(f["selfish_vs_amtft"][:, 1] < f["selfish_vs_naive"][:, 1])
+    assert np.all(f["events_vs_selfish"]["punishing"] > 0)

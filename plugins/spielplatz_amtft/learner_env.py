@@ -22,7 +22,8 @@ punishment network (the opponent playing the selfish network it was trained with
 The run's agents are ``amtft_net`` agents (:mod:`spielplatz_amtft.policy_env`); its
 ``final`` holds each seed's self-play rewards, own-coin rate and events, and the
 reward of the selfish opponent against the amTFT agent and against the bare
-cooperative network of the same seat ("naive cooperator").
+cooperative network of the same seat ("naive cooperator"), with the amTFT agent's
+events in the former (``events_vs_selfish``: defections detected, punished steps).
 """
 
 from __future__ import annotations
@@ -186,7 +187,8 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
             "start": starts.astype(float), "seat": np.full(n, float(seat)),
             "loss": loss[:, seat], "threshold": np.full(n, float(opts["threshold"])),
             "alpha": np.full(n, float(opts["alpha"])),
-            "rollout": np.full(n, float(opts["rollout"])), "gamma": np.full(n, gamma)})
+            "rollout": np.full(n, float(opts["rollout"])), "gamma": np.full(n, gamma),
+            "debit_own": np.full(n, float(opts["debit"] == "own_loss"))})
     info = [{"W": names, "start": names[s]} for s in starts]
     final, metrics = _report(game, players, coop, selfish, names, seeds, opts, bad)
     config = {**opts, "W": names, "gamma": gamma, "profiles": profiles + (
@@ -240,13 +242,17 @@ def _report(game: Any, players: list, coop: dict, selfish: list, names: list, se
                                              len(recorded), axis=1)
     # the selfish opponent (seat 2) against amTFT and against the naive cooperator
     first = names[0]
-    vs = play_many(game, [(_seed_agent(players, i, 0), _a2c(selfish[i][1], 1))
-                          for i in range(n)] +
-                   [(_a2c(coop[first][i][0], 0), _a2c(selfish[i][1], 1)) for i in range(n)],
-                   episodes=episodes, horizon=horizon, seed=int(seeds[0]) + 7)
-    per_step = vs.mean(axis=(1, 2))                                      # [2n, 2]
-    final["selfish_vs_amtft"] = per_step[:n]
-    final["selfish_vs_naive"] = per_step[n:]
+    vs, (mine, _) = play_many(game, [(_seed_agent(players, i, 0), _a2c(selfish[i][1], 1))
+                                     for i in range(n)],
+                              episodes=episodes, horizon=horizon, seed=int(seeds[0]) + 7,
+                              keep_states=True)
+    naive = play_many(game, [(_a2c(coop[first][i][0], 0), _a2c(selfish[i][1], 1))
+                             for i in range(n)],
+                      episodes=episodes, horizon=horizon, seed=int(seeds[0]) + 7)
+    final["selfish_vs_amtft"] = vs.mean(axis=(1, 2))                     # [n, 2]
+    final["selfish_vs_naive"] = naive.mean(axis=(1, 2))
+    final["events_vs_selfish"] = {name: mine["events"][:, :, -1, e].mean(axis=1)
+                                  for e, name in enumerate(EVENTS)}
     final["W"] = names
     del bad
     return final, metrics

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AMTFT", "SLOTS", "PERIOD", "MAX_ROLLOUT", "init", "act"]
+__all__ = ["AMTFT", "SLOTS", "PERIOD", "MAX_ROLLOUT", "init", "act", "judge"]
 
 #: Welfare functions one agent can hold (fixed, so that every agent has the same shapes).
 SLOTS = 8
@@ -66,6 +66,26 @@ def _draw(probabilities: Any, u: Any) -> Any:
     return jnp.minimum(index, probabilities.shape[0] - 1).astype(jnp.int32)
 
 
+def judge(params: Any, state: dict, charged: Any, gain: Any, w: Any) -> tuple:
+    """The debit and the punishment (shared by both amTFT policy kinds): ``charged``
+    deviations add ``gain`` to the debit (never below zero); a debit above ``threshold``
+    starts a punishment of the fewest steps ``k <= rollout`` whose discounted loss
+    ``loss_w (1 - gamma^k) / (1 - gamma)`` reaches ``alpha`` times the debit, and clears
+    it. Returns ``(debit, steps left to punish, detected)``."""
+    import jax.numpy as jnp
+
+    debit = jnp.where(charged, jnp.maximum(state["debit"] + gain, 0.0), state["debit"])
+    detect = debit > params["threshold"]
+    ks = jnp.arange(1, MAX_ROLLOUT + 1)
+    gamma = params["gamma"]
+    loss = params["loss"][w] * (1 - gamma ** ks) / (1 - gamma)
+    enough = (loss >= params["alpha"] * debit) & (ks <= params["rollout"])
+    length = jnp.where(enough.any(), ks[jnp.argmax(enough)],
+                       jnp.asarray(params["rollout"]).astype(ks.dtype))
+    left = jnp.where(detect, length, state["left"]).astype(jnp.int32)
+    return jnp.where(detect, 0.0, debit), left, detect
+
+
 def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     import jax
     import jax.numpy as jnp
@@ -93,18 +113,7 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     # C.1 debit: the opponent's reward for its action minus for the cooperative one
     opp_payoffs = jnp.where(seat == 0, payoffs[1], payoffs[0].T)       # [own, opponent]
     gain = opp_payoffs[own_prev, opp_prev] - opp_payoffs[own_prev, opp_coop[w]]
-    debit = jnp.where(deviated & ~resample, jnp.maximum(state["debit"] + gain, 0.0),
-                      state["debit"])
-    detect = debit > params["threshold"]
-    ks = jnp.arange(1, MAX_ROLLOUT + 1)
-    gamma = params["gamma"]
-    loss = params["loss"][new_w] * (1 - gamma ** ks) / (1 - gamma)
-    enough = (loss >= params["alpha"] * debit) & (ks <= params["rollout"])
-    length = jnp.where(enough.any(), ks[jnp.argmax(enough)],
-                       jnp.asarray(params["rollout"]).astype(ks.dtype))
-    left = jnp.where(detect, length, state["left"]).astype(jnp.int32)
-    debit = jnp.where(detect, 0.0, debit)
-
+    debit, left, detect = judge(params, state, deviated & ~resample, gain, new_w)
     punishing = left > 0
     p_action = _draw(params["punish"], u_punish)
     own_coop = jnp.where(seat == 0, *(_split(schedules[new_w, t % schedules.shape[1]], cols)))

@@ -11,7 +11,9 @@ of the exact ones of :mod:`spielplatz_amtft.policy`. One agent's parameters:
 * ``weights [K]``: re-sampling probabilities over W; ``start``: the first w; ``seat``;
 * ``loss [K]``: the opponent's loss per punished step against cooperation under each w,
   estimated by the learner from rollouts of length ``rollout`` (C.1: 20);
-* ``threshold``, ``alpha``, ``rollout``, ``gamma`` as in the matrix version.
+* ``threshold``, ``alpha``, ``rollout``, ``gamma`` as in the matrix version;
+* ``debit_own``: 1 -- the debit counts what the deviation cost the agent itself, 0 --
+  what it gained the opponent (as the matrix version).
 
 The policy observes the game (``observes="game"``): every view, the state before the
 last step, the last joint action and rewards, and the environment. Each step, unless it
@@ -19,11 +21,18 @@ was punishing: the opponent's *simulated cooperative action* is the most likely 
 of its cooperative network under the current w on its previous view. (1) If the opponent
 did not play it but played the most likely action under another w' in W, w is re-sampled
 (normative disagreement, not defection: Section 5.1). (2) Otherwise a deviation adds to
-the debit the opponent's reward for its actual action minus its reward had it played the
+the debit the difference of one step's rewards between the actual action and the
 simulated cooperative action from the same state, the agent's own action held fixed --
 the environment's ``step`` is called on the previous state (C.1: "the direct difference
 between the rewards given by the actual action and given by the simulated cooperative
-action", no rollouts; the debit never goes below zero). A debit above ``threshold``
+action", no rollouts; the debit never goes below zero). C.1 does not say whose rewards:
+with ``debit_own`` (the default on environments) it is the agent's own reward had the
+opponent cooperated minus its actual reward (a stolen coin costs 2); else the
+opponent's actual reward minus its reward had it cooperated. The second reading also
+charges an opponent that takes its *own* coin a step earlier than the agent's model of
+its partner would have (+1), which is what independently trained partners do all the
+time: measured on ``coins``, it turned cross-play between amTFT agents of different
+seeds into mutual punishment (docs/learners.md). A debit above ``threshold``
 starts a punishment of the fewest steps ``k <= rollout`` whose discounted loss
 ``loss_w (1 - gamma^k) / (1 - gamma)`` reaches ``alpha`` times the debit. The state
 counts the events: re-samples, defections detected, punished steps.
@@ -33,7 +42,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .policy import MAX_ROLLOUT, _draw
+from .policy import _draw, judge
 
 __all__ = ["AMTFT_NET", "init", "act"]
 
@@ -78,22 +87,12 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     resample = deviated & other.any()
     new_w = jnp.where(resample, _draw(weights, jax.random.uniform(k_resample)), w)
 
-    # C.1's debit: the opponent's reward for its action minus for the cooperative one
+    # C.1's debit: one step's rewards, actual against the simulated cooperative action
     simulated = obs.actions.at[opp].set(modes[w])
     _, _, cf_rewards, _ = obs.env.step(obs.previous, simulated, k_cf)
-    gain = obs.rewards[opp] - cf_rewards[opp]
-    debit = jnp.where(deviated & ~resample, jnp.maximum(state["debit"] + gain, 0.0),
-                      state["debit"])
-    detect = debit > params["threshold"]
-    ks = jnp.arange(1, MAX_ROLLOUT + 1)
-    gamma = params["gamma"]
-    loss = params["loss"][new_w] * (1 - gamma ** ks) / (1 - gamma)
-    enough = (loss >= params["alpha"] * debit) & (ks <= params["rollout"])
-    length = jnp.where(enough.any(), ks[jnp.argmax(enough)],
-                       jnp.asarray(params["rollout"]).astype(ks.dtype))
-    left = jnp.where(detect, length, state["left"]).astype(jnp.int32)
-    debit = jnp.where(detect, 0.0, debit)
-
+    gain = jnp.where(params["debit_own"] > 0, cf_rewards[seat] - obs.rewards[seat],
+                     obs.rewards[opp] - cf_rewards[opp])
+    debit, left, detect = judge(params, state, deviated & ~resample, gain, new_w)
     punishing = left > 0
     view = obs.views[seat]
     coop = jax.tree_util.tree_map(lambda x: x[new_w], params["coop"])

@@ -26,6 +26,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .dice import _returns_to_go
+
 __all__ = ["env_dice_trainer", "rollout"]
 
 
@@ -52,15 +54,6 @@ def rollout(env: Any, net: Any, params: tuple, key: Any, batch: int) -> dict:
         return traj
 
     return jax.vmap(episode)(jax.random.split(key, batch))
-
-
-def _returns_to_go(rewards: Any, gamma: float) -> Any:
-    def back(carry: Any, r: Any) -> tuple:
-        g = r + gamma * carry
-        return g, g
-
-    _, out = jax.lax.scan(back, jnp.zeros(rewards.shape[0]), rewards.T[::-1])
-    return out[::-1].T
 
 
 def dice_objective(net: Any, traj: dict, params: tuple, player: int, gamma: float,

@@ -306,9 +306,9 @@ def play_many(game: Any, pairs: list, *, episodes: int, horizon: int = 100,
     ``keep_states=True`` (pairs of one kind pair and shape) returns ``(rewards,
     (states_1, states_2))`` with each agent's state after every step, leaves
     ``[pairs, episodes, horizon, ...]`` (e.g. the events a policy counts).
-    ``keep_metrics=True`` (one kind pair and shape; ``jax_environment`` games) appends the
-    environment's ``metrics`` of each episode's last state, ``[pairs, episodes, ...]``
-    (e.g. the Coin Games' coins taken).
+    ``keep_metrics=True`` (``jax_environment`` games) appends the environment's
+    ``metrics`` of each episode's last state, ``[pairs, episodes, ...]`` (e.g. the Coin
+    Games' coins taken).
 
     Pairs of the same kinds and shapes play in one compiled call; pair ``n`` uses the
     keys of ``fold_in(PRNGKey(seed), n)``, so a pair's episodes do not depend on the
@@ -327,12 +327,12 @@ def play_many(game: Any, pairs: list, *, episodes: int, horizon: int = 100,
     for n, (a, b) in enumerate(pairs):
         shapes = tuple(np.shape(leaf) for x in (a, b) for _, leaf in _leaves(x.params))
         groups.setdefault((a.kind, b.kind, shapes), []).append(n)
-    if (keep_states or keep_metrics) and len(groups) != 1:
-        raise SpielplatzError("keep_states and keep_metrics need pairs of one kind pair and "
-                              "one shape")
+    if keep_states and len(groups) != 1:
+        raise SpielplatzError("keep_states needs pairs of one kind pair and one shape")
     if keep_metrics and not per_player:
         raise SpielplatzError("keep_metrics needs a jax_environment game")
     base = jax.random.PRNGKey(seed)
+    ends_all: dict = {}
     for (k1, k2, _), members in groups.items():
         fn = _episodes_fn((k1, k2), int(horizon), per_player, keep_states, keep_metrics)
         keys = np.stack([np.asarray(jax.random.split(jax.random.fold_in(base, n), episodes))
@@ -342,15 +342,17 @@ def play_many(game: Any, pairs: list, *, episodes: int, horizon: int = 100,
         played = fn(env, p1, p2, keys)
         if keep_metrics:
             played, ends = played
-            ends = jax.tree_util.tree_map(np.asarray, ends)
-        if keep_states or keep_metrics:
-            rewards, states = played if keep_states else (played, None)
-            out = (np.asarray(rewards, dtype=float),)
-            if keep_states:
-                out += (jax.tree_util.tree_map(np.asarray, states),)
-            return out + (ends,) if keep_metrics else out
+            for name, value in ends.items():
+                value = np.asarray(value)
+                ends_all.setdefault(name, np.zeros((len(pairs),) + value.shape[1:],
+                                                   value.dtype))[members] = value
+        if keep_states:
+            rewards, states = played
+            got = (np.asarray(rewards, dtype=float),
+                   jax.tree_util.tree_map(np.asarray, states))
+            return got + (ends_all,) if keep_metrics else got
         out[members] = np.asarray(played, dtype=float)
-    return out
+    return (out, ends_all) if keep_metrics else out
 
 
 def discounted_average(rewards: Any, gamma: float) -> np.ndarray:

@@ -30,7 +30,9 @@ ABCG: cooperation failure as both players racing for every coin, or as mutual
 punishment), and ``max w`` is the best value of ``w`` observed in any cell of the
 cross-play (reported as ``"source": "best observed"``), so a score of 1 means "as good
 as the best profile seen", not the game's optimum; trajectory welfare uses
-``gamma = 0.96`` (C.1). No Pareto slack is computed there (the feasible set is not known).
+``gamma = 0.96`` (C.1). No Pareto slack is computed there (the feasible set is not known); each cell carries the
+environment's episode metrics (``episode_metrics``, means over the episodes, e.g. the
+coins each player took).
 
 Group means come with percentile-bootstrap confidence intervals (``scipy.stats.bootstrap``).
 Appendix E's bound (1), ``V_i(pi^w_1, pi^{w'}_2) <= min(V_i(pi^w), V_i(pi^{w'}))``, is
@@ -175,7 +177,11 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
     # every seat-1 agent against every seat-2 agent
     index = [(r, c) for r in range(len(members)) for c in range(len(members))]
     pairs = [(members[r][2][0], members[c][2][1]) for r, c in index]
-    trajectories = play_many(game, pairs, episodes=episodes, horizon=horizon, seed=seed)
+    trajectories = play_many(game, pairs, episodes=episodes, horizon=horizon, seed=seed,
+                             keep_metrics=environment)
+    ends: dict = {}
+    if environment:
+        trajectories, ends = trajectories
     sampled = discounted_average(trajectories, gamma)                     # [cells, E, 2]
     values = sampled.mean(axis=1)
     stderr = sampled.std(axis=1) / np.sqrt(max(episodes, 1))
@@ -209,7 +215,10 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
                       "normalized": normalized, "score": _best(normalized),
                       "pareto_slack": (None if environment
                                        else pareto_slack(payoffs, values[n])),
-                      "welfare": [list(labels[r][0]), list(labels[c][0])]})
+                      "welfare": [list(labels[r][0]), list(labels[c][0])],
+                      **({"episode_metrics": {k: np.asarray(v[n], dtype=float).mean(axis=0)
+                                              .tolist() for k, v in ends.items()}}
+                         if environment else {})})
     for r, (_, ir, _) in enumerate(members):
         fam_info[members[r][0]].setdefault("welfare", []).append(
             {"seed": ir, "W": list(labels[r][0]), "source": labels[r][1]})
