@@ -204,13 +204,48 @@ def test_battle_of_the_sexes_known_answer():
 
 
 def test_prisoners_dilemma_is_exactly_defect_defect():
-    """The unique (C)CE is pure: the dual has no finite minimiser; the LP finds the support."""
+    """The unique (C)CE is pure: the dual has no finite minimiser. CE: the duals prove
+    cooperation strictly dominated (no LP); CCE: the LP finds the support."""
     for concept in ("ce", "cce"):
         sol = solve("prisoners_dilemma", concept)
         assert sol.status == "optimal"
         assert sol.joint.tolist() == [[0.0, 0.0], [0.0, 1.0]]
         assert sol.gap == 0.0 and sol.entropy == 0.0
-        assert sol.extra["support_lp"] and sol.extra["support_size"] == 1
+        assert sol.extra["support_size"] == 1
+        if concept == "ce":
+            assert not sol.extra["support_lp"] and sol.extra["support_route"] == "dominance"
+        else:
+            assert sol.extra["support_lp"] and sol.extra["support_route"] == "lp"
+
+
+def test_dominance_route_agrees_with_the_support_lp(monkeypatch):
+    """CE zeros certified by the duals (strictly dominated recommendations, no LP) are
+    the support LP's zeros, and the answer is the LP route's (issue 15)."""
+    from spielplatz.equilibria import deviations
+    from spielplatz.equilibria.mwmre import exact
+    from spielplatz.equilibria.mwmre.config import prepare
+    from spielplatz.equilibria.mwmre.newton import support_lp
+    from spielplatz.equilibria.mwmre.problem import DualProblem
+
+    games = np.random.default_rng(15).standard_normal((30, 2, 8, 8))
+    routes = []
+    for g in games:
+        sol = solve(g, "ce")
+        routes.append(sol.extra["support_route"])
+        assert sol.status == "optimal" and sol.gap <= 1e-8 * np.ptp(g)
+        if sol.extra["support_route"] != "dominance":
+            continue
+        opts = prepare(g)
+        problem = DualProblem(deviations.remove_offsets(g) / opts.scale, "ce", opts.log_prior,
+                              epsilon=opts.epsilon)
+        assert np.array_equal(support_lp(problem), sol.joint > 0)
+        with monkeypatch.context() as m:
+            m.setattr(exact, "dominated", lambda problem, alpha: None)
+            lp = solve(g, "ce")
+        assert lp.extra["support_route"] == "lp" and lp.status == "optimal"
+        assert np.array_equal(lp.joint > 0, sol.joint > 0)
+        np.testing.assert_allclose(sol.joint, lp.joint, atol=1e-8)
+    assert routes.count("dominance") >= 5, routes
 
 
 def test_weakly_dominated_strategy():

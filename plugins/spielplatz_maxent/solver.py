@@ -98,7 +98,9 @@ class MaxEntSolver:
             (``kkt``: the projected dual gradient, ``dual_gap``: nats),
             ``epsilon_required`` (per player), ``relative_entropy``
             (nats), ``support_size``, ``support_lp`` (whether the LP that
-            certifies zeros ran) and ``duals`` (per player, payoff units: the
+            certifies zeros ran), ``support_route`` (``"none"``: no zeros;
+            ``"dominance"``: zeros certified by the duals, recommendations strictly
+            dominated on the support; ``"lp"``: the support LP) and ``duals`` (per player, payoff units: the
             minimiser of the dual of :mod:`spielplatz.equilibria.mwmre`; on the support
             when the answer has zeros).
 
@@ -185,6 +187,7 @@ def _solution(game: NormalFormGame, concept: str, result: mwmre.Result,
         "residuals": result.residuals, "epsilon_required": result.epsilon_required,
         "relative_entropy": result.relative_entropy,
         "support_size": int((result.joint > 0).sum()), "support_lp": result.support_lp,
+        "support_route": result.support_route,
         "payoff_scale": result.payoff_scale, "path": "newton", "duals": result.duals,
     }
     return Solution.from_joint(game, result.joint, concept, solver="maxent",

@@ -31,11 +31,23 @@ class ExactResult:
     iterations: int
     support_lp: bool
     converged: bool
+    support_route: str = "none"     # "none", "dominance" (certified by the duals) or "lp"
 
 
 def _collapsing(iteration: int, state: dict) -> bool:
     """Heuristic: the dual is running off to infinity (the answer has zeros)."""
-    return (iteration >= 8 and state["sigma"].min() < 1e-9) or iteration >= 40
+    return (iteration >= 8 and _min_mass(state) < 1e-9) or iteration >= 40
+
+
+def _min_mass(state: dict, problem: DualProblem | None = None) -> float:
+    """Smallest probability on the problem's support (joint actions outside it are 0)."""
+    sig = state.get("_sig")            # the dense evaluation's joint on the support
+    if sig is not None:
+        return float(sig.min())
+    sigma = state["sigma"]
+    if problem is not None and not problem.support.all():
+        return float(sigma[problem.support].min())
+    return float(sigma.min())
 
 
 def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
@@ -57,6 +69,10 @@ def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
 
 #: Largest logit span ``mu (max W - min W)`` solved directly before continuation.
 CONTINUATION_SPAN = 16.0
+
+#: Newton iterations of a collapsing phase that may still end in a dominance
+#: certificate (:func:`dominated`) before the support LP is run instead.
+DOMINANCE_PATIENCE = 16
 
 
 def _continuation(payoffs: np.ndarray, concept: str, opts: Options,
@@ -90,26 +106,26 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     g = deviations.remove_offsets(np.asarray(payoffs, dtype=float)) / opts.scale
     problem = DualProblem(g, concept, opts.log_prior + opts.welfare_term, epsilon=opts.epsilon,
                           target=opts.target, eps_plus=opts.eps_plus, rho=opts.rho)
-    used_lp = False
+    used_lp, route = False, "none"
     if opts.target is not None:
         res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=alpha0)
         total = res.iterations
     elif lp_first:
         support = support_lp(problem)
-        used_lp = True
+        used_lp, route = True, "lp"
         if not support.all():
             problem = problem.restrict(support)
         res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
         total = res.iterations
     else:
-        res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, give_up=_collapsing,
-                     alpha0=alpha0)
-        total = res.iterations
+        eliminate = (concept == "ce" and opts.epsilon is not None
+                     and not np.any(opts.epsilon))
+        res, problem, total, route = _newton_eliminating(problem, opts, alpha0, eliminate)
         # Zeros in the answer (or no convergence): find the support exactly.
-        if not res.converged or res.state["sigma"].min() < 1e-9:
+        if not res.converged or _min_mass(res.state, problem) < 1e-9:
             support = support_lp(problem)
-            used_lp = True
-            if not support.all():
+            used_lp, route = True, "lp"
+            if (support != problem.support).any():
                 problem = problem.restrict(support)
                 res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
             elif not res.converged:
@@ -123,7 +139,106 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     joint = joint / joint.sum()
     return ExactResult(joint=joint, duals=res.alpha, eps_required=np.asarray(state["eps"]),
                        residual=res.residual, dual_gap=dual_gap, iterations=total,
-                       support_lp=used_lp, converged=res.converged)
+                       support_lp=used_lp, converged=res.converged, support_route=route)
+
+
+def _newton_eliminating(problem: DualProblem, opts: Options, alpha0: np.ndarray | None,
+                        eliminate: bool) -> tuple:
+    """Projected Newton that drops, as it goes, recommendations no CE plays.
+
+    While the joint collapses (the answer has zeros), the duals of the collapsing
+    recommendations grow along a direction that proves them unplayable: a
+    recommendation ``a'`` of player ``p`` whose duals ``w = alpha_p[a', :]`` make
+    ``sum_a'' w(a'') (G_p(a'', c) - G_p(a', c)) > 0`` on every joint action
+    ``(a', c)`` still in the support is strictly dominated there by the mixture
+    ``w``, so every CE (exact, ``epsilon = 0``) gives it probability 0: the
+    constraints of ``w`` sum to a gain that is positive unless ``sigma(a', .) = 0``
+    (a Farkas certificate, checked in float64 with a margin far above its
+    rounding error). Such rows leave the support (:func:`dominated`), and Newton
+    goes on from the same duals on the smaller problem (once more from zero if
+    that does not converge), until it converges or the collapse has no certificate
+    of this kind (the caller then runs the support LP). Returns ``(result, problem, iterations, route)``, ``route`` ``"dominance"``
+    when some row was dropped, else ``"none"``.
+    """
+    total, route = 0, "none"
+    while True:
+        found: dict = {}
+
+        def give_up(it: int, state: dict, _problem=problem, _found=found) -> bool:
+            if eliminate and it >= 2 and _min_mass(state, _problem) < 1e-9:
+                support = dominated(_problem, state["alpha"])
+                if support is not None:
+                    _found["support"] = support
+                    return True
+            return ((it >= DOMINANCE_PATIENCE if eliminate else it >= 8)
+                    and _min_mass(state, _problem) < 1e-9) or it >= 40
+
+        res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, give_up=give_up,
+                     alpha0=alpha0)
+        total += res.iterations
+        if ("support" not in found and eliminate and res.converged
+                and _min_mass(res.state, problem) < 1e-9):
+            # converged in the tail (the gradient vanishes with the mass)
+            support = dominated(problem, res.alpha)
+            if support is not None:
+                found["support"] = support
+        if "support" not in found:
+            if route == "dominance" and alpha0 is not None and not res.converged:
+                # the warm start kept duals that ran off with the dropped rows and
+                # that Newton cannot bring back (e.g. no curvature left): from zero
+                alpha0 = None
+                continue
+            return res, problem, total, route
+        problem = problem.restrict(found["support"])
+        alpha0, route = res.alpha, "dominance"
+
+
+def dominated(problem: DualProblem, alpha: np.ndarray) -> np.ndarray | None:
+    """The support of ``problem`` less the recommendations its CE duals ``alpha``
+    prove unplayable (bool ``[A...]``), or ``None`` when they prove nothing new.
+
+    For player ``p`` and recommendation ``a'`` with duals ``w = alpha_p[a', :]``
+    (non-negative, diagonal zero) the combined constraint has the coefficient
+    ``(w G_p)(c) - sum(w) G_p(a', c)`` on joint action ``(a', c)``; when it exceeds
+    ``margin * sum(w)`` on every joint action of row ``a'`` in the support, no CE
+    of the support plays ``a'`` (see :func:`_newton_eliminating`). Repeated until
+    nothing changes (a dropped row shrinks the others' supports). ``margin``
+    bounds the float64 rounding of the coefficients many times over (payoffs of
+    range 1).
+    """
+    n, shape = problem.n, problem.shape
+    gp = problem.__dict__.get("_player_payoffs")
+    if gp is None:
+        gp = problem.__dict__["_player_payoffs"] = [
+            deviations.player_matrix(problem.payoffs[p], p, n) for p in range(n)]
+    support = problem.support.copy()
+    duals, start = [], 0
+    for a in shape:
+        duals.append(np.maximum(alpha[start:start + a * a].reshape(a, a), 0.0)
+                     * (1.0 - np.eye(a)))
+        start += a * a
+    changed, any_change = True, False
+    while changed:
+        changed = False
+        for p in range(n):
+            sp_ = deviations.player_matrix(support, p, n)          # a view: [A_p, R]
+            w = duals[p]
+            mass = w.sum(axis=1)
+            rows = np.flatnonzero(sp_.any(axis=1) & (mass > 0))
+            if rows.size == 0:
+                continue
+            g = gp[p]
+            comb = w[rows] @ g - mass[rows, None] * g[rows]
+            margin = max(1e-12, 8.0 * (shape[p] + 2) * 2.0 ** -53) * float(
+                np.abs(g).max(initial=0.0))
+            ok = np.where(sp_[rows], comb > margin * mass[rows, None], True).all(axis=1)
+            if ok.any():
+                moved = np.moveaxis(support, p, 0)                   # a view of support
+                moved[rows[ok]] = False
+                changed = any_change = True
+    if not any_change or not support.any():
+        return None
+    return support
 
 
 def status_of(certified: bool, residual: float) -> str:
@@ -167,6 +282,10 @@ class Result:
         The payoff range the game was divided by.
     config : dict
         The validated options.
+    support_route : str
+        How the zeros of the answer were found: ``"none"`` (no zeros),
+        ``"dominance"`` (recommendations the duals prove unplayable, no LP) or
+        ``"lp"`` (the support LP).
     """
 
     joint: np.ndarray
@@ -181,6 +300,7 @@ class Result:
     support_lp: bool
     payoff_scale: float
     config: dict
+    support_route: str = "none"
 
 
 def solve(payoffs: Any, concept: str = "ce", *, prior: Any = None, mu: Any = 0.0,
@@ -282,4 +402,5 @@ def result_of(payoffs: np.ndarray, concept: str, opts: Options, found: ExactResu
                   residuals={"kkt": float(found.residual),
                              "dual_gap": abs(float(found.dual_gap))},
                   objective=objective, relative_entropy=kl, iterations=found.iterations,
-                  support_lp=found.support_lp, payoff_scale=opts.scale, config=opts.config)
+                  support_lp=found.support_lp, payoff_scale=opts.scale, config=opts.config,
+                  support_route=found.support_route)
