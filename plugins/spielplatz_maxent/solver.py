@@ -21,6 +21,7 @@ Problems (see :mod:`spielplatz.equilibria.mwmre` for the duals):
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -113,9 +114,7 @@ class MaxEntSolver:
         check_option_names(unknown, SOLVE_OPTIONS, "the maxent solver")
         concept = deviations.check_concept(concept)
         game = normal_form_game(game, "the maxent solver")
-        from spielplatz.system.resources import check_solve_memory
-
-        check_solve_memory(game, concept, "maxent")
+        _check_solve_memory(game, concept)
         start = time.perf_counter()
         result = mwmre.solve(game.payoffs, concept, prior=prior, mu=mu, welfare=welfare,
                              epsilon=epsilon, target_epsilon=target_epsilon, rho=rho,
@@ -179,6 +178,23 @@ class MaxEntSolver:
         return BatchSolution.from_joints(
             res.payoffs, res.joints, concept, solver="maxent", config=res.config,
             wall_time=time.perf_counter() - start, extra=res.extra(), **res.measured())
+
+
+#: Solves whose constraint matrices need less than this are not checked against the
+#: default memory limit (a share of the available memory, read from /proc and the
+#: cgroup files on every call: slower than a small solve). A limit set in
+#: ``SPIELPLATZ_MEMORY_LIMIT`` is always checked.
+SMALL_SOLVE_BYTES = 4 * 1024 ** 2
+
+
+def _check_solve_memory(game: NormalFormGame, concept: str) -> None:
+    from spielplatz.system import resources
+
+    if (not os.environ.get(resources.ENV_VAR, "").strip()
+            and resources.lp_solve_bytes(tuple(int(a) for a in game.shape), concept)
+            <= SMALL_SOLVE_BYTES):
+        return
+    resources.check_solve_memory(game, concept, "maxent")
 
 
 def _solution(game: NormalFormGame, concept: str, result: mwmre.Result,

@@ -207,35 +207,36 @@ def dominated(problem: DualProblem, alpha: np.ndarray) -> np.ndarray | None:
     range 1).
     """
     n, shape = problem.n, problem.shape
-    gp = problem.__dict__.get("_player_payoffs")
-    if gp is None:
-        gp = problem.__dict__["_player_payoffs"] = [
-            deviations.player_matrix(problem.payoffs[p], p, n) for p in range(n)]
-    support = problem.support.copy()
-    duals, start = [], 0
-    for a in shape:
-        duals.append(np.maximum(alpha[start:start + a * a].reshape(a, a), 0.0)
-                     * (1.0 - np.eye(a)))
-        start += a * a
+    cache = problem.__dict__.get("_dominance")
+    if cache is None:
+        flat = np.arange(int(np.prod(shape))).reshape(shape)
+        cache = problem.__dict__["_dominance"] = [
+            (deviations.player_matrix(problem.payoffs[p], p, n),            # G_p [A_p, R]
+             np.ascontiguousarray(deviations.player_matrix(flat, p, n)),     # cells [A_p, R]
+             1.0 - np.eye(shape[p]),
+             max(1e-12, 8.0 * (shape[p] + 2) * 2.0 ** -53)
+             * float(np.abs(problem.payoffs[p]).max(initial=0.0)))
+            for p in range(n)]
+    support = problem.support.ravel().copy()
+    starts = np.cumsum([0] + [a * a for a in shape])
     changed, any_change = True, False
     while changed:
         changed = False
         for p in range(n):
-            sp_ = deviations.player_matrix(support, p, n)          # a view: [A_p, R]
-            w = duals[p]
+            g, cells, off, margin = cache[p]
+            a = shape[p]
+            sp_ = support[cells]                                       # [A_p, R]
+            w = np.maximum(alpha[starts[p]:starts[p + 1]].reshape(a, a), 0.0) * off
             mass = w.sum(axis=1)
             rows = np.flatnonzero(sp_.any(axis=1) & (mass > 0))
             if rows.size == 0:
                 continue
-            g = gp[p]
             comb = w[rows] @ g - mass[rows, None] * g[rows]
-            margin = max(1e-12, 8.0 * (shape[p] + 2) * 2.0 ** -53) * float(
-                np.abs(g).max(initial=0.0))
             ok = np.where(sp_[rows], comb > margin * mass[rows, None], True).all(axis=1)
             if ok.any():
-                moved = np.moveaxis(support, p, 0)                   # a view of support
-                moved[rows[ok]] = False
+                support[cells[rows[ok]]] = False
                 changed = any_change = True
+    support = support.reshape(shape)
     if not any_change or not support.any():
         return None
     return support

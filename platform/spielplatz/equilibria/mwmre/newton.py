@@ -70,6 +70,10 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     """
     alpha = np.zeros(problem.k) if alpha0 is None else np.where(problem.fixed, 0.0, alpha0)
     unbounded = getattr(problem, "unbounded", None)      # equality rows: free multipliers
+    # trial points of the line searches need the loss only (gains and gradient are
+    # computed for the accepted point), where the problem can do that
+    value_at = getattr(problem, "trial", problem.evaluate)
+    finish = getattr(problem, "finish", None) or (lambda st: st)
     state = problem.evaluate(alpha)
     # whether the gradient may be non-zero on fixed duals (then the sums skip them)
     fixed_grad = bool(np.any(state["grad"][problem.fixed] != 0))
@@ -126,7 +130,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         for _ in range(40):
             trial = _project(alpha + step * d, unbounded)
             trial[problem.fixed] = 0.0
-            new = problem.evaluate(trial)
+            new = value_at(trial)
             # (over the free and the active-but-not-fixed duals: grad is 0 on the fixed)
             decrease = float(grad[free] @ (alpha[free] - trial[free])) + float(
                 grad[act] @ (alpha[act] - trial[act])) if fixed_grad else float(
@@ -138,7 +142,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         if accepted is None:  # rounding floor: accept the full step if it helps
             trial = _project(alpha + d, unbounded)
             trial[problem.fixed] = 0.0
-            new = problem.evaluate(trial)
+            new = finish(value_at(trial))
             r_new = float(np.abs(_projected_gradient(trial, new["grad"], unbounded)).max(initial=0.0))
             if r_new < residual:
                 accepted = new
@@ -151,11 +155,11 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
             for factor in (32.0, 4.0):
                 trial = _project(accepted["alpha"] + factor * y, unbounded)
                 trial[problem.fixed] = 0.0
-                new = problem.evaluate(trial)
+                new = value_at(trial)
                 if new["value"] < accepted["value"] - 1e-14 * abs(accepted["value"]):
                     accepted = new
                     break
-        alpha, state = accepted["alpha"], accepted
+        alpha, state = accepted["alpha"], finish(accepted)
         residual = float(np.abs(_projected_gradient(alpha, state["grad"], unbounded)).max(initial=0.0))
     return NewtonResult(alpha, state, it, residual <= tol, residual)
 

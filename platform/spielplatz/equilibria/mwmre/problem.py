@@ -235,22 +235,37 @@ class DualProblem:
     def _evaluate_dense(self, alpha: np.ndarray) -> dict:
         """:meth:`evaluate` for a small game with a fixed epsilon: the products on the
         support only, the epsilon term one dot product (the same numbers)."""
+        return self.finish(self.trial(alpha))
+
+    def trial(self, alpha: np.ndarray) -> dict:
+        """The loss at ``alpha`` only (a line search's trial point); :meth:`finish`
+        completes it to :meth:`evaluate`'s state, with the same numbers."""
+        if self.dense is None or self.target is not None:
+            return self.evaluate(alpha)
         z = self._base_s - alpha @ self._dense_s
         m = z.max()
         e = np.exp(z - m)
         total = e.sum()
-        sig = e / total
         lz = m + math.log(total)
+        return {"alpha": alpha, "value": lz + float(self._eps_k @ alpha), "lz": lz,
+                "_e": e, "_total": total}
+
+    def finish(self, state: dict) -> dict:
+        """:meth:`trial`'s state completed: joint, gains, gradient."""
+        e = state.pop("_e", None)
+        if e is None:
+            return state
+        sig = e / state.pop("_total")
         gains = self._dense_s @ sig
-        grad = (self._eps_k - gains) * self.notfixed
         if self._cols is None:
             sigma = sig.reshape(self.shape)
         else:
             sigma = np.zeros(self._base_flat.size)
             sigma[self._cols] = sig
             sigma = sigma.reshape(self.shape)
-        return {"alpha": alpha, "value": lz + float(self._eps_k @ alpha), "sigma": sigma,
-                "eps": self.epsilon, "gains": gains, "grad": grad, "lz": lz, "_sig": sig}
+        state.update(sigma=sigma, eps=self.epsilon, gains=gains,
+                     grad=(self._eps_k - gains) * self.notfixed, _sig=sig)
+        return state
 
     def curvature(self, state: dict) -> np.ndarray:
         """Per-player weight of the target term's Hessian block of ones (0 if fixed)."""
