@@ -129,6 +129,10 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
             other = np.asarray(run.metrics["other_coins"], dtype=float).sum(-1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 share = np.where(own + other > 0, own / (own + other), np.nan)
+            for row in share:                 # windows without an episode end: carry on
+                for r in range(1, len(row)):
+                    if np.isnan(row[r]):
+                        row[r] = row[r - 1]
             _band(ax, run.steps, share, run.learner, colors[runs.index(run) % len(colors)])
         ax.axhline(0.5, color="0.4", ls="--", lw=1)
         ax.set_xlabel("training step")
