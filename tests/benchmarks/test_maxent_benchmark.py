@@ -22,8 +22,10 @@ Cases (issue 3):
 Issue 15 (single games): ``sp.solve`` on 8x8 games with N(0, 1) payoffs, one game
 per call, against per-game cvxpy on the same games in the same run (targets: CE
 5x, CCE 10x). The ratios and the distribution of the paths the solver took
-(Newton alone, or with the support LP) are reported, not asserted: wall-clock
-ratios on a shared machine are too noisy for a pass/fail bar.
+(``extra["support_route"]``: Newton alone, zeros certified by the duals'
+dominance certificates, or the support LP) are reported, not asserted:
+wall-clock ratios on a shared machine are too noisy for a pass/fail bar.
+``MAXENT_SINGLE_GAMES`` sets the number of games (60).
 
 Timings are in-process and interleaved (the same load hits both solvers);
 medians are over the repeats. The numbers are printed as a markdown table,
@@ -198,7 +200,7 @@ def test_single_8x8_normal(concept):
 
     Interleaved per game (the same load hits both); every answer must be optimal
     with a gap within 1e-8 of the payoff range. Reports mean and median ratios and
-    the paths taken (``extra["support_lp"]``: whether the LP that finds zeros ran).
+    the paths taken (``extra["support_route"]``: ``none``, ``dominance`` or ``lp``).
     """
     count = int(os.environ.get("MAXENT_SINGLE_GAMES", "60"))
     games = np.random.default_rng(15).standard_normal((count, 2, 8, 8))
@@ -209,8 +211,9 @@ def test_single_8x8_normal(concept):
         sol, t = _timed(sp.solve, g, solver="maxent", concept=concept)
         ours.append(t)
         assert sol.status == "optimal" and sol.gap <= 1e-8 * np.ptp(g)
-        path = "newton + support LP" if sol.extra["support_lp"] else "newton"
-        path += f" ({sol.extra.get('support_route', 'lp')})" if sol.extra["support_lp"] else ""
+        # "none": Newton alone (no zeros); "dominance": zeros certified by the duals
+        # (strictly dominated recommendations), no LP; "lp": the support LP ran
+        path = sol.extra.get("support_route", "lp" if sol.extra["support_lp"] else "none")
         paths[path] = paths.get(path, 0) + 1
         zeros += bool((sol.joint == 0).any())
         ref, t = _timed(cvxpy_maxent, g, concept)

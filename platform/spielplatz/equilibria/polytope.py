@@ -90,6 +90,61 @@ def as_rows(mat: Any, n: int) -> Any:
     return sp.csr_matrix((0, n)) if mat is None else sp.csr_matrix(mat)
 
 
+def _lp_matrix(s: int, E: Any, f: np.ndarray, B: Any, b: np.ndarray, mv: int) -> Any:
+    """The LP's CSR matrix, rows ``[1' | -1 | 0 | 0]``, ``[E | -f | 0 | 0]``,
+    ``[B | -b | 0 | I]`` (``I`` only with ``mv``), ``[-I | 0 | I | 0]`` over the columns
+    ``(y, tau, u, v)``, assembled row by row from the CSR arrays of ``E`` and ``B``
+    (entries in increasing column order; zeros of ``f`` and ``b`` not stored)."""
+    import scipy.sparse as sp
+
+    k, m = E.shape[0], B.shape[0]
+    parts_idx, parts_val, lengths = [], [], []
+
+    def add_block(mat: Any, rhs: np.ndarray, extra: int | None) -> None:
+        mat = mat.tocsr()
+        mat.sort_indices()
+        counts = np.diff(mat.indptr)
+        rows = mat.shape[0]
+        has_rhs = rhs != 0
+        per_row = counts + has_rhs + (1 if extra is not None else 0)
+        total = int(per_row.sum())
+        idx = np.empty(total, dtype=np.int64)
+        val = np.empty(total)
+        starts = np.concatenate([[0], np.cumsum(per_row)[:-1]]).astype(np.int64)
+        # the matrix's own entries, shifted to their row's start
+        within = np.arange(mat.nnz) - np.repeat(mat.indptr[:-1], counts)
+        pos = np.repeat(starts, counts) + within
+        idx[pos] = mat.indices
+        val[pos] = mat.data
+        pos = starts + counts
+        sel = np.flatnonzero(has_rhs)
+        idx[pos[sel]] = s
+        val[pos[sel]] = -rhs[sel]
+        if extra is not None:
+            pos = pos + has_rhs
+            idx[pos] = extra + np.arange(rows)
+            val[pos] = 1.0
+        parts_idx.append(idx)
+        parts_val.append(val)
+        lengths.append(per_row)
+
+    parts_idx.append(np.concatenate([np.arange(s + 1)]))
+    parts_val.append(np.concatenate([np.ones(s), [-1.0]]))
+    lengths.append(np.array([s + 1]))
+    if k:
+        add_block(E, f, None)
+    if m:
+        add_block(B, b, 2 * s + 1 if mv else None)
+    eye_idx = np.stack([np.arange(s), s + 1 + np.arange(s)], axis=1).ravel()
+    eye_val = np.tile([-1.0, 1.0], s)
+    parts_idx.append(eye_idx)
+    parts_val.append(eye_val)
+    lengths.append(np.full(s, 2))
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate(lengths))])
+    return sp.csr_matrix((np.concatenate(parts_val), np.concatenate(parts_idx), indptr),
+                         shape=(1 + k + m + s, 2 * s + 1 + mv))
+
+
 def face_support(n: int, *, E: Any = None, f: Any = None, B: Any = None, b: Any = None,
                  zero: Any = None, equalities: bool = True) -> FaceSupport:
     """Support and implicit equalities of ``{x >= 0, sum x = 1, x[zero] = 0, E x = f, B x <= b}``.
@@ -146,21 +201,7 @@ def face_support(n: int, *, E: Any = None, f: Any = None, B: Any = None, b: Any 
     mv = m if equalities else 0
     # Columns: y (s), tau (1), u (s), v (mv). Rows: sum y - tau = 0; E y - f tau = 0;
     # B y - b tau (+ v) <= 0; u - y <= 0.
-    eye_s = sp.identity(s, format="csr")
-    blocks = [[sp.csr_matrix(np.ones((1, s))), sp.csr_matrix(-np.ones((1, 1))), None, None]]
-    if k:
-        blocks.append([E, sp.csr_matrix(-f.reshape(-1, 1)), None, None])
-    if m:
-        blocks.append([B, sp.csr_matrix(-b.reshape(-1, 1)), None,
-                       sp.identity(m, format="csr") if mv else None])
-    blocks.append([-eye_s, None, eye_s, None])
-    widths = [s, 1, s, mv]
-    filled = []
-    for row in blocks:
-        height = next(blk.shape[0] for blk in row if blk is not None)
-        filled.append([blk if blk is not None else sp.csr_matrix((height, w))
-                       for blk, w in zip(row, widths)])
-    matrix = sp.bmat(filled, format="csr")
+    matrix = _lp_matrix(s, E, f, B, b, mv)
     row_lower = np.concatenate([np.zeros(1 + k), np.full(m + s, -np.inf)])
     row_upper = np.zeros(1 + k + m + s)
     col_lower = np.zeros(2 * s + 1 + mv)
