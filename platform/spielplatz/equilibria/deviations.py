@@ -89,10 +89,14 @@ def player_matrix(x: Any, p: int, num_players: int) -> Any:
     Leading (batch) axes are kept; the other players' axes are flattened in C
     order. Used for payoffs ``G[p]`` and for distributions alike.
     """
-    xp = array_module(x)
     lead = x.ndim - num_players
-    moved = xp.moveaxis(x, lead + p, lead)
-    return moved.reshape(moved.shape[:lead + 1] + (-1,))
+    if p:
+        # xp.moveaxis(x, lead + p, lead), as one transpose (numpy's and jax's arrays
+        # alike; moveaxis's axis normalisation costs more than the move on small games)
+        axes = list(range(x.ndim))
+        axes.insert(lead, axes.pop(lead + p))
+        x = x.transpose(axes)
+    return x.reshape(x.shape[:lead + 1] + (-1,))
 
 
 def ce_gains(payoffs: Any, joint: Any) -> list:
