@@ -676,3 +676,34 @@ def test_max_iter_caps_the_batched_iterations():
     payoffs = np.random.default_rng(3).normal(size=(10, 2, 6, 6))
     out = sp.solve_batch(payoffs, solver="maxent", concept="ce", max_iter=3, fallback=False)
     assert out.iterations.max() <= 3 and "approximate" in out.statuses
+
+
+def test_dense_matrix_is_the_constraint_matrix():
+    """The exact path's dense constraint matrix (built without the sparse one) has the
+    sparse matrix's numbers, for CE (with the diagonal rows) and CCE (issue 15)."""
+    from spielplatz.equilibria.constraints import constraint_matrix
+    from spielplatz.equilibria.mwmre.problem import dense_matrix
+
+    rng = np.random.default_rng(15)
+    for shape in [(8, 8), (3, 5), (2, 3, 4), (4, 2, 3, 2), (1, 3)]:
+        g = rng.standard_normal((len(shape),) + shape)
+        g[0].flat[0] = g[0].flat[1]                       # a tie: a stored zero
+        for concept in ("ce", "cce"):
+            sparse = constraint_matrix(g, concept, include_diagonal=True).toarray()
+            assert np.array_equal(dense_matrix(g, concept), sparse)
+
+
+def test_remembered_certificates_follow_their_inputs():
+    """certify remembers small games' certificates (the solver and the host's audit check
+    the same answer back to back); another epsilon, joint or tolerance is decided anew."""
+    from spielplatz.equilibria.certificate import certify
+
+    game = sp.load_game("prisoners_dilemma").payoffs
+    pure = np.array([[0.0, 0.0], [0.0, 1.0]])
+    coop = np.array([[1.0, 0.0], [0.0, 0.0]])
+    for _ in range(2):
+        assert certify(game, pure, "ce").certified
+        assert not certify(game, coop, "ce").certified
+        assert certify(game, coop, "ce", epsilon=1.0).certified
+        assert not certify(game, coop, "ce", epsilon=0.5).certified
+        assert certify(game, coop, "ce", epsilon=0.5, tolerance=1.0).certified
