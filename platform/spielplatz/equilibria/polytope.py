@@ -184,8 +184,6 @@ def face_support(n: int, *, E: Any = None, f: Any = None, B: Any = None, b: Any 
     >>> face_support(4, B=A, b=np.zeros(A.shape[0])).support
     array([False, False, False,  True])
     """
-    import scipy.sparse as sp
-
     from spielplatz.equilibria.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
 
     E, B = as_rows(E, n), as_rows(B, n)

@@ -12,6 +12,7 @@ import numpy as np
 
 from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE, Options
+from spielplatz.equilibria.mwmre.dominance import min_mass as _min_mass, newton_eliminating
 from spielplatz.equilibria.mwmre.newton import newton, support_lp
 from spielplatz.equilibria.mwmre.problem import DualProblem, single_thread
 
@@ -39,17 +40,6 @@ def _collapsing(iteration: int, state: dict) -> bool:
     return (iteration >= 8 and _min_mass(state) < 1e-9) or iteration >= 40
 
 
-def _min_mass(state: dict, problem: DualProblem | None = None) -> float:
-    """Smallest probability on the problem's support (joint actions outside it are 0)."""
-    sig = state.get("_sig")            # the dense evaluation's joint on the support
-    if sig is not None:
-        return float(sig.min())
-    sigma = state["sigma"]
-    if problem is not None and not problem.support.all():
-        return float(sigma[problem.support].min())
-    return float(sigma.min())
-
-
 def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
                 alpha0: np.ndarray | None = None, lp_first: bool = False) -> ExactResult:
     """The single-game exact path: projected Newton, then the support LP if needed.
@@ -69,11 +59,6 @@ def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
 
 #: Largest logit span ``mu (max W - min W)`` solved directly before continuation.
 CONTINUATION_SPAN = 16.0
-
-#: Newton iterations of a collapsing phase that may still end in a dominance
-#: certificate (:func:`dominated`) before the support LP is run instead.
-DOMINANCE_PATIENCE = 16
-
 
 def _continuation(payoffs: np.ndarray, concept: str, opts: Options,
                   direct: ExactResult) -> ExactResult:
@@ -120,7 +105,7 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     else:
         eliminate = (concept == "ce" and opts.epsilon is not None
                      and not np.any(opts.epsilon))
-        res, problem, total, route = _newton_eliminating(problem, opts, alpha0, eliminate)
+        res, problem, total, route = newton_eliminating(problem, opts, alpha0, eliminate)
         # Zeros in the answer (or no convergence): find the support exactly.
         if not res.converged or _min_mass(res.state, problem) < 1e-9:
             support = support_lp(problem)
@@ -140,106 +125,6 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     return ExactResult(joint=joint, duals=res.alpha, eps_required=np.asarray(state["eps"]),
                        residual=res.residual, dual_gap=dual_gap, iterations=total,
                        support_lp=used_lp, converged=res.converged, support_route=route)
-
-
-def _newton_eliminating(problem: DualProblem, opts: Options, alpha0: np.ndarray | None,
-                        eliminate: bool) -> tuple:
-    """Projected Newton that drops, as it goes, recommendations no CE plays.
-
-    While the joint collapses (the answer has zeros), the duals of the collapsing
-    recommendations grow along a direction that proves them unplayable: a
-    recommendation ``a'`` of player ``p`` whose duals ``w = alpha_p[a', :]`` make
-    ``sum_a'' w(a'') (G_p(a'', c) - G_p(a', c)) > 0`` on every joint action
-    ``(a', c)`` still in the support is strictly dominated there by the mixture
-    ``w``, so every CE (exact, ``epsilon = 0``) gives it probability 0: the
-    constraints of ``w`` sum to a gain that is positive unless ``sigma(a', .) = 0``
-    (a Farkas certificate, checked in float64 with a margin far above its
-    rounding error). Such rows leave the support (:func:`dominated`), and Newton
-    goes on from the same duals on the smaller problem (once more from zero if
-    that does not converge), until it converges or the collapse has no certificate
-    of this kind (the caller then runs the support LP). Returns ``(result, problem, iterations, route)``, ``route`` ``"dominance"``
-    when some row was dropped, else ``"none"``.
-    """
-    total, route = 0, "none"
-    while True:
-        found: dict = {}
-
-        def give_up(it: int, state: dict, _problem=problem, _found=found) -> bool:
-            if eliminate and it >= 2 and _min_mass(state, _problem) < 1e-9:
-                support = dominated(_problem, state["alpha"])
-                if support is not None:
-                    _found["support"] = support
-                    return True
-            return ((it >= DOMINANCE_PATIENCE if eliminate else it >= 8)
-                    and _min_mass(state, _problem) < 1e-9) or it >= 40
-
-        res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, give_up=give_up,
-                     alpha0=alpha0)
-        total += res.iterations
-        if ("support" not in found and eliminate and res.converged
-                and _min_mass(res.state, problem) < 1e-9):
-            # converged in the tail (the gradient vanishes with the mass)
-            support = dominated(problem, res.alpha)
-            if support is not None:
-                found["support"] = support
-        if "support" not in found:
-            if route == "dominance" and alpha0 is not None and not res.converged:
-                # the warm start kept duals that ran off with the dropped rows and
-                # that Newton cannot bring back (e.g. no curvature left): from zero
-                alpha0 = None
-                continue
-            return res, problem, total, route
-        problem = problem.restrict(found["support"])
-        alpha0, route = res.alpha, "dominance"
-
-
-def dominated(problem: DualProblem, alpha: np.ndarray) -> np.ndarray | None:
-    """The support of ``problem`` less the recommendations its CE duals ``alpha``
-    prove unplayable (bool ``[A...]``), or ``None`` when they prove nothing new.
-
-    For player ``p`` and recommendation ``a'`` with duals ``w = alpha_p[a', :]``
-    (non-negative, diagonal zero) the combined constraint has the coefficient
-    ``(w G_p)(c) - sum(w) G_p(a', c)`` on joint action ``(a', c)``; when it exceeds
-    ``margin * sum(w)`` on every joint action of row ``a'`` in the support, no CE
-    of the support plays ``a'`` (see :func:`_newton_eliminating`). Repeated until
-    nothing changes (a dropped row shrinks the others' supports). ``margin``
-    bounds the float64 rounding of the coefficients many times over (payoffs of
-    range 1).
-    """
-    n, shape = problem.n, problem.shape
-    cache = problem.__dict__.get("_dominance")
-    if cache is None:
-        flat = np.arange(int(np.prod(shape))).reshape(shape)
-        cache = problem.__dict__["_dominance"] = [
-            (deviations.player_matrix(problem.payoffs[p], p, n),            # G_p [A_p, R]
-             np.ascontiguousarray(deviations.player_matrix(flat, p, n)),     # cells [A_p, R]
-             1.0 - np.eye(shape[p]),
-             max(1e-12, 8.0 * (shape[p] + 2) * 2.0 ** -53)
-             * float(np.abs(problem.payoffs[p]).max(initial=0.0)))
-            for p in range(n)]
-    support = problem.support.ravel().copy()
-    starts = np.cumsum([0] + [a * a for a in shape])
-    changed, any_change = True, False
-    while changed:
-        changed = False
-        for p in range(n):
-            g, cells, off, margin = cache[p]
-            a = shape[p]
-            sp_ = support[cells]                                       # [A_p, R]
-            w = np.maximum(alpha[starts[p]:starts[p + 1]].reshape(a, a), 0.0) * off
-            mass = w.sum(axis=1)
-            rows = np.flatnonzero(sp_.any(axis=1) & (mass > 0))
-            if rows.size == 0:
-                continue
-            comb = w[rows] @ g - mass[rows, None] * g[rows]
-            ok = np.where(sp_[rows], comb > margin * mass[rows, None], True).all(axis=1)
-            if ok.any():
-                support[cells[rows[ok]]] = False
-                changed = any_change = True
-    support = support.reshape(shape)
-    if not any_change or not support.any():
-        return None
-    return support
 
 
 def status_of(certified: bool, residual: float) -> str:

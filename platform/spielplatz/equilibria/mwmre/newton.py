@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 from scipy.linalg.lapack import dpotrf as _potrf, dpotrs as _potrs
 
 from spielplatz.equilibria.mwmre.problem import DualProblem
