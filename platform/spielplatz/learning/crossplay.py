@@ -43,18 +43,17 @@ diverged are discarded and listed, never averaged in.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from spielplatz.equilibria.welfare_functions import welfare_set
-from spielplatz.equilibria.welfare_optimum import disagreement_point, maximise, pareto_slack
+from spielplatz.equilibria.welfare_optimum import disagreement_point, pareto_slack
 from spielplatz.errors import SpielplatzError
 from spielplatz.learning.agents import (agent, check_trained_on, discounted_average,
                                         has_exact_values, play_many)
+from spielplatz.learning.scoring import ObservedOptimum, Scorer, _best, normalized_score
 
 __all__ = ["CrossPlay", "cross_play", "Scorer", "ObservedOptimum", "normalized_score",
            "GROUPS", "DEFAULT_WELFARE", "ENVIRONMENT_GAMMA"]
@@ -69,19 +68,6 @@ FRONTIER_TOL = 0.01
 #: Discount of trajectory welfare on ``jax_environment`` games (normative disagreement,
 #: C.1: 0.96 for every algorithm and environment).
 ENVIRONMENT_GAMMA = 0.96
-
-
-@dataclass
-class ObservedOptimum:
-    """The best value of a welfare function observed in a cross-play (environments)."""
-
-    objective: float
-    value: np.ndarray
-    source: str = "best observed"
-
-    def to_dict(self) -> dict:
-        return {"objective": float(self.objective), "value": np.asarray(self.value).tolist(),
-                "source": self.source}
 
 
 @dataclass
@@ -119,11 +105,6 @@ def _bootstrap(x: np.ndarray, confidence: float, resamples: int, seed: int) -> l
         res = bootstrap((x,), np.mean, confidence_level=confidence, n_resamples=resamples,
                         method="percentile", random_state=np.random.default_rng(seed))
     return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
-
-
-def _trajectory_params(function: Any, given: dict) -> dict:
-    accepted = inspect.signature(function.function).parameters
-    return {k: v for k, v in given.items() if k in accepted}
 
 
 def _family_agents(label: str, run: Any, game: Any) -> tuple:
@@ -235,90 +216,6 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
     return CrossPlay(str(game.name), fam_info, tuple(w.name for w in functions), d,
                      {k: o.to_dict() for k, o in optima.items()}, cells, groups, table, bound,
                      settings)
-
-
-def _best(normalized: dict) -> float:
-    finite = [v for v in normalized.values() if np.isfinite(v)]
-    return float(max(finite)) if finite else float("nan")
-
-
-class Scorer:
-    """NormalizedScore (Section 4.2) for one game, welfare set W and disagreement profile.
-
-    Value-based welfare is evaluated on average rewards per step relative to ``d``;
-    welfare on trajectories on reward trajectories ``[episodes, T, 2]`` (averaged over
-    the episodes), its disagreement value on the constant trajectory ``d`` and its
-    maximum over the stationary profiles of the same length ``horizon``.
-    """
-
-    def __init__(self, welfare: Any, payoffs: Any, disagreement: Any, *, horizon: int = 100,
-                 params: dict | None = None):
-        self.d = np.asarray(disagreement, dtype=float)
-        self.horizon = int(horizon)
-        self.params = dict(params or {})
-        self.functions = welfare_set(welfare, "the score's welfare set")
-        self.points: dict = {}
-        self.optima: dict = {}
-        if payoffs is not None:
-            self.payoffs = np.asarray(payoffs, dtype=float)
-            self.points = {"ideal": self.payoffs.reshape(len(self.d), -1).max(axis=1)}
-            self.optima = {w.name: maximise(w, self.payoffs, disagreement=self.d,
-                                            horizon=self.horizon, params=self._params(w))
-                           for w in self.functions}
-        flat = np.broadcast_to(self.d, (self.horizon, len(self.d)))
-        self.base = {w.name: self._welfare(w, self.d, flat[None]) for w in self.functions}
-
-    def observe(self, values: Any, trajectories: Any) -> None:
-        """Without payoffs (an environment): ``max w`` is the best of ``values [cells,
-        2]`` (trajectory welfare: of ``trajectories [cells, episodes, T, 2]``); the ideal
-        point of Kalai-Smorodinsky the best observed value of each player."""
-        values = np.asarray(values, dtype=float)
-        self.points = {"ideal": values.max(axis=0)}
-        for w in self.functions:
-            scores = [self._welfare(w, v, t) for v, t in zip(values, trajectories)]
-            best = int(np.argmax(scores))
-            self.optima[w.name] = ObservedOptimum(float(scores[best]), values[best])
-        flat = np.broadcast_to(self.d, (self.horizon, len(self.d)))
-        self.base = {w.name: self._welfare(w, self.d, flat[None]) for w in self.functions}
-
-    def _params(self, w: Any) -> dict | None:
-        return _trajectory_params(w, self.params) if w.defined_on == "trajectories" else None
-
-    def _welfare(self, w: Any, value: Any, trajectories: Any) -> float:
-        if w.defined_on == "trajectories":
-            if trajectories is None:
-                raise SpielplatzError(f"welfare function {w.name!r} is defined on "
-                                      f"trajectories: the score needs reward trajectories")
-            return float(np.mean(w.of_trajectories(np.asarray(trajectories, dtype=float),
-                                                   **self._params(w))))
-        points = {p: self.points[p] for p in w.needs if p in self.points}
-        return float(w(np.asarray(value, dtype=float), self.d, **points))
-
-    def normalized(self, value: Any, trajectories: Any = None) -> dict:
-        """``(w(pi) - w(pi^d)) / (max w - w(pi^d))`` per ``w`` (NaN where the optimum is
-        not above the disagreement value)."""
-        out = {}
-        for w in self.functions:
-            span = self.optima[w.name].objective - self.base[w.name]
-            out[w.name] = ((self._welfare(w, value, trajectories) - self.base[w.name]) / span
-                           if span > 0 else float("nan"))
-        return out
-
-    def score(self, value: Any, trajectories: Any = None) -> float:
-        """The NormalizedScore: the best normalised welfare over W."""
-        return _best(self.normalized(value, trajectories))
-
-
-def normalized_score(value: Any, welfare: Any, payoffs: Any, disagreement: Any = None, *,
-                     trajectories: Any = None, horizon: int = 100,
-                     params: dict | None = None) -> dict:
-    """NormalizedScore of one payoff profile ``value`` (average rewards per step) on the
-    matrix game ``payoffs``: ``{"score", "normalized": {w: ...}}``."""
-    payoffs = np.asarray(payoffs, dtype=float)
-    d = disagreement_point(payoffs) if disagreement is None else disagreement
-    scorer = Scorer(welfare, payoffs, d, horizon=horizon, params=params)
-    normalized = scorer.normalized(value, trajectories)
-    return {"score": _best(normalized), "normalized": normalized}
 
 
 def _exact_values(game: Any, pairs: list) -> dict:
