@@ -437,7 +437,9 @@ def test_egocentric_view_centres_the_player():
 @pytest.mark.parametrize("spec, message", [
     ("coins(tie=first)", "game 'coins(tie=first)': tie must be one of both, random, got 'first'"),
     ("coins(boundary=klein)", "boundary must be one of torus, walls"),
-    ("coins(coins=many)", "coins must be one of one, spawn"),
+    ("coins(coins=many)", "coins must be one of one, spawn, cells"),
+    ("d3c_coins(p=0.6)", "coins=cells grows a red coin with probability p and a blue one "
+                         "with probability p on each free cell, so p must be at most 0.5"),
     ("coins(grid=1)", "grid 1 is too small: 2 players and 1 coin need 3 cells (grid >= 2)"),
     ("coin_game_family(variant=abcg,grid=1)", "2 players and 2 coins need 4 cells"),
     ("coins(boundary=walls,egocentric=true)", "egocentric observations need boundary=torus"),
