@@ -1,0 +1,113 @@
+"""Environments built from other games for the actor-critic learner.
+
+* :class:`IteratedEnvironment` -- an iterated matrix game as a ``jax_environment`` (both
+  players observe the one-hot memory-one state);
+* :class:`InequityAverseRewards` -- any two-player environment with both players
+  rewarded by the inequity-averse welfare of normative disagreement, Appendix C.1, step
+  by step (cooperative training on a welfare function defined on trajectories).
+
+Both are re-exported by :mod:`spielplatz.learning.actor_critic`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+
+from spielplatz.errors import SpielplatzError
+
+__all__ = ["IteratedEnvironment", "InequityAverseRewards"]
+
+
+@flax.struct.dataclass
+class IteratedEnvironment:
+    """An iterated matrix game as a ``jax_environment``: both players observe the one-hot
+    memory-one state ``[2, S]``; ``horizon`` stages per episode; no metrics."""
+
+    env: Any
+    num_states: int = flax.struct.field(pytree_node=False, default=1)
+    num_actions: int = flax.struct.field(pytree_node=False, default=2)
+    horizon: int = flax.struct.field(pytree_node=False, default=100)
+    name: str = flax.struct.field(pytree_node=False, default="iterated")
+    num_players = 2
+
+    @classmethod
+    def of(cls, game: Any, horizon: int) -> "IteratedEnvironment":
+        if game.shape[0] != game.shape[1]:
+            raise SpielplatzError(f"{game.name}: the players have {game.shape[0]} and "
+                                  f"{game.shape[1]} actions; one network size needs equal")
+        return cls(game.environment(horizon), int(game.num_states), int(max(game.shape)),
+                   int(horizon), str(game.name))
+
+    @property
+    def observation_shape(self) -> tuple:
+        return (self.num_states,)
+
+    def _obs(self, s: Any) -> Any:
+        return jnp.broadcast_to(jax.nn.one_hot(s, self.num_states), (2, self.num_states))
+
+    def reset(self, key: Any) -> tuple:
+        state, s = self.env.reset(key)
+        return state, self._obs(s)
+
+    def step(self, state: Any, actions: Any, key: Any) -> tuple:
+        state, s, rewards, done = self.env.step(state, actions, key)
+        return state, self._obs(s), rewards.astype(jnp.float32), done
+
+    def metrics(self, state: Any) -> dict:
+        return {}
+
+
+@flax.struct.dataclass
+class InequityAverseRewards:
+    """``env`` with both players rewarded by C.1's inequity-averse welfare, step by step.
+
+    Normative disagreement, Appendix C.1: ``w^IA = V_1 + V_2 - beta E|e_1^t - e_2^t|`` with
+    ``e_i^t = gamma lambda e_i^{t-1} + r_i^t``. Each step pays both players
+    ``r_1 + r_2 - beta (1 - gamma) |e_1^t - e_2^t|``, whose discounted sum is the
+    returns minus ``beta`` times the discount-weighted mean of ``|e_1 - e_2|`` (the
+    welfare's penalty, with the steps weighted by ``(1 - gamma) gamma^t`` instead of
+    uniformly, so that it is a return a learner can estimate). ``metrics`` adds the raw
+    returns (``raw_return``) to the environment's own.
+    """
+
+    env: Any
+    gamma: float = flax.struct.field(pytree_node=False, default=0.96)
+    smoothing: float = flax.struct.field(pytree_node=False, default=1.0)
+    beta: float = flax.struct.field(pytree_node=False, default=1.0)
+
+    num_players = 2
+
+    @property
+    def num_actions(self) -> int:
+        return self.env.num_actions
+
+    @property
+    def observation_shape(self) -> tuple:
+        return tuple(self.env.observation_shape)
+
+    @property
+    def horizon(self) -> int:
+        return self.env.horizon
+
+    @property
+    def name(self) -> str:
+        return f"{self.env.name} (inequity-averse rewards)"
+
+    def reset(self, key: Any) -> tuple:
+        state, obs = self.env.reset(key)
+        return (state, jnp.zeros(2), jnp.zeros(2)), obs
+
+    def step(self, state: Any, actions: Any, key: Any) -> tuple:
+        inner, e, raw = state
+        inner, obs, rewards, done = self.env.step(inner, actions, key)
+        rewards = rewards.astype(jnp.float32)
+        e = self.gamma * self.smoothing * e + rewards
+        shaped = rewards.sum() - self.beta * (1.0 - self.gamma) * jnp.abs(e[0] - e[1])
+        return (inner, e, raw + rewards), obs, jnp.full(2, shaped, jnp.float32), done
+
+    def metrics(self, state: Any) -> dict:
+        return {**self.env.metrics(state[0]), "raw_return": state[2]}
