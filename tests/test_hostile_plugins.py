@@ -305,8 +305,11 @@ def test_plugin_interrupt_is_a_failure_but_user_interrupt_is_not(monkeypatch):
         # raise_signal delivers to this (the main) thread; os.kill could land on one of
         # jax's worker threads and reach the Python handler only later (a flaky race)
         signal.raise_signal(signal.SIGINT)
-        for _ in range(1000):                   # the handler runs at the next check
-            pass
+        import time
+
+        deadline = time.monotonic() + 5.0       # the handler runs at the next check,
+        while time.monotonic() < deadline:      # later when other threads hold the GIL
+            time.sleep(0.001)
         raise AssertionError("SIGINT was not delivered")
 
     eps = [_FakeEntryPoint("raiser", "raiser-dist", plugin_raises)]
