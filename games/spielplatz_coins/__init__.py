@@ -43,8 +43,9 @@ def register_games(register):
                  parameters=dict(parameters), tags=("coin_game", "learner"),
                  default_learner="a2c")
     register("coin_game_family", "spielplatz_coins.loaders:coin_game_family",
-             description="any Coin Game: grid, boundary=torus|walls, stay, coins=one|spawn|cells, p, "
-                         "tie=both|random, egocentric, horizon, variant=classic|abcg, "
+             description="any Coin Game: grid, boundary=torus|walls, stay, "
+                         "coins=one|spawn|cells, p, tie=both|random, egocentric, horizon, "
+                         "variant=classic|abcg, "
                          "abcg rewards", parameters=dict(FAMILY),
              tags=("coin_game", "learner"), default_learner="a2c")
     register("coin_game", "spielplatz_coins.loaders:openspiel_coin_game",

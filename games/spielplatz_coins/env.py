@@ -77,8 +77,8 @@ class CoinNoise:
     an absent coin ``k`` appears when ``spawn[k] < p`` (``coins=cells``: ``[cells]``, a
     free cell ``c`` grows a red coin when ``spawn[c] < p``, a blue one when
     ``p <= spawn[c] < 2p``). ``rank`` ``[S, cells]``: the coin slots' cell preferences
-    (``coins=cells``: ``[0, cells]``, unused). ``start`` ``[2, cells]`` (reset only): the players' start
-    cell preferences (distinct cells).
+    (``coins=cells``: ``[0, cells]``, unused). ``start`` ``[2, cells]`` (reset only): the
+    players' start cell preferences (distinct cells).
     """
 
     flip: Any
@@ -279,16 +279,16 @@ class CoinGame:
             counts = jnp.stack([(take & is_owner).sum(1), (take & ~is_owner).sum(1),
                                 zero, zero], axis=1).astype(jnp.int32)
             live = state.live & ~taken
-            if r.coins == "cells":
-                new = CoinState(players=players, coins=state.coins,
-                                live=self._grow(players, live, noise.spawn), colour=state.colour,
-                                t=state.t + 1, counts=state.counts + counts)
-                return new, rewards.astype(jnp.float32)
-            if r.coins == "spawn":
-                colour, need = state.colour, ~live & (noise.spawn < r.p)
-            else:
+            if r.coins == "one":
                 colour, need = jnp.where(taken[0], 1 - state.colour, state.colour), taken
-        coins, live = self._spawn(players, state.coins, live, need, noise)
+            else:                              # spawn, cells: the slots' owners are fixed
+                colour, need = state.colour, ~live
+        if r.coins == "cells":                 # fixed slots: free cells grow new coins
+            coins, live = state.coins, self._grow(players, live, noise.spawn)
+        else:
+            if r.coins == "spawn":
+                need = need & (noise.spawn < r.p)
+            coins, live = self._spawn(players, state.coins, live, need, noise)
         new = CoinState(players=players, coins=coins, live=live, colour=colour.astype(jnp.int32),
                         t=state.t + 1, counts=state.counts + counts)
         return new, rewards.astype(jnp.float32)

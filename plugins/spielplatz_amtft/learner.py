@@ -38,6 +38,40 @@ def _options(options: dict) -> dict:
     return {**{o.name: o.default for o in OPTIONS}, **given}
 
 
+def preference_weights(opts: dict, k: int) -> np.ndarray:
+    """Re-sampling (and starting) probabilities over the ``k`` functions of W: the
+    ``preference`` option normalised, or uniform."""
+    pref = opts.get("preference")
+    if pref is None:
+        return np.full(k, 1.0 / k)
+    weights = np.asarray(pref, dtype=float).reshape(-1)
+    if weights.shape != (k,) or np.any(weights < 0) or weights.sum() <= 0:
+        raise SpielplatzError(f"preference needs {k} non-negative weights (one per "
+                              f"welfare function in W), got {list(weights)}")
+    return weights / weights.sum()
+
+
+def first_functions(opts: dict, weights: np.ndarray, seeds: tuple) -> np.ndarray:
+    """Each seed's first welfare function (an index into W): the first of W, or drawn
+    from ``weights`` with the seed."""
+    return np.array([0 if opts["start"] == "first"
+                     else int(np.random.default_rng(s).choice(len(weights), p=weights))
+                     for s in seeds])
+
+
+def log_metrics(rewards: np.ndarray, events: np.ndarray, recorded: np.ndarray) -> tuple:
+    """The logged self-play of ``rewards [seeds, episodes, T, 2]`` and per-step
+    ``events [seeds, episodes, T, 3]``: ``(metrics, totals)`` -- per recorded step the
+    mean rewards and the share of episodes with each event, and per seed the mean count
+    of each event per episode."""
+    metrics = {"reward_1": rewards[:, :, recorded, 0].mean(axis=1),
+               "reward_2": rewards[:, :, recorded, 1].mean(axis=1)}
+    for e, name in enumerate(EVENTS):
+        metrics[name] = (events[:, :, recorded, e] > 0).mean(axis=1)
+    totals = {name: events[..., e].sum(axis=2).mean(axis=1) for e, name in enumerate(EVENTS)}
+    return metrics, totals
+
+
 def build_agents(game: Any, opts: dict, seeds: tuple) -> tuple:
     """``(players, info, optima)``: per seat the stacked parameters of every seed's
     agent, per seed what it holds, and the cooperative optimum of each w in W."""
@@ -53,23 +87,14 @@ def build_agents(game: Any, opts: dict, seeds: tuple) -> tuple:
                        params=ia if w.defined_on == "trajectories" else None)
               for w in functions]
     k = len(functions)
-    pref = opts.get("preference")
-    if pref is None:
-        weights = np.full(k, 1.0 / k)
-    else:
-        weights = np.asarray(pref, dtype=float).reshape(-1)
-        if weights.shape != (k,) or np.any(weights < 0) or weights.sum() <= 0:
-            raise SpielplatzError(f"preference needs {k} non-negative weights (one per "
-                                  f"welfare function in W), got {list(weights)}")
-        weights = weights / weights.sum()
+    weights = preference_weights(opts, k)
     schedules = np.zeros((SLOTS, PERIOD), dtype=np.int32)
     for slot in range(SLOTS):
         schedules[slot] = schedule(optima[min(slot, k - 1)].lottery, PERIOD)
     slot_weights = np.zeros(SLOTS)
     slot_weights[:k] = weights
     width = max(payoffs.shape[1:])
-    starts = np.array([0 if opts["start"] == "first"
-                       else int(np.random.default_rng(s).choice(k, p=weights)) for s in seeds])
+    starts = first_functions(opts, weights, seeds)
     players, n = [], len(seeds)
     for seat in (0, 1):
         strategy, reply = punishment(payoffs, seat)
@@ -140,7 +165,6 @@ class AmtftLearner:
     def learn(self, game: Any, *, steps: int, seeds: tuple = (0,),
               progress: Callable[[int, int], None] | None = None, **options: Any) -> Run:
         from spielplatz.learning.agents import discounted_average
-
         from spielplatz.learning.games import game_kinds
 
         start = time.perf_counter()
@@ -154,14 +178,9 @@ class AmtftLearner:
         rewards, events = _self_play(game, players, seeds, int(steps), int(opts["episodes"]))
         gamma = float(np.asarray(game.gamma))
         recorded = np.unique(np.linspace(0, steps - 1, min(opts["records"], steps)).astype(int))
-        metrics = {"reward_1": rewards[:, :, recorded, 0].mean(axis=1),
-                   "reward_2": rewards[:, :, recorded, 1].mean(axis=1)}
-        for e, name in enumerate(EVENTS):
-            metrics[name] = (events[:, :, recorded, e] > 0).mean(axis=1)
+        metrics, totals = log_metrics(rewards, events, recorded)
         value = discounted_average(rewards, gamma).mean(axis=1)           # [seeds, 2]
-        final = {"value": value, "start": [i["start"] for i in info],
-                 "events": {name: events[..., e].sum(axis=2).mean(axis=1)
-                            for e, name in enumerate(EVENTS)},
+        final = {"value": value, "start": [i["start"] for i in info], "events": totals,
                  "episode_events": {name: events[..., e].sum(axis=2)      # [seeds, episodes]
                                     for e, name in enumerate(EVENTS)},
                  "optima": [o.to_dict() for o in optima],

@@ -37,6 +37,8 @@ from spielplatz.equilibria.welfare_functions import welfare_set
 from spielplatz.errors import SpielplatzError
 from spielplatz.results import Run
 
+from .learner import EVENTS, first_functions, log_metrics, preference_weights
+
 __all__ = ["learn_environment", "ENV_WELFARE"]
 
 #: Welfare functions with a trained cooperative profile on environments.
@@ -47,7 +49,6 @@ _MIXINGS = {"utilitarian": [[1.0, 1.0], [1.0, 1.0]],
             "punish_1": [[0.0, -1.0], [0.0, 1.0]],
             "punish_2": [[1.0, 0.0], [-1.0, 0.0]],
             "selfish": [[1.0, 0.0], [0.0, 1.0]]}
-EVENTS = ("resample", "defection", "punishing")
 
 
 def _config(opts: dict) -> Any:
@@ -112,13 +113,7 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
                               f"{', '.join(refused)}; on environments W may hold "
                               f"{', '.join(ENV_WELFARE)} (util, ia)")
     k = len(names)
-    pref = opts.get("preference")
-    weights = (np.full(k, 1.0 / k) if pref is None
-               else np.asarray(pref, dtype=float).reshape(-1))
-    if weights.shape != (k,) or np.any(weights < 0) or weights.sum() <= 0:
-        raise SpielplatzError(f"preference needs {k} non-negative weights (one per welfare "
-                              f"function in W), got {list(np.ravel(pref))}")
-    weights = weights / weights.sum()
+    weights = preference_weights(opts, k)
     n = len(seeds)
 
     # -- training: the mixing profiles in one run, the inequity-averse one in another --
@@ -171,8 +166,7 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
             base = _opponent_reward(game, pairs, opp, opts, seed=int(seeds[0]) + 1)
             loss[:, seat, j] = np.maximum(base - hurt, 1e-3)
 
-    starts = np.array([0 if opts["start"] == "first"
-                       else int(np.random.default_rng(s).choice(k, p=weights)) for s in seeds])
+    starts = first_functions(opts, weights, seeds)
     players = []
     for seat in (0, 1):
         import jax
@@ -190,7 +184,7 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
             "rollout": np.full(n, float(opts["rollout"])), "gamma": np.full(n, gamma),
             "debit_own": np.full(n, float(opts["debit"] == "own_loss"))})
     info = [{"W": names, "start": names[s]} for s in starts]
-    final, metrics = _report(game, players, coop, selfish, names, seeds, opts, bad)
+    final, metrics = _report(game, players, coop, selfish, names, seeds, opts)
     config = {**opts, "W": names, "gamma": gamma, "profiles": profiles + (
         ["inequity_averse"] if "inequity_averse" in names else []),
         "divergence": "a non-finite loss or parameter in any of the seed's trainings"}
@@ -213,7 +207,7 @@ def _seed_agent(players: list, i: int, seat: int) -> Any:
 
 
 def _report(game: Any, players: list, coop: dict, selfish: list, names: list, seeds: tuple,
-            opts: dict, bad: np.ndarray) -> tuple:
+            opts: dict) -> tuple:
     """Self-play of the amTFT agents (rewards, own-coin rate, events) and the selfish
     opponent's reward against the amTFT agent and against the bare cooperative network."""
     from spielplatz.learning.agents import play_many
@@ -226,13 +220,8 @@ def _report(game: Any, players: list, coop: dict, selfish: list, names: list, se
     counts = m1["events"] + m2["events"]                              # [n, E, T, 3]
     events = np.diff(counts, axis=2, prepend=0).astype(float)
     recorded = np.unique(np.linspace(0, horizon - 1, min(opts["records"], horizon)).astype(int))
-    metrics = {"reward_1": rewards[:, :, recorded, 0].mean(axis=1),
-               "reward_2": rewards[:, :, recorded, 1].mean(axis=1)}
-    for e, name in enumerate(EVENTS):
-        metrics[name] = (events[:, :, recorded, e] > 0).mean(axis=1)
-    final: dict = {"reward": rewards.mean(axis=(1, 2)),                 # [n, 2] per step
-                   "events": {name: events[..., e].sum(axis=2).mean(axis=1)
-                              for e, name in enumerate(EVENTS)}}
+    metrics, totals = log_metrics(rewards, events, recorded)
+    final: dict = {"reward": rewards.mean(axis=(1, 2)), "events": totals}   # [n, 2] per step
     if "own_coins" in ends and "other_coins" in ends:
         own = np.asarray(ends["own_coins"], dtype=float).sum(axis=(1, 2))
         other = np.asarray(ends["other_coins"], dtype=float).sum(axis=(1, 2))
@@ -254,5 +243,4 @@ def _report(game: Any, players: list, coop: dict, selfish: list, names: list, se
     final["events_vs_selfish"] = {name: mine["events"][:, :, -1, e].mean(axis=1)
                                   for e, name in enumerate(EVENTS)}
     final["W"] = names
-    del bad
     return final, metrics

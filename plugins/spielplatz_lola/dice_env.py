@@ -81,7 +81,7 @@ def dice_objective(net: Any, traj: dict, params: tuple, player: int, gamma: floa
 
 
 def env_dice_trainer(game: Any, kinds: tuple, opts: dict) -> tuple:
-    """``(net, init, step, measure)`` for the host's run driver."""
+    """``(init, step, measure)`` for the host's run driver."""
     import optax
 
     from spielplatz.learning.networks import ActorCriticNet
@@ -145,4 +145,4 @@ def env_dice_trainer(game: Any, kinds: tuple, opts: dict) -> tuple:
     def measure(g: Any, state: dict) -> dict:
         return {}
 
-    return net, init, step, measure
+    return init, step, measure

@@ -165,7 +165,7 @@ class LolaDiceLearner(_Family):
         opts = self._options(options)
         kinds = ("lola_dice", "naive" if opts["opponent"] == "naive" else "lola_dice")
         start = time.perf_counter()
-        _, init, step, measure = env_dice_trainer(game, kinds, opts)
+        init, step, measure = env_dice_trainer(game, kinds, opts)
         record_steps, stats, state = driver.run_seeds(
             init, step, measure, seeds=seeds, steps=steps, records=opts["records"],
             game=game, initial_record=False, progress=progress)

@@ -30,9 +30,9 @@ ABCG: cooperation failure as both players racing for every coin, or as mutual
 punishment), and ``max w`` is the best value of ``w`` observed in any cell of the
 cross-play (reported as ``"source": "best observed"``), so a score of 1 means "as good
 as the best profile seen", not the game's optimum; trajectory welfare uses
-``gamma = 0.96`` (C.1). No Pareto slack is computed there (the feasible set is not known); each cell carries the
-environment's episode metrics (``episode_metrics``, means over the episodes, e.g. the
-coins each player took).
+``gamma = 0.96`` (C.1). No Pareto slack is computed there (the feasible set is not
+known); each cell carries the environment's episode metrics (``episode_metrics``, means
+over the episodes, e.g. the coins each player took).
 
 Group means come with percentile-bootstrap confidence intervals (``scipy.stats.bootstrap``).
 Appendix E's bound (1), ``V_i(pi^w_1, pi^{w'}_2) <= min(V_i(pi^w), V_i(pi^{w'}))``, is
@@ -132,13 +132,13 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
     environment = not hasattr(game, "payoffs")
     if environment:
         payoffs, gamma, horizon = None, 1.0, int(game.horizon)
-        d = np.zeros(2) if disagreement is None else np.broadcast_to(
-            np.asarray(disagreement, dtype=float), (2,)).copy()
     else:
         payoffs = np.asarray(game.payoffs, dtype=float)
         gamma = float(np.asarray(getattr(game, "gamma", 1.0)))
-        d = (disagreement_point(payoffs) if disagreement is None
-             else np.broadcast_to(np.asarray(disagreement, dtype=float), (2,)).copy())
+    if disagreement is not None:
+        d = np.broadcast_to(np.asarray(disagreement, dtype=float), (2,)).copy()
+    else:
+        d = np.zeros(2) if environment else disagreement_point(payoffs)
     members, fam_info = [], []
     for f, (label, run) in enumerate(families):
         pairs, discarded = _family_agents(label, run, game)
