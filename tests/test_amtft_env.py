@@ -184,3 +184,62 @@ def test_coins_amtft_numbers():
     assert np.mean(f["own_coin_rate"]) >= 0.9
     assert np.all(f["selfish_vs_amtft"][:, 1] < f["selfish_vs_naive"][:, 1])
     assert np.all(f["events_vs_selfish"]["punishing"] > 0)
+
+
+@pytest.mark.parametrize("ia", [False, True])
+def test_welfare_value_debit_is_one_step_welfare_plus_the_critics_next_state_value(ia):
+    """``debit=welfare_value``: the deviation's cost to the welfare w, computed by hand
+    from the environment's ``step`` (actual and simulated cooperative action, same key)
+    and a linear critic of the agent's cooperative network."""
+    import jax
+    import jax.numpy as jnp
+
+    from spielplatz.learning.playing import _game_observation_class
+    from spielplatz_amtft import policy_env
+
+    game = sp.load_game("coins")
+    rng = np.random.default_rng(7)
+    coop = const_net(RIGHT)
+    coop["value"] = {"kernel": rng.normal(size=(36, 1)), "bias": np.array([0.3])}
+    beta, gamma, smoothing, critic_gamma = (1.0 if ia else 0.0), 0.96, 0.5, 0.98
+    params = {"coop": stack(coop), "coop_opp": stack(const_net(DOWN)),
+              "punish": const_net(LEFT), "weights": np.ones(1), "start": 0.0, "seat": 0.0,
+              "loss": np.full(1, 0.5), "threshold": 1e9, "alpha": 2.0, "rollout": 20.0,
+              "gamma": gamma, "debit_own": 0.0, "debit_value": 1.0,
+              "ia_beta": np.array([beta]), "smoothing": smoothing,
+              "critic_gamma": critic_gamma}
+    params = jax.tree_util.tree_map(jnp.asarray, params)
+    GameObservation = _game_observation_class()
+    checked = 0
+    for trial in range(40):
+        key = jax.random.PRNGKey(trial)
+        k_reset, k_step, k_act = jax.random.split(key, 3)
+        previous, previous_views = game.reset(k_reset)
+        actions = jnp.asarray([RIGHT, int(rng.integers(4))], jnp.int32)   # opponent: random
+        state, views, rewards, _ = game.step(previous, actions, k_step)
+        traces_before = jnp.asarray(rng.normal(size=2), jnp.float32)
+        pstate = {**policy_env.init(params, key), "traces": traces_before}
+        obs = GameObservation(env=game, seat=jnp.int32(0), views=views, previous=previous,
+                              previous_views=previous_views, actions=actions,
+                              rewards=rewards, first=jnp.asarray(False))
+        _, new = policy_env.act(params, pstate, obs, k_act)
+        # by hand: the simulated cooperative action (DOWN) from the same state and key
+        _, k_cf, _ = jax.random.split(k_act, 3)
+        _, cf_views, cf_rewards, _ = game.step(previous, actions.at[1].set(DOWN), k_cf)
+
+        def welfare(r, e):
+            return float(r.sum()) - beta * (1 - gamma) * abs(float(e[0] - e[1]))
+
+        def value(view):
+            return float(np.asarray(view, float).reshape(-1) @ coop["value"]["kernel"][:, 0]
+                         + 0.3)
+
+        e_actual = gamma * smoothing * np.asarray(traces_before) + np.asarray(rewards)
+        e_cf = gamma * smoothing * np.asarray(traces_before) + np.asarray(cf_rewards)
+        loss = (welfare(cf_rewards, e_cf) + critic_gamma * value(cf_views[0])
+                - welfare(rewards, e_actual) - critic_gamma * value(views[0]))
+        expected = max(loss, 0.0) if int(actions[1]) != DOWN else 0.0
+        assert float(new["debit"]) == pytest.approx(expected, abs=1e-4)
+        np.testing.assert_allclose(new["traces"], e_actual, atol=1e-6)
+        checked += int(actions[1]) != DOWN and loss > 0
+    assert checked >= 5

@@ -43,10 +43,12 @@ OPTIONS = (
            "part", positive=True),
     Option("unroll", "int", 10, "environments: A2C unroll length", minimum=1),
     Option("envs", "int", 16, "environments: A2C environments per seed", minimum=1),
-    Option("debit", "choice", "own_loss", "environments: whose one-step rewards the debit "
-           "compares (C.1 does not say): the agent's loss from the deviation, or the "
-           "opponent's gain (iterated games: the opponent's gain)",
-           choices=("own_loss", "opponent_gain")),
+    Option("debit", "choice", "own_loss", "environments: what the debit compares between "
+           "the actual and the simulated cooperative action (C.1 does not say whose rewards): "
+           "the agent's one-step loss, the opponent's one-step gain, or the welfare's loss "
+           "(one step's welfare plus the cooperative critic's value of the next state) "
+           "(iterated games: the opponent's gain)",
+           choices=("own_loss", "opponent_gain", "welfare_value")),
     Option("records", "int", 100, "stages recorded in the self-play log", minimum=1),
 )
 

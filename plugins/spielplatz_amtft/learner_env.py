@@ -182,7 +182,12 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
             "loss": loss[:, seat], "threshold": np.full(n, float(opts["threshold"])),
             "alpha": np.full(n, float(opts["alpha"])),
             "rollout": np.full(n, float(opts["rollout"])), "gamma": np.full(n, gamma),
-            "debit_own": np.full(n, float(opts["debit"] == "own_loss"))})
+            "debit_own": np.full(n, float(opts["debit"] == "own_loss")),
+            "debit_value": np.full(n, float(opts["debit"] == "welfare_value")),
+            "ia_beta": np.broadcast_to([float(opts["beta"]) if name == "inequity_averse"
+                                        else 0.0 for name in names], (n, k)).copy(),
+            "smoothing": np.full(n, float(opts["smoothing"])),
+            "critic_gamma": np.full(n, _config(opts).discount)})
     info = [{"W": names, "start": names[s]} for s in starts]
     final, metrics = _report(game, players, coop, selfish, names, seeds, opts)
     config = {**opts, "W": names, "gamma": gamma, "profiles": profiles + (

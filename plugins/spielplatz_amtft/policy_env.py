@@ -53,17 +53,34 @@ def init(params: Any, key: Any) -> dict:
     del key
     zero = jnp.zeros((), jnp.int32)
     return {"w": jnp.asarray(params["start"]).astype(jnp.int32), "debit": jnp.zeros(()),
-            "left": zero, "punishing": jnp.zeros((), bool), "events": jnp.zeros(3, jnp.int32)}
+            "left": zero, "punishing": jnp.zeros((), bool), "events": jnp.zeros(3, jnp.int32),
+            "traces": jnp.zeros(2)}
 
 
-def _logits(net: Any, view: Any) -> Any:
+def _apply(net: Any, view: Any) -> tuple:
+    """``(logits, value)`` of an actor-critic network on one view."""
     import jax
     import jax.numpy as jnp
 
     from spielplatz.learning.networks import network_from_params
 
     net = jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), net)
-    return network_from_params(net).apply({"params": net}, view, ())[0]
+    logits, value, _ = network_from_params(net).apply({"params": net}, view, ())
+    return logits, value
+
+
+def _logits(net: Any, view: Any) -> Any:
+    return _apply(net, view)[0]
+
+
+def _step_welfare(params: Any, w: Any, rewards: Any, traces: Any) -> Any:
+    """One step's welfare under ``w`` (C.1): ``r_1 + r_2`` minus, for the inequity-averse
+    function, ``beta (1 - gamma) |e_1 - e_2|`` on the smoothed rewards ``traces``
+    (the step reward its cooperative networks were trained on)."""
+    import jax.numpy as jnp
+
+    beta = params["ia_beta"][w] if "ia_beta" in params else 0.0
+    return rewards.sum() - beta * (1.0 - params["gamma"]) * jnp.abs(traces[0] - traces[1])
 
 
 def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
@@ -89,9 +106,23 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
 
     # C.1's debit: one step's rewards, actual against the simulated cooperative action
     simulated = obs.actions.at[opp].set(modes[w])
-    _, _, cf_rewards, _ = obs.env.step(obs.previous, simulated, k_cf)
+    _, cf_views, cf_rewards, _ = obs.env.step(obs.previous, simulated, k_cf)
     gain = jnp.where(params["debit_own"] > 0, cf_rewards[seat] - obs.rewards[seat],
                      obs.rewards[opp] - cf_rewards[opp])
+    # the welfare-value reading: what the deviation cost the welfare w, one step's welfare
+    # plus the discounted value of the next state under the agent's cooperative critic
+    # (runs saved before this reading have none of its parameters: it is off for them)
+    decay = params["gamma"] * params.get("smoothing", 1.0)
+    traces = jnp.where(obs.first, 0.0, decay * state["traces"] + obs.rewards)
+    cf_traces = decay * state["traces"] + cf_rewards
+    own_coop = jax.tree_util.tree_map(lambda x: x[w], params["coop"])
+    v_actual = _apply(own_coop, obs.views[seat])[1]
+    v_cf = _apply(own_coop, cf_views[seat])[1]
+    welfare_loss = (_step_welfare(params, w, cf_rewards, cf_traces)
+                    + params.get("critic_gamma", 0.0) * v_cf
+                    - _step_welfare(params, w, obs.rewards, traces)
+                    - params.get("critic_gamma", 0.0) * v_actual)
+    gain = jnp.where(params.get("debit_value", 0.0) > 0, welfare_loss, gain)
     debit, left, detect = judge(params, state, deviated & ~resample, gain, new_w)
     punishing = left > 0
     view = obs.views[seat]
@@ -101,7 +132,7 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     events = state["events"] + jnp.stack([resample, detect, punishing]).astype(jnp.int32)
     return action, {"w": new_w.astype(jnp.int32), "debit": debit,
                     "left": jnp.maximum(left - 1, 0), "punishing": punishing,
-                    "events": events}
+                    "events": events, "traces": traces}
 
 
 def _kind() -> Any:
