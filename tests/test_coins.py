@@ -473,3 +473,24 @@ def test_command_line_lists_and_shows():
     assert shown.exit_code == 1
     assert shown.output.strip() == ("Error: this command needs a normal-form game; 'coins' is "
                                     "a CoinGame")
+
+
+def test_derived_metrics_give_the_own_coin_rate_through_the_game_protocol():
+    """Learners read the own-coin rate from the game (``derived_metrics``), never compute
+    it themselves: elementwise per player, over both with ``over_players``, NaN where no
+    coin was taken, nothing for a game that declares none, and through a wrapper."""
+    from spielplatz.learning import derived_metrics
+    from spielplatz.learning.environments import InequityAverseRewards
+
+    game = load("coins")
+    totals = {"own_coins": np.array([[3.0, 1.0], [0.0, 0.0]]),
+              "other_coins": np.array([[1.0, 1.0], [0.0, 2.0]]), "loss": np.array([0.1, 0.2])}
+    per_player = derived_metrics(game, totals)["own_coin_rate"]
+    np.testing.assert_allclose(per_player, [[0.75, 0.5], [np.nan, 0.0]])
+    np.testing.assert_allclose(derived_metrics(game, totals, over_players=True)["own_coin_rate"],
+                               [4 / 6, 0.0])
+    np.testing.assert_allclose(
+        derived_metrics(InequityAverseRewards(game), totals, over_players=True)["own_coin_rate"],
+        [4 / 6, 0.0])
+    assert derived_metrics(game, {"loss": np.ones(2)}) == {}          # not recorded
+    assert derived_metrics(sp.load_game("ipd"), totals) == {}         # declares none

@@ -337,6 +337,18 @@ class CoinGame:
         ``own / (own + other)``."""
         return {k: state.counts[:, j] for j, k in enumerate(self.metric_names())}
 
+    @staticmethod
+    def derived_metrics(totals: dict) -> dict:
+        """From summed ``metrics`` (numpy, elementwise): ``own_coin_rate``, the share of the
+        coins taken that were the taker's own colour (``own / (own + other)``, NaN where
+        none was taken; LOLA's and D3C's Figure 8d measure)."""
+        import numpy as np
+
+        own, other = totals["own_coins"], totals["other_coins"]
+        taken = own + other
+        return {"own_coin_rate": np.where(taken > 0, own / np.where(taken > 0, taken, 1.0),
+                                          np.nan)}
+
     def to_openspiel(self) -> Any:
         """The same game as the pyspiel game ``spielplatz_coin_game`` with these rules."""
         from .openspiel_game import load_openspiel

@@ -8,9 +8,9 @@ with an ended episode, NaN before the first), ``reward_p`` (raw reward per step)
 ``entropy_p``, ``value_loss_p``, ``policy_loss_p``, ``loss_p``, ``rho_p`` (mean
 importance ratio, 1 on-policy), ``episodes`` (ended per update), and the game's own
 ``metrics`` at episode ends (means over the episodes; a per-player metric ``[N]`` becomes
-``name_1 ... name_N``); with ``own_coins`` and ``other_coins`` (the Coin Games) also
-``own_coin_rate`` (both players) and ``own_coin_rate_p``: own / all coins taken in the
-window. A seed whose loss or parameters are not finite is reported diverged (its agents
+``name_1 ... name_N``), and the game's derived statistics from the window's totals
+(:func:`spielplatz.learning.games.derived_metrics`; the Coin Games: ``own_coin_rate``
+over both players and ``own_coin_rate_p``, own / all coins taken in the window). A seed whose loss or parameters are not finite is reported diverged (its agents
 are saved as zero networks, uniform policies).
 """
 
@@ -86,8 +86,10 @@ def _carry_forward(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _metrics(stats: dict, n: int) -> dict:
+def _metrics(stats: dict, n: int, env: Any) -> dict:
     """Per-player metrics from the driver's window averages (see the module docstring)."""
+    from spielplatz.learning.games import derived_metrics
+
     stats = {k: np.asarray(v, dtype=float) for k, v in stats.items()}
     episodes = stats.pop("episodes")
     out: dict = {}
@@ -107,13 +109,12 @@ def _metrics(stats: dict, n: int) -> dict:
             scale = episodes.reshape(episodes.shape + (1,) * (value.ndim - 2))
             mean = np.where(scale > 0, value / np.where(scale > 0, scale, 1.0), np.nan)
             put(name, _carry_forward(mean))
-        if "own_coins" in stats and "other_coins" in stats:    # the Coin Games
-            own, other = stats["own_coins"], stats["other_coins"]
-            rate = np.where(own + other > 0, own / (own + other), np.nan)
-            put("own_coin_rate", _carry_forward(rate))
-            total = own.sum(-1) + other.sum(-1)
-            out["own_coin_rate"] = _carry_forward(
-                np.where(total > 0, own.sum(-1) / total, np.nan))
+        # the game's derived statistics (the Coin Games' own-coin rate), per player and
+        # over both, from the window's totals
+        for name, value in derived_metrics(env, stats).items():
+            put(name, _carry_forward(value))
+        for name, value in derived_metrics(env, stats, over_players=True).items():
+            out[name] = _carry_forward(value)
     out["episodes"] = episodes
     return out
 
@@ -142,7 +143,7 @@ class A2CLearner:
         record_steps, stats, state = train(env, config, seeds=seeds, steps=int(steps),
                                            records=opts["records"], mixing=mixing,
                                            welfare=welfare, progress=progress)
-        metrics = _metrics(stats, n)
+        metrics = _metrics(stats, n, env)
         losses = np.stack([metrics[f"loss_{p + 1}"] for p in range(n)], axis=-1)
         bad = ~np.all(np.isfinite(losses), axis=-1)                      # [seeds, records]
         params = jax.tree_util.tree_map(np.asarray, state.params)

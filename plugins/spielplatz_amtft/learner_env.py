@@ -216,6 +216,7 @@ def _report(game: Any, players: list, coop: dict, selfish: list, names: list, se
     """Self-play of the amTFT agents (rewards, own-coin rate, events) and the selfish
     opponent's reward against the amTFT agent and against the bare cooperative network."""
     from spielplatz.learning.agents import play_many
+    from spielplatz.learning.games import derived_metrics
 
     n, episodes, horizon = len(seeds), int(opts["episodes"]), int(game.horizon)
     pairs = [(_seed_agent(players, i, 0), _seed_agent(players, i, 1)) for i in range(n)]
@@ -227,13 +228,10 @@ def _report(game: Any, players: list, coop: dict, selfish: list, names: list, se
     recorded = np.unique(np.linspace(0, horizon - 1, min(opts["records"], horizon)).astype(int))
     metrics, totals = log_metrics(rewards, events, recorded)
     final: dict = {"reward": rewards.mean(axis=(1, 2)), "events": totals}   # [n, 2] per step
-    if "own_coins" in ends and "other_coins" in ends:
-        own = np.asarray(ends["own_coins"], dtype=float).sum(axis=(1, 2))
-        other = np.asarray(ends["other_coins"], dtype=float).sum(axis=(1, 2))
-        final["own_coin_rate"] = np.where(own + other > 0, own / np.maximum(own + other, 1),
-                                          np.nan)
-        metrics["own_coin_rate"] = np.repeat(final["own_coin_rate"][:, None],
-                                             len(recorded), axis=1)
+    totals = {k: np.asarray(v, dtype=float).sum(axis=1) for k, v in ends.items()}
+    for name, value in derived_metrics(game, totals, over_players=True).items():
+        final[name] = value                                   # [n], e.g. own_coin_rate
+        metrics[name] = np.repeat(value[:, None], len(recorded), axis=1)
     # the selfish opponent (seat 2) against amTFT and against the naive cooperator
     first = names[0]
     vs, (mine, _) = play_many(game, [(_seed_agent(players, i, 0), _a2c(selfish[i][1], 1))

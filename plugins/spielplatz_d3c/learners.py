@@ -238,7 +238,7 @@ class _D3CFamily(LearnDisplay):
     def _ac(self, game: Any, steps: int, seeds: tuple, progress: Any, options: dict) -> tuple:
         """Algorithm 1 around A2C with V-trace on a ``jax_environment`` game
         (:mod:`spielplatz_d3c.ac`)."""
-        from spielplatz.learning import driver
+        from spielplatz.learning import derived_metrics, driver
 
         from . import ac, rl
 
@@ -257,6 +257,9 @@ class _D3CFamily(LearnDisplay):
         record_steps, metrics, state = driver.run_seeds(
             init, step, measure, seeds=seeds, steps=steps, records=opts["records"], game=game,
             initial_record=False, progress=progress)
+        metrics = {k: np.asarray(v) for k, v in metrics.items()}
+        # the game's derived statistics (the Coin Games' own-colour share, Figure 8d)
+        metrics.update(derived_metrics(game, metrics, over_players=True))
         final = {"mixing": np.asarray(state["d3c"]["A"])}
         config = {"mode": self.mode, "kind": "jax_environment", "vectorised": True, **opts,
                   "divergence": None}

@@ -54,7 +54,7 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
         raise ValueError("nothing to plot: no runs")
     plt = pyplot()
     with_attention = [r for r in runs if "attention" in r.metrics]
-    with_coins = [r for r in runs if "own_coins" in r.metrics and "other_coins" in r.metrics]
+    with_coins = [r for r in runs if "own_coin_rate" in r.metrics]
     panels = 2 + bool(with_attention) + bool(with_coins)
     fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels, 4.4), squeeze=False)
     axes = axes[0]
@@ -125,10 +125,7 @@ def runs_figure(runs: Sequence[Any], *, title: str | None = None,
     if with_coins:
         ax = axes[-1]
         for k, run in enumerate(with_coins):
-            own = np.asarray(run.metrics["own_coins"], dtype=float).sum(-1)      # [S, R]
-            other = np.asarray(run.metrics["other_coins"], dtype=float).sum(-1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                share = np.where(own + other > 0, own / (own + other), np.nan)
+            share = np.array(run.metrics["own_coin_rate"], dtype=float)          # [S, R]
             for row in share:                 # windows without an episode end: carry on
                 for r in range(1, len(row)):
                     if np.isnan(row[r]):

@@ -155,7 +155,7 @@ class LolaDiceLearner(_Family):
                            options: dict) -> Run:
         import jax
 
-        from spielplatz.learning import driver
+        from spielplatz.learning import derived_metrics, driver
         from spielplatz.validation import as_int, as_seeds
 
         from .dice_env import env_dice_trainer
@@ -176,11 +176,7 @@ class LolaDiceLearner(_Family):
                 metrics.update({f"{key}_{p + 1}": value[..., p] for p in (0, 1)})
             else:
                 metrics[key] = value
-        if "own_coins" in stats and "other_coins" in stats:
-            own = np.asarray(stats["own_coins"], dtype=float).sum(-1)
-            total = own + np.asarray(stats["other_coins"], dtype=float).sum(-1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                metrics["own_coin_rate"] = np.where(total > 0, own / total, np.nan)
+        metrics.update(derived_metrics(game, stats, over_players=True))
         diverged, diverged_step = _divergence(
             {k: v for k, v in metrics.items() if k.startswith("reward")}, record_steps)
         params = jax.tree_util.tree_map(np.asarray, state["params"])

@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 from spielplatz.games.normal_form import NormalFormGame
 
 __all__ = ["DifferentiableGame", "Environment", "IteratedGame", "JaxEnvironmentGame",
+           "derived_metrics",
            "RLEnvironment", "game_kind", "game_kinds",
            "MixedStrategyGame", "mixed_strategy_game", "GAME_KINDS"]
 
@@ -92,7 +93,10 @@ class JaxEnvironmentGame(Protocol):
     Episodes last ``horizon`` steps (``done`` then; a learner resets). ``metrics(state)``
     returns a dict of per-episode statistics so far (arrays, e.g. coins taken), read at
     the end of an episode. ``to_openspiel()`` is the same game as a pyspiel game with
-    simultaneous moves, tested equal on trajectories.
+    simultaneous moves, tested equal on trajectories. Optional: ``derived_metrics(totals)``
+    maps summed ``metrics`` (numpy arrays, any leading axes) to the game's derived
+    statistics, elementwise (the Coin Games: ``own_coin_rate``); learners read them
+    through :func:`derived_metrics`, so no learner computes a game's statistic itself.
     """
 
     name: str
@@ -119,6 +123,29 @@ class RLEnvironment(Protocol):
 
     def make_environment(self, seed: int) -> Any:
         """A fresh environment seeded with ``seed``."""
+
+
+def derived_metrics(game: Any, totals: dict, *, over_players: bool = False) -> dict:
+    """The game's statistics derived from summed episode ``metrics`` (``totals``: name ->
+    array, last axis the player): ``game.derived_metrics`` if the game (or the game a
+    wrapper holds as ``env``) declares it, else nothing. ``over_players``: sum the
+    player axis first (one value for both players: the Coin Games' share of all coins
+    taken that were the taker's own). Undefined values (nothing taken) are NaN."""
+    import numpy as np
+
+    fn = getattr(game, "derived_metrics", None)
+    if fn is None and hasattr(game, "env"):
+        fn = getattr(game.env, "derived_metrics", None)
+    if fn is None:
+        return {}
+    arrays = {k: np.asarray(v, dtype=float) for k, v in totals.items()}
+    if over_players:
+        arrays = {k: v.sum(axis=-1) for k, v in arrays.items() if v.ndim}
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return {k: np.asarray(v, dtype=float) for k, v in fn(arrays).items()}
+    except KeyError:            # the statistics it derives from were not recorded
+        return {}
 
 
 def game_kinds(game: Any) -> tuple[str, ...]:
