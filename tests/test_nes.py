@@ -445,6 +445,13 @@ def test_shipped_models_are_small_and_listed():
             "me_ce_3x3x3"} <= set(models)
     for folder in models.values():
         assert (folder / "model.msgpack").stat().st_size < 3_000_000
+    # an alternative model is loaded by name only, never chosen by default
+    from spielplatz_nes.model import find_model, load_model
+
+    assert "me_cce_8x8_wide" in models and find_model("cce", (8, 8)) == "me_cce_8x8"
+    assert load_model(None, concept="cce", shape=(8, 8)).config.payoff_channels == (16, 16, 16)
+    assert load_model("me_cce_8x8_wide", concept="cce",
+                      shape=(8, 8)).config.payoff_channels == (32, 32, 32)
 
 
 def test_nes_solves_a_game_and_says_it_is_approximate():
