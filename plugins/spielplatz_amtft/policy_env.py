@@ -13,7 +13,11 @@ of the exact ones of :mod:`spielplatz_amtft.policy`. One agent's parameters:
   estimated by the learner from rollouts of length ``rollout`` (C.1: 20);
 * ``threshold``, ``alpha``, ``rollout``, ``gamma`` as in the matrix version;
 * ``debit_own``: 1 -- the debit counts what the deviation cost the agent itself, 0 --
-  what it gained the opponent (as the matrix version).
+  what it gained the opponent (as the matrix version); ``debit_value``: 1 -- instead,
+  what it cost the welfare w (one step's welfare plus ``critic_gamma`` times the agent's
+  cooperative critic on the next state, actual against simulated; the inequity-averse
+  step welfare uses ``ia_beta [K]``, ``smoothing`` and the agent's smoothed rewards,
+  kept in its state as ``traces``). Runs saved without these keys read them as off.
 
 The policy observes the game (``observes="game"``): every view, the state before the
 last step, the last joint action and rewards, and the environment. Each step, unless it
