@@ -10,8 +10,9 @@ importance ratio, 1 on-policy), ``episodes`` (ended per update), and the game's 
 ``metrics`` at episode ends (means over the episodes; a per-player metric ``[N]`` becomes
 ``name_1 ... name_N``), and the game's derived statistics from the window's totals
 (:func:`spielplatz.learning.games.derived_metrics`; the Coin Games: ``own_coin_rate``
-over both players and ``own_coin_rate_p``, own / all coins taken in the window). A seed whose loss or parameters are not finite is reported diverged (its agents
-are saved as zero networks, uniform policies).
+over both players and ``own_coin_rate_p``, own / all coins taken in the window). A seed
+whose loss or parameters are not finite is reported diverged (its agents are saved as
+zero networks, uniform policies).
 """
 
 from __future__ import annotations

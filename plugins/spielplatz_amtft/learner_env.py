@@ -182,12 +182,14 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
             "loss": loss[:, seat], "threshold": np.full(n, float(opts["threshold"])),
             "alpha": np.full(n, float(opts["alpha"])),
             "rollout": np.full(n, float(opts["rollout"])), "gamma": np.full(n, gamma),
-            "debit_own": np.full(n, float(opts["debit"] == "own_loss")),
-            "debit_value": np.full(n, float(opts["debit"] == "welfare_value")),
-            "ia_beta": np.broadcast_to([float(opts["beta"]) if name == "inequity_averse"
-                                        else 0.0 for name in names], (n, k)).copy(),
-            "smoothing": np.full(n, float(opts["smoothing"])),
-            "critic_gamma": np.full(n, _config(opts).discount)})
+            "debit_own": np.full(n, float(opts["debit"] == "own_loss"))})
+        if opts["debit"] == "welfare_value":      # policy_env's welfare-value reading
+            players[-1].update({
+                "debit_value": np.ones(n),
+                "ia_beta": np.broadcast_to([float(opts["beta"]) if name == "inequity_averse"
+                                            else 0.0 for name in names], (n, k)).copy(),
+                "smoothing": np.full(n, float(opts["smoothing"])),
+                "critic_gamma": np.full(n, _config(opts).discount)})
     info = [{"W": names, "start": names[s]} for s in starts]
     final, metrics = _report(game, players, coop, selfish, names, seeds, opts)
     config = {**opts, "W": names, "gamma": gamma, "profiles": profiles + (
@@ -226,10 +228,10 @@ def _report(game: Any, players: list, coop: dict, selfish: list, names: list, se
     counts = m1["events"] + m2["events"]                              # [n, E, T, 3]
     events = np.diff(counts, axis=2, prepend=0).astype(float)
     recorded = np.unique(np.linspace(0, horizon - 1, min(opts["records"], horizon)).astype(int))
-    metrics, totals = log_metrics(rewards, events, recorded)
-    final: dict = {"reward": rewards.mean(axis=(1, 2)), "events": totals}   # [n, 2] per step
-    totals = {k: np.asarray(v, dtype=float).sum(axis=1) for k, v in ends.items()}
-    for name, value in derived_metrics(game, totals, over_players=True).items():
+    metrics, event_totals = log_metrics(rewards, events, recorded)
+    final: dict = {"reward": rewards.mean(axis=(1, 2)), "events": event_totals}   # [n, 2]
+    ends = {k: np.asarray(v, dtype=float).sum(axis=1) for k, v in ends.items()}  # episodes
+    for name, value in derived_metrics(game, ends, over_players=True).items():
         final[name] = value                                   # [n], e.g. own_coin_rate
         metrics[name] = np.repeat(value[:, None], len(recorded), axis=1)
     # the selfish opponent (seat 2) against amTFT and against the naive cooperator

@@ -13,11 +13,12 @@ of the exact ones of :mod:`spielplatz_amtft.policy`. One agent's parameters:
   estimated by the learner from rollouts of length ``rollout`` (C.1: 20);
 * ``threshold``, ``alpha``, ``rollout``, ``gamma`` as in the matrix version;
 * ``debit_own``: 1 -- the debit counts what the deviation cost the agent itself, 0 --
-  what it gained the opponent (as the matrix version); ``debit_value``: 1 -- instead,
-  what it cost the welfare w (one step's welfare plus ``critic_gamma`` times the agent's
+  what it gained the opponent (as the matrix version); with ``debit_value`` among the
+  parameters (the learner adds it for ``-o debit=welfare_value`` only), instead what the
+  deviation cost the welfare w: one step's welfare plus ``critic_gamma`` times the agent's
   cooperative critic on the next state, actual against simulated; the inequity-averse
-  step welfare uses ``ia_beta [K]``, ``smoothing`` and the agent's smoothed rewards,
-  kept in its state as ``traces``). Runs saved without these keys read them as off.
+  step welfare uses ``ia_beta [K]``, ``smoothing`` and the agent's smoothed rewards, kept
+  in its state as ``traces``. Without it, no critic runs and no traces are kept.
 
 The policy observes the game (``observes="game"``): every view, the state before the
 last step, the last joint action and rewards, and the environment. Each step, unless it
@@ -56,9 +57,11 @@ def init(params: Any, key: Any) -> dict:
 
     del key
     zero = jnp.zeros((), jnp.int32)
-    return {"w": jnp.asarray(params["start"]).astype(jnp.int32), "debit": jnp.zeros(()),
-            "left": zero, "punishing": jnp.zeros((), bool), "events": jnp.zeros(3, jnp.int32),
-            "traces": jnp.zeros(2)}
+    state = {"w": jnp.asarray(params["start"]).astype(jnp.int32), "debit": jnp.zeros(()),
+             "left": zero, "punishing": jnp.zeros((), bool), "events": jnp.zeros(3, jnp.int32)}
+    if "debit_value" in params:
+        state["traces"] = jnp.zeros(2)
+    return state
 
 
 def _apply(net: Any, view: Any) -> tuple:
@@ -83,8 +86,28 @@ def _step_welfare(params: Any, w: Any, rewards: Any, traces: Any) -> Any:
     (the step reward its cooperative networks were trained on)."""
     import jax.numpy as jnp
 
-    beta = params["ia_beta"][w] if "ia_beta" in params else 0.0
+    beta = params["ia_beta"][w]
     return rewards.sum() - beta * (1.0 - params["gamma"]) * jnp.abs(traces[0] - traces[1])
+
+
+def _welfare_loss(params: Any, state: dict, obs: Any, w: Any, seat: Any, cf_views: Any,
+                  cf_rewards: Any) -> tuple:
+    """What the deviation cost the welfare ``w``: one step's welfare plus the discounted
+    value of the next state under the agent's cooperative critic, simulated cooperative
+    action against the actual one; and the smoothed rewards after this step."""
+    import jax
+    import jax.numpy as jnp
+
+    decay = params["gamma"] * params["smoothing"]
+    traces = jnp.where(obs.first, 0.0, decay * state["traces"] + obs.rewards)
+    cf_traces = decay * state["traces"] + cf_rewards
+    own_coop = jax.tree_util.tree_map(lambda x: x[w], params["coop"])
+    v_actual = _apply(own_coop, obs.views[seat])[1]
+    v_cf = _apply(own_coop, cf_views[seat])[1]
+    loss = (_step_welfare(params, w, cf_rewards, cf_traces) + params["critic_gamma"] * v_cf
+            - _step_welfare(params, w, obs.rewards, traces)
+            - params["critic_gamma"] * v_actual)
+    return loss, traces
 
 
 def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
@@ -113,20 +136,10 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     _, cf_views, cf_rewards, _ = obs.env.step(obs.previous, simulated, k_cf)
     gain = jnp.where(params["debit_own"] > 0, cf_rewards[seat] - obs.rewards[seat],
                      obs.rewards[opp] - cf_rewards[opp])
-    # the welfare-value reading: what the deviation cost the welfare w, one step's welfare
-    # plus the discounted value of the next state under the agent's cooperative critic
-    # (runs saved before this reading have none of its parameters: it is off for them)
-    decay = params["gamma"] * params.get("smoothing", 1.0)
-    traces = jnp.where(obs.first, 0.0, decay * state["traces"] + obs.rewards)
-    cf_traces = decay * state["traces"] + cf_rewards
-    own_coop = jax.tree_util.tree_map(lambda x: x[w], params["coop"])
-    v_actual = _apply(own_coop, obs.views[seat])[1]
-    v_cf = _apply(own_coop, cf_views[seat])[1]
-    welfare_loss = (_step_welfare(params, w, cf_rewards, cf_traces)
-                    + params.get("critic_gamma", 0.0) * v_cf
-                    - _step_welfare(params, w, obs.rewards, traces)
-                    - params.get("critic_gamma", 0.0) * v_actual)
-    gain = jnp.where(params.get("debit_value", 0.0) > 0, welfare_loss, gain)
+    extra = {}
+    if "debit_value" in params:                   # the welfare-value reading
+        gain, extra["traces"] = _welfare_loss(params, state, obs, w, seat, cf_views,
+                                              cf_rewards)
     debit, left, detect = judge(params, state, deviated & ~resample, gain, new_w)
     punishing = left > 0
     view = obs.views[seat]
@@ -136,7 +149,7 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     events = state["events"] + jnp.stack([resample, detect, punishing]).astype(jnp.int32)
     return action, {"w": new_w.astype(jnp.int32), "debit": debit,
                     "left": jnp.maximum(left - 1, 0), "punishing": punishing,
-                    "events": events, "traces": traces}
+                    "events": events, **extra}
 
 
 def _kind() -> Any:

@@ -173,7 +173,9 @@ class TrainedModel:
             backend = "numpy" if b <= NUMPY_MAX_GAMES else "jax"
         if backend not in ("numpy", "jax"):
             raise SpielplatzError(f"nes: backend must be 'numpy' or 'jax', got {backend!r}")
-        batch_size = int(batch_size or (b if backend == "numpy" else default_batch_size(self.config)))
+        if not batch_size:
+            batch_size = b if backend == "numpy" else default_batch_size(self.config)
+        batch_size = int(batch_size)
         if batch_size < 1:
             raise SpielplatzError(f"nes: batch_size must be >= 1, got {batch_size}")
 
@@ -300,8 +302,9 @@ def default_batch_size(config: Any = None) -> int:
 
     if jax.default_backend() != "cpu":
         return 1024
-    width = max(getattr(config, "payoff_channels", None) or (32,))
-    return int(min(1024, max(16, 1 << (max(2048 // max(int(width), 1), 1).bit_length() - 1))))
+    width = max(1, int(max(getattr(config, "payoff_channels", None) or (32,))))
+    games = 1 << (max(1, 2048 // width).bit_length() - 1)      # a power of two
+    return int(min(1024, max(16, games)))
 
 
 #: Models of games up to this many joint actions get a numpy dry run when loaded.
