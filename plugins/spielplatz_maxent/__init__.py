@@ -30,10 +30,11 @@ OPTIONS = (
            "network's)"),
     Option("fallback", "bool", True, "re-solve games the batched path does not certify on the "
            "exact single-game path", batch_only=True),
-    Option("chunk", "int", 64, "games advanced together by one compiled call", minimum=1,
+    Option("chunk", "int", None, "games advanced together by one compiled call (default: 32 "
+           "for CE, 16 for CCE)", minimum=1, nullable=True, batch_only=True),
+    Option("steps_per_round", "int", None, "Newton iterations per call before finished games "
+           "leave the chunk (default: 4 for CE, 8 for CCE)", minimum=1, nullable=True,
            batch_only=True),
-    Option("steps_per_round", "int", 4, "Newton iterations per call before finished games "
-           "leave the chunk", minimum=1, batch_only=True),
     Option("threads", "int", 1, "host threads feeding the compiled function", minimum=1,
            batch_only=True),
 )

@@ -126,7 +126,7 @@ class MaxEntSolver:
                     mu: float = 0.0, welfare: Any = None, epsilon: Any = 0.0,
                     target_epsilon: Any = None, rho: Any = None, eps_plus: Any = None,
                     tol: float = 1e-10, max_iter: int = 200, fallback: bool = True,
-                    chunk: int = 64, steps_per_round: int = 4, threads: int = 1,
+                    chunk: Any = None, steps_per_round: Any = None, threads: int = 1,
                     initial_duals: Any = None, **unknown: Any) -> Any:
         """Solve ``payoffs`` ``[B, N, A_1, ..., A_N]`` (many games of one shape) at once.
 
@@ -146,10 +146,12 @@ class MaxEntSolver:
         concept : {"ce", "cce"}
         fallback : bool
             Re-solve uncertified games on the exact single-game path.
-        chunk : int
-            Games advanced together by one compiled call (the compiled shape).
-        steps_per_round : int
-            Newton iterations per call before finished games leave the chunk.
+        chunk : int, optional
+            Games advanced together by one compiled call (the compiled shape);
+            32 for CE and 16 for CCE by default.
+        steps_per_round : int, optional
+            Newton iterations per call before finished games leave the chunk; 4 for
+            CE and 8 for CCE by default.
         threads : int
             Host threads feeding the compiled function.
         initial_duals : list of array_like, optional
@@ -164,8 +166,9 @@ class MaxEntSolver:
         """
         check_option_names(unknown, [*SOLVE_OPTIONS, *BATCH_OPTIONS], "the maxent solver's batches")
         fallback = as_bool(fallback, "fallback")
-        chunk = as_int(chunk, "chunk", minimum=1)
-        steps_per_round = as_int(steps_per_round, "steps_per_round", minimum=1)
+        chunk = None if chunk is None else as_int(chunk, "chunk", minimum=1)
+        steps_per_round = (None if steps_per_round is None
+                           else as_int(steps_per_round, "steps_per_round", minimum=1))
         threads = as_int(threads, "threads", minimum=1)
         start = time.perf_counter()
         concept = deviations.check_concept(concept)
