@@ -600,6 +600,30 @@ def test_solve_batch_matches_single_solves_and_compiles_once():
     assert "64 4x4 games" in str(out)
 
 
+def test_solve_batch_returns_certified_zeros_exactly():
+    """Issue 15: zeros the batch's duals prove (strictly dominated recommendations) come
+    back as exact zeros, where the single-game path has its zeros; ``exact_zeros``
+    sends the rest to the support LP, so that every zero is exact."""
+    games = np.random.default_rng(15).standard_normal((24, 2, 6, 6))
+    out = sp.solve_batch(games, solver="maxent", concept="ce")
+    routes = out.extra["support_routes"]
+    assert set(routes) <= {"none", "dominance", "lp", "vanishing"}
+    assert (routes == "dominance").sum() >= 7                    # measured: 14 of 24
+    exact = sp.solve_batch(games, solver="maxent", concept="ce", exact_zeros=True)
+    assert out.all_optimal and exact.all_optimal
+    assert "vanishing" not in set(exact.extra["support_routes"])
+    for i in range(len(games)):
+        single = sp.solve(games[i], solver="maxent", concept="ce")
+        assert np.abs(out.joints[i] - single.joint).sum() < 1e-7
+        np.testing.assert_array_equal(exact.joints[i] == 0, single.joint == 0)
+        if routes[i] in ("none", "dominance"):
+            np.testing.assert_array_equal(out.joints[i] == 0, single.joint == 0)
+            assert routes[i] == "none" or single.extra["support_route"] in ("dominance", "lp")
+    # CCE and epsilon > 0: no certificate of this kind, masses are left as found
+    cce = sp.solve_batch(games[:4], solver="maxent", concept="cce")
+    assert set(cce.extra["support_routes"]) <= {"none", "vanishing", "lp"}
+
+
 def test_solve_batch_cce_target_and_errors():
     rng = np.random.default_rng(14)
     payoffs = rng.uniform(size=(6, 3, 2, 3, 2))

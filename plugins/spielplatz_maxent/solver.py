@@ -127,7 +127,8 @@ class MaxEntSolver:
                     target_epsilon: Any = None, rho: Any = None, eps_plus: Any = None,
                     tol: float = 1e-10, max_iter: int = 200, fallback: bool = True,
                     chunk: Any = None, steps_per_round: Any = None, threads: int = 1,
-                    initial_duals: Any = None, **unknown: Any) -> Any:
+                    initial_duals: Any = None, exact_zeros: bool = False,
+                    **unknown: Any) -> Any:
         """Solve ``payoffs`` ``[B, N, A_1, ..., A_N]`` (many games of one shape) at once.
 
         A JAX-vectorised projected Newton-CG (:mod:`spielplatz.equilibria.mwmre.batched`,
@@ -135,9 +136,11 @@ class MaxEntSolver:
         solves every game in float64; each game whose answer is not certified
         (gap above ``1e-8`` times its payoff range, or a projected dual
         gradient above ``1e-8``) within ``min(max_iter, 80)`` iterations is
-        re-solved by the single-game path (``fallback=True``). Answers with
-        zeros are returned with vanishing (not exactly zero) masses by the
-        batched path. Options are those of :meth:`solve`, the same for every
+        re-solved by the single-game path (``fallback=True``). Zeros of exact CE
+        answers that the batch's duals certify (strictly dominated
+        recommendations) are returned as exact zeros; other masses below ``1e-9``
+        stay as the batch found them unless ``exact_zeros`` (``extra["support_routes"]``
+        says which, per game). Options are those of :meth:`solve`, the same for every
         game (``prior`` and ``welfare`` may also be given per game, ``[B, A...]``).
 
         Parameters
@@ -154,6 +157,9 @@ class MaxEntSolver:
             CE and 8 for CCE by default.
         threads : int
             Host threads feeding the compiled function.
+        exact_zeros : bool
+            Re-solve on the exact path (its support LP finds the zeros) every game
+            whose masses below ``1e-9`` the batch's duals do not prove zero.
         initial_duals : list of array_like, optional
             Warm start: per player ``[B, A_p, A_p]`` (CE) or ``[B, A_p]`` (CCE)
             duals in payoff units (e.g. the ``nes`` network's).
@@ -170,6 +176,7 @@ class MaxEntSolver:
         steps_per_round = (None if steps_per_round is None
                            else as_int(steps_per_round, "steps_per_round", minimum=1))
         threads = as_int(threads, "threads", minimum=1)
+        exact_zeros = as_bool(exact_zeros, "exact_zeros")
         start = time.perf_counter()
         concept = deviations.check_concept(concept)
         res = mwmre.solve_batch(payoffs, concept, prior=prior, mu=mu, welfare=welfare,
@@ -177,7 +184,7 @@ class MaxEntSolver:
                                 eps_plus=eps_plus, tol=tol, max_iter=max_iter,
                                 fallback=fallback, chunk=chunk,
                                 steps_per_round=steps_per_round, threads=threads,
-                                initial_duals=initial_duals)
+                                initial_duals=initial_duals, exact_zeros=exact_zeros)
         return BatchSolution.from_joints(
             res.payoffs, res.joints, concept, solver="maxent", config=res.config,
             wall_time=time.perf_counter() - start, extra=res.extra(), **res.measured())

@@ -23,6 +23,7 @@ from spielplatz.equilibria import deviations
 from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify, rounding_bound
 from spielplatz.equilibria.mwmre.config import (KKT_TOLERANCE, prepare, warm_start_duals,
                                                 welfare_values)
+from spielplatz.equilibria.mwmre.dominance import batch_dominated
 from spielplatz.equilibria.mwmre.dual import unflatten_duals
 from spielplatz.equilibria.mwmre.exact import solve_exact, status_of
 from spielplatz.equilibria.mwmre.kernel import BATCH_ITERATIONS, batch_function
@@ -37,6 +38,8 @@ __all__ = ["solve_batch", "BatchResult", "DEFAULT_ROUNDS"]
 #: waste less. CE: 32 games, 4 iterations per call (0.40 s against 0.50 s at 64);
 #: CCE: 16 games, 8 iterations (0.030 s against 0.046 s at 64, 4).
 DEFAULT_ROUNDS = {"ce": (32, 4), "cce": (16, 8)}
+#: Masses below this count as zeros of the answer (``support_routes``).
+VANISHING = 1e-9
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class BatchResult:
         ``batch`` or ``exact``.
     batch_time : float
         Seconds on the batched path.
+    support_routes : ndarray of str ``[B]``
+        How the answer's zeros were found: ``none`` (no mass below ``1e-9``),
+        ``dominance`` (exact zeros certified by the duals), ``lp`` (the exact path's
+        support LP), ``vanishing`` (masses below ``1e-9`` left as the batch found them).
     """
 
     payoffs: np.ndarray
@@ -84,6 +91,7 @@ class BatchResult:
     fallback: list = field(default_factory=list)
     paths: Any = None
     batch_time: float = 0.0
+    support_routes: Any = None
 
     def measured(self) -> dict:
         """``epsilons``, ``statuses`` and ``iterations``, as ``BatchSolution.from_joints``
@@ -96,7 +104,8 @@ class BatchResult:
         return {"duals": self.duals, "residuals": self.residuals,
                 "certificate": self.certificate, "epsilon_required": self.epsilon_required,
                 "payoff_scales": self.payoff_scales, "fallback": self.fallback,
-                "paths": self.paths, "batch_time": self.batch_time}
+                "paths": self.paths, "batch_time": self.batch_time,
+                "support_routes": self.support_routes}
 
 
 def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndarray,
@@ -180,7 +189,7 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
                 rho: Any = None, eps_plus: Any = None, tol: float = 1e-10,
                 max_iter: int = 200, fallback: bool = True, chunk: int | None = None,
                 steps_per_round: int | None = None, threads: int = 1,
-                initial_duals: Any = None) -> BatchResult:
+                initial_duals: Any = None, exact_zeros: bool = False) -> BatchResult:
     """Solve ``payoffs`` ``[B, N, A...]`` (many games of one shape) at once.
 
     Options as for :func:`spielplatz.equilibria.mwmre.solve` (``prior`` and ``welfare`` may
@@ -190,6 +199,12 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     ``chunk`` games are advanced together by one compiled call, ``steps_per_round``
     Newton iterations at a time, fed by ``threads`` host threads; ``None`` takes the
     concept's default (:data:`DEFAULT_ROUNDS`).
+
+    Zeros (exact CE, ``epsilon = 0``): the joint actions the batch's duals prove
+    unplayable (:func:`~spielplatz.equilibria.mwmre.dominance.batch_dominated`) are
+    returned as exact zeros (``support_routes`` ``"dominance"``); other masses below
+    ``1e-9`` stay as the batch found them (``"vanishing"``) unless ``exact_zeros``
+    re-solves those games on the exact path, whose support LP finds their zeros.
     """
     start = time.perf_counter()
     concept = deviations.check_concept(concept)
@@ -264,17 +279,27 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     batch_time = time.perf_counter() - start
 
     with single_thread():
+        zeros_ok = concept == "ce" and not target_mode and not np.any(eps)
+        support = batch_dominated(g, out["alpha"]) if zeros_ok else None
         return _finish(payoffs, concept, options_of, first.config, scales, out, fallback,
-                       batch_time)
+                       batch_time, support, bool(exact_zeros))
 
 
 def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
-            scales: np.ndarray, out: dict, fallback: bool,
-            batch_time: float) -> BatchResult:
+            scales: np.ndarray, out: dict, fallback: bool, batch_time: float,
+            support: np.ndarray | None, exact_zeros: bool) -> BatchResult:
     """Certify every game on the host, re-solve the uncertified ones, build the result."""
     b, n = payoffs.shape[:2]
     joints = out["joint"].astype(np.float64)
-    joints = joints / joints.sum(axis=tuple(range(1, n + 1)), keepdims=True)
+    axes = tuple(range(1, n + 1))
+    routes = np.where((joints < VANISHING).any(axis=axes), "vanishing", "none").astype(object)
+    if support is not None:
+        # zeros certified by the duals (strictly dominated recommendations) become exact
+        proven = (~support).any(axis=axes)
+        joints = np.where(support, joints, 0.0)
+        routes[proven] = np.where((support & (joints < VANISHING)).any(axis=axes)[proven],
+                                  "vanishing", "dominance")
+    joints = joints / joints.sum(axis=axes, keepdims=True)
     residuals = out["residual"].astype(float)
     iterations = out["iterations"].astype(int).copy()
     alphas = np.array(out["alpha"], dtype=float)
@@ -291,11 +316,13 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             and residuals[i] <= KKT_TOLERANCE
     statuses = np.where(certified, "optimal", "approximate").astype(object)
     paths = np.array(["batch"] * b, dtype=object)
-    fallback_idx = np.flatnonzero(~certified)
+    fallback_idx = np.flatnonzero(~certified | ((routes == "vanishing") & exact_zeros))
     if fallback and fallback_idx.size:
         for i in fallback_idx:
             opts_i = options_of(i)
+            # a certified answer (re-solved for its zeros) warm-starts the support's Newton
             res = solve_exact(payoffs[i], concept, opts_i,
+                              alpha0=alphas[i] if certified[i] else None,
                               lp_first=opts_i.target is None and bool(joints[i].min() < 1e-9))
             joints[i] = res.joint
             achieved[i] = np.asarray(deviations.epsilons(payoffs[i], res.joint, concept))
@@ -304,6 +331,7 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             residuals[i] = res.residual
             alphas[i] = res.duals
             iterations[i] += res.iterations
+            routes[i] = res.support_route
             cert = certify(payoffs[i], res.joint, concept, epsilon=eps_req[i])
             statuses[i] = status_of(cert.certified, res.residual)
             certified[i] = cert.certified
@@ -319,4 +347,5 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
                      "tolerance": GAP_TOLERANCE * scales},
         epsilon_required=eps_req, payoff_scales=scales,
         fallback=[int(i) for i in fallback_idx] if fallback else [],
-        paths=np.array([str(p) for p in paths]), batch_time=batch_time)
+        paths=np.array([str(p) for p in paths]), batch_time=batch_time,
+        support_routes=np.array([str(r) for r in routes]))

@@ -19,7 +19,8 @@ from spielplatz.equilibria.mwmre.config import Options
 from spielplatz.equilibria.mwmre.newton import newton
 from spielplatz.equilibria.mwmre.problem import DualProblem
 
-__all__ = ["newton_eliminating", "dominated", "min_mass", "DOMINANCE_PATIENCE"]
+__all__ = ["newton_eliminating", "dominated", "batch_dominated", "min_mass",
+           "DOMINANCE_PATIENCE"]
 
 #: Newton iterations of a collapsing phase that may still end in a dominance
 #: certificate (:func:`dominated`) before the support LP is run instead.
@@ -136,3 +137,43 @@ def dominated(problem: DualProblem, alpha: np.ndarray) -> np.ndarray | None:
     if not any_change or not support.any():
         return None
     return support
+
+
+def batch_dominated(payoffs: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """:func:`dominated` for a batch: the joint actions that the CE duals ``alphas``
+    ``[B, K]`` do not prove unplayable, bool ``[B, A...]``, for games ``payoffs``
+    ``[B, N, A...]`` (the units the duals were computed in).
+
+    The same certificate, vectorised over the games: recommendation ``a'`` of player
+    ``p`` leaves the support of game ``b`` when its duals ``w = alpha_p[a', :]`` give
+    the combined constraint a coefficient above ``margin * sum(w)`` on every joint
+    action of row ``a'`` still in the support; repeated until nothing changes.
+    """
+    b, n = payoffs.shape[:2]
+    shape = payoffs.shape[2:]
+    flat = np.arange(int(np.prod(shape))).reshape(shape)
+    support = np.ones((b, int(np.prod(shape))), dtype=bool)
+    starts = np.cumsum([0] + [a * a for a in shape])
+    views = []
+    for p in range(n):
+        a = shape[p]
+        g = deviations.player_matrix(payoffs[:, p], p, n)                  # [B, A_p, R]
+        w = np.maximum(alphas[:, starts[p]:starts[p + 1]].reshape(b, a, a), 0.0)
+        w = w * (1.0 - np.eye(a))
+        mass = w.sum(axis=2)                                                # [B, A_p]
+        comb = np.einsum("bxz,bzr->bxr", w, g) - mass[:, :, None] * g
+        margin = max(1e-12, 8.0 * (a + 2) * 2.0 ** -53) * np.abs(g).max(axis=(1, 2))
+        strict = comb > (margin[:, None] * mass)[:, :, None]                # [B, A_p, R]
+        views.append((np.ascontiguousarray(deviations.player_matrix(flat, p, n)), strict,
+                      mass > 0))
+    changed = True
+    while changed:
+        changed = False
+        for cells, strict, has_mass in views:
+            on = support[:, cells]                                          # [B, A_p, R]
+            rows = on.any(axis=2) & has_mass & np.where(on, strict, True).all(axis=2)
+            if rows.any():
+                games, recs = np.nonzero(rows)
+                support[games[:, None], cells[recs]] = False
+                changed = True
+    return support.reshape((b,) + shape)

@@ -100,8 +100,13 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
         used_lp, route = True, "lp"
         if not support.all():
             problem = problem.restrict(support)
-        res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
+        # a warm start from duals that ran off along the zeros' direction: that
+        # direction changes no logit on the support, so the rest is a near answer
+        res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=alpha0)
         total = res.iterations
+        if alpha0 is not None and not res.converged:
+            res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
+            total += res.iterations
     else:
         eliminate = (concept == "ce" and opts.epsilon is not None
                      and not np.any(opts.epsilon))
