@@ -320,10 +320,11 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
     if fallback and fallback_idx.size:
         for i in fallback_idx:
             opts_i = options_of(i)
-            # a certified answer (re-solved for its zeros) warm-starts the support's Newton
-            res = solve_exact(payoffs[i], concept, opts_i,
-                              alpha0=alphas[i] if certified[i] else None,
-                              lp_first=opts_i.target is None and bool(joints[i].min() < 1e-9))
+            # the batch's duals warm-start the exact path; from zero if that fails
+            lp_first = opts_i.target is None and bool(joints[i].min() < 1e-9)
+            res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i], lp_first=lp_first)
+            if not res.converged:
+                res = solve_exact(payoffs[i], concept, opts_i, lp_first=lp_first)
             joints[i] = res.joint
             achieved[i] = np.asarray(deviations.epsilons(payoffs[i], res.joint, concept))
             eps_req[i] = res.eps_required * scales[i]

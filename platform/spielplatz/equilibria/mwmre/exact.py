@@ -95,6 +95,9 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     if opts.target is not None:
         res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=alpha0)
         total = res.iterations
+        if alpha0 is not None and not res.converged:
+            res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
+            total += res.iterations
     elif lp_first:
         support = support_lp(problem)
         used_lp, route = True, "lp"
