@@ -36,8 +36,9 @@ OPTIONS = (
            "leave the chunk (default: 4 for CE, 8 for CCE)", minimum=1, nullable=True,
            batch_only=True),
     Option("exact_zeros", "bool", False, "re-solve on the exact path (support LP) every game "
-           "whose zeros the batch's duals do not certify, so that every zero is exact "
-           "(CE; about 4 ms per such 8x8 game)", batch_only=True),
+           "with masses below 1e-9 that the batch's duals do not prove zero, so that the "
+           "zeros are the LP's exact ones (about 4 ms per such 8x8 game; needs fallback)",
+           batch_only=True),
     Option("threads", "int", 1, "host threads feeding the compiled function", minimum=1,
            batch_only=True),
 )

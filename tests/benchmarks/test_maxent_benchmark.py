@@ -268,7 +268,7 @@ def test_batched_8x8_distributions(concept, distribution):
     path answered (``batch``: the vectorised Newton; ``exact``: re-solved on the
     single-game path) and how the zeros were found (``support_routes``: none,
     dominance certificates, the support LP, or masses left vanishing); for CE also
-    the time with ``exact_zeros`` (every zero exact). Every answer must be optimal
+    the time with ``exact_zeros`` (the support LP's zeros). Every answer must be optimal
     with a gap within 1e-8 of the payoff range.
     """
     count = int(os.environ.get("MAXENT_BATCH_GAMES", "500"))
@@ -291,7 +291,7 @@ def test_batched_8x8_distributions(concept, distribution):
               for r in ("none", "dominance", "lp", "vanishing")}
     exact_s = None
     if concept == "ce":
-        # every zero exact: the games whose zeros the duals do not certify go to the LP
+        # exact_zeros: the games whose small masses the duals do not prove zero go to the LP
         exact, exact_s = _timed(sp.solve_batch, games, solver="maxent", concept=concept,
                                 exact_zeros=True)
         assert exact.all_optimal and "vanishing" not in set(exact.extra["support_routes"])
@@ -312,7 +312,7 @@ def test_batched_8x8_distributions(concept, distribution):
           f"ratio {ratio:.1f}x (target {BATCH_TARGETS[concept]:.0f}x); iterations mean "
           f"{its.mean():.1f}, percentiles 50/90/99/100 {pct[50]:.0f}/{pct[90]:.0f}/"
           f"{pct[99]:.0f}/{pct[100]:.0f}; paths {paths}; zeros {routes}"
-          + ("" if exact_s is None else f"; every zero exact (exact_zeros): {exact_s:.3f} s, "
+          + ("" if exact_s is None else f"; with exact_zeros: {exact_s:.3f} s, "
              f"{statistics.fmean(cvx) * count / exact_s:.1f}x"))
 
 

@@ -13,6 +13,7 @@ prediction); the duals of the answers come back in payoff units.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from spielplatz.equilibria import deviations
 from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify, rounding_bound
 from spielplatz.equilibria.mwmre.config import (KKT_TOLERANCE, prepare, warm_start_duals,
                                                 welfare_values)
-from spielplatz.equilibria.mwmre.dominance import batch_dominated
+from spielplatz.equilibria.mwmre.dominance import batch_dominated, certified_zeros
 from spielplatz.equilibria.mwmre.dual import unflatten_duals
 from spielplatz.equilibria.mwmre.exact import solve_exact, status_of
 from spielplatz.equilibria.mwmre.kernel import BATCH_ITERATIONS, batch_function
@@ -32,11 +33,12 @@ from spielplatz.errors import SpielplatzError
 
 __all__ = ["solve_batch", "BatchResult", "DEFAULT_ROUNDS"]
 
-#: ``(chunk, steps_per_round)`` by concept. Measured on 500 8x8 games (N(0, 1) and
-#: uniform payoffs; docs/benchmarks.md): a vmapped Newton-CG waits for the slowest
+#: ``(chunk, steps_per_round)`` by concept. A vmapped Newton-CG waits for the slowest
 #: game of its chunk (Newton and conjugate-gradient iterations), so small chunks
-#: waste less. CE: 32 games, 4 iterations per call (0.40 s against 0.50 s at 64);
-#: CCE: 16 games, 8 iterations (0.030 s against 0.046 s at 64, 4).
+#: waste less. Chosen by a sweep over 500 N(0, 1) and uniform 8x8 games (the batched
+#: part of one solve, on a machine shared with a training run): CE 32 games, 4
+#: iterations per call: 0.40 s against 0.50 s at 64 (8 and 16: 0.59-0.60 s); CCE 16
+#: games, 8 iterations: 0.030 s against 0.046 s at 64 / 4 (8 games: 0.049 s).
 DEFAULT_ROUNDS = {"ce": (32, 4), "cce": (16, 8)}
 #: Masses below this count as zeros of the answer (``support_routes``).
 VANISHING = 1e-9
@@ -73,8 +75,11 @@ class BatchResult:
         Seconds on the batched path.
     support_routes : ndarray of str ``[B]``
         How the answer's zeros were found: ``none`` (no mass below ``1e-9``),
-        ``dominance`` (exact zeros certified by the duals), ``lp`` (the exact path's
-        support LP), ``vanishing`` (masses below ``1e-9`` left as the batch found them).
+        ``dominance`` (every mass below ``1e-9`` is an exact zero certified by the
+        duals), ``lp`` (the exact path's support LP: its zeros are exact; cells it
+        keeps may hold masses far below ``1e-9``, as in the single-game path),
+        ``vanishing`` (some masses below ``1e-9`` are left as found, besides any
+        exact zeros the duals certified).
     """
 
     payoffs: np.ndarray
@@ -200,13 +205,18 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     Newton iterations at a time, fed by ``threads`` host threads; ``None`` takes the
     concept's default (:data:`DEFAULT_ROUNDS`).
 
-    Zeros (exact CE, ``epsilon = 0``): the joint actions the batch's duals prove
+    Zeros: for exact CE (``epsilon = 0``) the joint actions the batch's duals prove
     unplayable (:func:`~spielplatz.equilibria.mwmre.dominance.batch_dominated`) are
     returned as exact zeros (``support_routes`` ``"dominance"``); other masses below
     ``1e-9`` stay as the batch found them (``"vanishing"``) unless ``exact_zeros``
-    re-solves those games on the exact path, whose support LP finds their zeros.
+    (with ``fallback``; not in target mode) re-solves those games on the exact path,
+    whose support LP finds their zeros (a re-solve that is not certified keeps the
+    batch's answer).
     """
     start = time.perf_counter()
+    if exact_zeros and not fallback:
+        raise SpielplatzError("exact_zeros re-solves games on the exact path: it needs "
+                              "fallback=True")
     concept = deviations.check_concept(concept)
     chunk = DEFAULT_ROUNDS[concept][0] if chunk is None else chunk
     steps_per_round = DEFAULT_ROUNDS[concept][1] if steps_per_round is None else steps_per_round
@@ -282,7 +292,7 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
         zeros_ok = concept == "ce" and not target_mode and not np.any(eps)
         support = batch_dominated(g, out["alpha"]) if zeros_ok else None
         return _finish(payoffs, concept, options_of, first.config, scales, out, fallback,
-                       batch_time, support, bool(exact_zeros))
+                       batch_time, support, bool(exact_zeros) and not target_mode)
 
 
 def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
@@ -291,15 +301,7 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
     """Certify every game on the host, re-solve the uncertified ones, build the result."""
     b, n = payoffs.shape[:2]
     joints = out["joint"].astype(np.float64)
-    axes = tuple(range(1, n + 1))
-    routes = np.where((joints < VANISHING).any(axis=axes), "vanishing", "none").astype(object)
-    if support is not None:
-        # zeros certified by the duals (strictly dominated recommendations) become exact
-        proven = (~support).any(axis=axes)
-        joints = np.where(support, joints, 0.0)
-        routes[proven] = np.where((support & (joints < VANISHING)).any(axis=axes)[proven],
-                                  "vanishing", "dominance")
-    joints = joints / joints.sum(axis=axes, keepdims=True)
+    joints, routes = certified_zeros(joints, support, VANISHING)
     residuals = out["residual"].astype(float)
     iterations = out["iterations"].astype(int).copy()
     alphas = np.array(out["alpha"], dtype=float)
@@ -316,15 +318,21 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             and residuals[i] <= KKT_TOLERANCE
     statuses = np.where(certified, "optimal", "approximate").astype(object)
     paths = np.array(["batch"] * b, dtype=object)
-    fallback_idx = np.flatnonzero(~certified | ((routes == "vanishing") & exact_zeros))
+    for_zeros = (routes == "vanishing") & exact_zeros & certified
+    fallback_idx = np.flatnonzero(~certified | for_zeros)
     if fallback and fallback_idx.size:
         for i in fallback_idx:
             opts_i = options_of(i)
-            # the batch's duals warm-start the exact path; from zero if that fails
-            lp_first = opts_i.target is None and bool(joints[i].min() < 1e-9)
+            # warm start from the batch's duals; a failure restarts from zero (here or inside)
+            lp_first = opts_i.target is None and bool(joints[i].min() < VANISHING)
             res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i], lp_first=lp_first)
-            if not res.converged:
-                res = solve_exact(payoffs[i], concept, opts_i, lp_first=lp_first)
+            if not res.converged and not lp_first and opts_i.target is None:
+                first = res.iterations
+                res = solve_exact(payoffs[i], concept, opts_i)
+                res = dataclasses.replace(res, iterations=res.iterations + first)
+            cert = certify(payoffs[i], res.joint, concept, epsilon=res.eps_required * scales[i])
+            if for_zeros[i] and not (cert.certified and res.residual <= KKT_TOLERANCE):
+                continue            # keep the certified batch answer and its small masses
             joints[i] = res.joint
             achieved[i] = np.asarray(deviations.epsilons(payoffs[i], res.joint, concept))
             eps_req[i] = res.eps_required * scales[i]
@@ -332,8 +340,8 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             residuals[i] = res.residual
             alphas[i] = res.duals
             iterations[i] += res.iterations
-            routes[i] = res.support_route
-            cert = certify(payoffs[i], res.joint, concept, epsilon=eps_req[i])
+            routes[i] = ("vanishing" if res.support_route == "none"
+                         and res.joint.min() < VANISHING else res.support_route)
             statuses[i] = status_of(cert.certified, res.residual)
             certified[i] = cert.certified
             paths[i] = "exact"

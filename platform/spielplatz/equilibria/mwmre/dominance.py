@@ -19,8 +19,9 @@ from spielplatz.equilibria.mwmre.config import Options
 from spielplatz.equilibria.mwmre.newton import newton
 from spielplatz.equilibria.mwmre.problem import DualProblem
 
-__all__ = ["newton_eliminating", "dominated", "batch_dominated", "min_mass",
-           "DOMINANCE_PATIENCE"]
+__all__ = ["newton_eliminating", "dominated", "batch_dominated", "certified_zeros",
+           "margin_factor",
+           "min_mass", "DOMINANCE_PATIENCE"]
 
 #: Newton iterations of a collapsing phase that may still end in a dominance
 #: certificate (:func:`dominated`) before the support LP is run instead.
@@ -90,6 +91,12 @@ def newton_eliminating(problem: DualProblem, opts: Options, alpha0: np.ndarray |
         alpha0, route = res.alpha, "dominance"
 
 
+def margin_factor(actions: int) -> float:
+    """The certificate's margin per unit of ``max |G_p|`` for a player of ``actions``
+    actions: many times the float64 rounding of a combined coefficient."""
+    return max(1e-12, 8.0 * (actions + 2) * 2.0 ** -53)
+
+
 def dominated(problem: DualProblem, alpha: np.ndarray) -> np.ndarray | None:
     """The support of ``problem`` less the recommendations its CE duals ``alpha``
     prove unplayable (bool ``[A...]``), or ``None`` when they prove nothing new.
@@ -111,8 +118,7 @@ def dominated(problem: DualProblem, alpha: np.ndarray) -> np.ndarray | None:
             (deviations.player_matrix(problem.payoffs[p], p, n),            # G_p [A_p, R]
              np.ascontiguousarray(deviations.player_matrix(flat, p, n)),     # cells [A_p, R]
              1.0 - np.eye(shape[p]),
-             max(1e-12, 8.0 * (shape[p] + 2) * 2.0 ** -53)
-             * float(np.abs(problem.payoffs[p]).max(initial=0.0)))
+             margin_factor(shape[p]) * float(np.abs(problem.payoffs[p]).max(initial=0.0)))
             for p in range(n)]
     support = problem.support.ravel().copy()
     starts = np.cumsum([0] + [a * a for a in shape])
@@ -161,8 +167,8 @@ def batch_dominated(payoffs: np.ndarray, alphas: np.ndarray) -> np.ndarray:
         w = np.maximum(alphas[:, starts[p]:starts[p + 1]].reshape(b, a, a), 0.0)
         w = w * (1.0 - np.eye(a))
         mass = w.sum(axis=2)                                                # [B, A_p]
-        comb = np.einsum("bxz,bzr->bxr", w, g) - mass[:, :, None] * g
-        margin = max(1e-12, 8.0 * (a + 2) * 2.0 ** -53) * np.abs(g).max(axis=(1, 2))
+        comb = w @ g - mass[:, :, None] * g
+        margin = margin_factor(a) * np.abs(g).max(axis=(1, 2))
         strict = comb > (margin[:, None] * mass)[:, :, None]                # [B, A_p, R]
         views.append((np.ascontiguousarray(deviations.player_matrix(flat, p, n)), strict,
                       mass > 0))
@@ -176,4 +182,24 @@ def batch_dominated(payoffs: np.ndarray, alphas: np.ndarray) -> np.ndarray:
                 games, recs = np.nonzero(rows)
                 support[games[:, None], cells[recs]] = False
                 changed = True
+    # a CE exists, so a valid certificate never empties a support (kept as a guard)
+    support[~support.any(axis=1)] = True
     return support.reshape((b,) + shape)
+
+
+def certified_zeros(joints: np.ndarray, support: np.ndarray | None,
+                    vanishing: float) -> tuple:
+    """``(joints, routes)``: the batch's joints ``[B, A...]`` with the joint actions outside
+    ``support`` (:func:`batch_dominated`; ``None``: no certificate) set to exact zeros and
+    renormalised, and per game ``none`` (no mass below ``vanishing``), ``dominance``
+    (every such mass proven zero) or ``vanishing`` (some left as found)."""
+    axes = tuple(range(1, joints.ndim))
+    if support is not None:
+        joints = np.where(support, joints, 0.0)
+    small = (joints < vanishing).any(axis=axes)
+    routes = np.where(small, "vanishing", "none").astype(object)
+    if support is not None:
+        proven = (~support).any(axis=axes)
+        left = (support & (joints < vanishing)).any(axis=axes)
+        routes[proven & ~left] = "dominance"
+    return joints / joints.sum(axis=axes, keepdims=True), routes
