@@ -13,7 +13,6 @@ prediction); the duals of the answers come back in payoff units.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -323,19 +322,16 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
     if fallback and fallback_idx.size:
         for i in fallback_idx:
             opts_i = options_of(i)
-            # warm start from the batch's duals; a failure restarts from zero (here or inside)
+            # warm start from the batch's duals (solve_exact restarts from zero if needed)
             lp_first = opts_i.target is None and bool(joints[i].min() < VANISHING)
             res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i], lp_first=lp_first)
-            if not res.converged and not lp_first and opts_i.target is None:
-                first = res.iterations
-                res = solve_exact(payoffs[i], concept, opts_i)
-                res = dataclasses.replace(res, iterations=res.iterations + first)
-            cert = certify(payoffs[i], res.joint, concept, epsilon=res.eps_required * scales[i])
+            eps_i = res.eps_required * scales[i]
+            cert = certify(payoffs[i], res.joint, concept, epsilon=eps_i)
             if for_zeros[i] and not (cert.certified and res.residual <= KKT_TOLERANCE):
                 continue            # keep the certified batch answer and its small masses
             joints[i] = res.joint
             achieved[i] = np.asarray(deviations.epsilons(payoffs[i], res.joint, concept))
-            eps_req[i] = res.eps_required * scales[i]
+            eps_req[i] = eps_i
             violations[i] = (achieved[i] - eps_req[i]).max()
             residuals[i] = res.residual
             alphas[i] = res.duals

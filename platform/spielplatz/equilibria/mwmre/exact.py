@@ -44,14 +44,18 @@ def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
                 alpha0: np.ndarray | None = None, lp_first: bool = False) -> ExactResult:
     """The single-game exact path: projected Newton, then the support LP if needed.
 
-    ``alpha0`` (flat duals in range-1 units) warm-starts the first Newton phase;
-    ``lp_first`` runs the support LP before any Newton iteration (for games
-    known to have zeros, e.g. those the batched path could not certify).
+    ``alpha0`` (flat duals in range-1 units) warm-starts the first Newton phase; a
+    warm start that does not converge is followed by a solve from zero (iterations
+    of both counted). ``lp_first`` runs the support LP before any Newton iteration
+    (for games known to have zeros, e.g. those the batched path could not certify).
     numpy's and scipy's BLAS run on one thread meanwhile (:func:`exact.single_thread`).
     """
     # a diverging direct attempt (huge mu) may overflow; the certificate judges the answer
     with single_thread(), np.errstate(over="ignore", invalid="ignore"):
         result = _solve_exact(payoffs, concept, opts, alpha0, lp_first)
+        if not result.converged and alpha0 is not None:
+            cold = _solve_exact(payoffs, concept, opts, None, lp_first)
+            result = replace(cold, iterations=cold.iterations + result.iterations)
         if not result.converged and np.ptp(opts.welfare_term) > CONTINUATION_SPAN:
             result = _continuation(payoffs, concept, opts, result)
         return result
@@ -95,9 +99,6 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     if opts.target is not None:
         res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=alpha0)
         total = res.iterations
-        if alpha0 is not None and not res.converged:
-            res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
-            total += res.iterations
     elif lp_first:
         support = support_lp(problem)
         used_lp, route = True, "lp"
@@ -107,9 +108,6 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
         # direction changes no logit on the support, so the rest is a near answer
         res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=alpha0)
         total = res.iterations
-        if alpha0 is not None and not res.converged:
-            res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
-            total += res.iterations
     else:
         eliminate = (concept == "ce" and opts.epsilon is not None
                      and not np.any(opts.epsilon))
