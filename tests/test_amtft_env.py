@@ -243,3 +243,147 @@ def test_welfare_value_debit_is_one_step_welfare_plus_the_critics_next_state_val
         np.testing.assert_allclose(new["traces"], e_actual, atol=1e-6)
         checked += int(actions[1]) != DOWN and loss > 0
     assert checked >= 5
+
+
+# -- coop=joint: a correlated cooperative profile, played through a public draw ---------
+
+def test_public_uniform_is_uniform_shared_and_fresh_every_step():
+    import jax
+    import jax.numpy as jnp
+    from scipy import stats
+
+    from spielplatz.learning.environments import public_uniform
+
+    game = sp.load_game("abcg")
+    _, obs = game.reset(jax.random.PRNGKey(0))
+    draws = np.array([float(public_uniform(obs[0], t)) for t in range(3000)])
+    assert stats.kstest(draws, "uniform").pvalue > 1e-3
+    assert float(public_uniform(obs[0], 7)) == float(public_uniform(np.array(obs[0]), 7))
+    _, other = game.reset(jax.random.PRNGKey(1))
+    assert float(public_uniform(obs[0], 7)) != float(public_uniform(other[0], 7))
+
+
+def test_joint_recommendation_is_the_inverse_cdf_draw():
+    from spielplatz.learning.environments import joint_recommendation
+
+    logits = np.full(16, -np.inf)
+    logits[[1 * 4 + 2, 3 * 4 + 0]] = np.log([0.3, 0.7])       # (1, 2) w.p. 0.3, (3, 0) 0.7
+    assert list(np.asarray(joint_recommendation(logits, 0.29, 4))) == [1, 2]
+    assert list(np.asarray(joint_recommendation(logits, 0.31, 4))) == [3, 0]
+    assert list(np.asarray(joint_recommendation(logits, 0.9999999, 4))) == [3, 0]
+
+
+def test_joint_actions_environment_pays_the_welfare_of_the_decoded_joint_action():
+    import jax
+    import jax.numpy as jnp
+
+    from spielplatz.learning.actor_critic import InequityAverseRewards
+    from spielplatz.learning.environments import JointActions
+
+    game = sp.load_game("abcg")
+    key = jax.random.PRNGKey(3)
+    for reward, env in (("total", game), ("first", InequityAverseRewards(game, beta=2.0))):
+        joint = JointActions(env, reward=reward)
+        assert joint.num_actions == 16 and joint.num_players == 1
+        state, obs = joint.reset(key)
+        inner_state, inner_obs = env.reset(key)
+        assert obs.shape == (1, *game.observation_shape)
+        np.testing.assert_array_equal(obs[0], inner_obs[0])
+        for j in (0, 6, 13, 15):
+            _, o, r, _ = joint.step(state, np.array([j]), key)
+            _, io, ir, _ = env.step(inner_state, np.array([j // 4, j % 4]), key)
+            np.testing.assert_array_equal(o[0], io[0])
+            assert float(r[0]) == pytest.approx(float(ir.sum() if reward == "total"
+                                                      else ir[0]))
+
+
+def joint_amtft(seat: int, logits: np.ndarray, inputs: int = 45) -> Agent:
+    """An amTFT agent whose cooperative profile is one joint-action network (coop=joint)
+    with policy logits ``logits [16]`` whatever the board (``inputs``: 45 on abcg)."""
+    net = {"policy": {"kernel": np.zeros((inputs, 16)), "bias": np.asarray(logits, float)},
+           "value": {"kernel": np.zeros((inputs, 1)), "bias": np.zeros(1)}}
+    params = {"coop": stack(net), "coop_opp": stack(net), "punish": const_net(LEFT, inputs),
+              "weights": np.ones(1), "start": 0.0, "seat": float(seat), "loss": np.full(1, 0.5),
+              "threshold": 0.0, "alpha": 2.0, "rollout": 20.0, "gamma": 0.96,
+              "debit_own": 1.0, "joint": 1.0}
+    return Agent("amtft_net", params, player=seat)
+
+
+def test_a_correlated_profile_is_played_in_step_without_communication():
+    """Two seats of one joint network that mixes (UP, UP) and (DOWN, DOWN) half and half:
+    every step both play the same move (each drew its part of one joint action from the
+    shared public number), both moves occur about equally, and no deviation is detected;
+    then through the host's play, whole episodes without an event."""
+    import jax
+    import jax.numpy as jnp
+
+    from spielplatz.learning.playing import _game_observation_class
+    from spielplatz_amtft.policy_env import act, init
+
+    game = sp.load_game("abcg")
+    logits = np.full(16, -60.0)
+    logits[[UP * 4 + UP, DOWN * 4 + DOWN]] = 0.0
+    agents = [joint_amtft(s, logits).params for s in (0, 1)]
+    observation = _game_observation_class()
+    key = jax.random.PRNGKey(11)
+    state, obs = game.reset(key)
+    previous, previous_obs = state, obs
+    actions, rewards, first = jnp.zeros(2, jnp.int32), jnp.zeros(2), jnp.asarray(True)
+    memory = [init(p, key) for p in agents]
+    played = []
+    for t in range(120):
+        key, k0, k1, ke = jax.random.split(key, 4)
+        step = []
+        for seat, k in ((0, k0), (1, k1)):            # independent keys: no shared sampling
+            seen = observation(env=game, seat=np.int32(seat), views=obs, previous=previous,
+                               previous_views=previous_obs, actions=actions,
+                               rewards=rewards, first=first)
+            a, memory[seat] = act(agents[seat], memory[seat], seen, k)
+            step.append(int(a))
+        played.append(step)
+        actions = jnp.asarray(step, jnp.int32)
+        previous, previous_obs = state, obs
+        state, obs, rewards, _ = game.step(state, actions, ke)
+        first = jnp.asarray(False)
+    played = np.asarray(played)
+    assert np.all(played[:, 0] == played[:, 1])
+    assert 0.35 < np.mean(played[:, 0] == UP) < 0.65 and set(played[:, 0]) == {UP, DOWN}
+    assert int(memory[0]["events"].sum()) == 0 and int(memory[1]["events"].sum()) == 0
+    pair = [(joint_amtft(0, logits), joint_amtft(1, logits))]
+    _, states = play_many(game, pair, episodes=4, horizon=100, seed=5, keep_states=True)
+    for s in (0, 1):
+        assert np.asarray(states[s]["events"])[0][:, -1].sum() == 0
+        assert np.asarray(states[s]["t"])[0][:, -1].min() == 100      # one draw per step
+
+
+def test_joint_amtft_charges_a_partner_that_leaves_the_recommendation():
+    """On ``coins``: the profile says both move right; a partner moving at random is
+    charged when its deviation took the agent's coin (own loss 2: a 10-step punishment)."""
+    game = sp.load_game("coins")
+    logits = np.full(16, -60.0)
+    logits[RIGHT * 4 + RIGHT] = 0.0
+    rewards, st = events(game, joint_amtft(0, logits, 36), scripted(None, 1), episodes=6)
+    detections = np.diff(st["events"][..., 1], axis=1, prepend=0)
+    assert detections.sum() >= 1
+    assert {int(x) + 1 for x in st["left"][detections > 0]} == {10}
+
+
+def test_joint_profile_on_abcg_takes_the_cooperation_coins_and_never_false_alarms():
+    """``coop=joint`` on ``abcg`` (CI size: one seed, 15000 updates of the joint network,
+    C.1's discount 0.96, entropy 0.1): the correlated profile takes cooperation coins
+    (self-play above 0.8 per step in total; an A2C pair reaches 0.52 after 10000 updates,
+    docs/learners.md), and in self-play nobody is ever judged a defector (each seat
+    predicts its partner's part exactly: the same network, the same public draw)."""
+    run = sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=100, seeds=(0,),
+                                        W="util", episodes=8, coop="joint",
+                                        coop_steps=15000, coop_entropy=0.1,
+                                        coop_discount=0.96)
+    assert not any(run.diverged)
+    players = run.agents["players"]
+    assert all("joint" in p for p in players)
+    assert np.asarray(players[0]["coop"]["policy"]["bias"]).shape == (1, 1, 16)  # [seeds, W]
+    assert float(np.sum(run.final["reward"][0])) > 0.8
+    for name in ("defection", "punishing"):
+        np.testing.assert_array_equal(run.final["events"][name], 0.0)
+    assert np.all(np.asarray(players[0]["loss"]) > 0)
+    assert run.config["coop"] == "joint" and run.config["coop_steps"] == 15000

@@ -121,6 +121,28 @@ def test_diverged_seeds_are_discarded_and_reported():
     assert result.families[0]["seeds"] == 2 and len(result.cells) == 4
 
 
+def test_seeds_below_a_selfplay_score_are_discarded_and_listed():
+    """``min_selfplay``: naive learners defect in self-play (score 0 on the IPD), amTFT(util)
+    cooperates (1); only the amTFT cells are scored, every naive seed is listed with its
+    score, and the family with no seed left leaves the family table."""
+    families = ["amtft(W=util)", "naive"]
+    result = sp.crossplay("ipd", families, seeds=2, steps=200, episodes=2, min_selfplay=0.5)
+    amtft, naive = result.families
+    assert amtft["discarded_selfplay"] == [] and amtft["seeds_scored"] == 2
+    assert [d["seed"] for d in naive["discarded_selfplay"]] == [0, 1]
+    assert all(d["score"] < 0.5 for d in naive["discarded_selfplay"])
+    assert result.settings["cells"] == 16 and result.settings["cells_scored"] == 4
+    assert result.groups["self-play"]["cells"] == 2
+    assert result.groups["self-play"]["score"] == pytest.approx(1.0)
+    assert result.groups["same welfare"]["cells"] == 2 and "different welfare" not in result.groups
+    res = run_cli("crossplay", "ipd", "--agents", "amtft(W=util)", "--agents", "naive",
+                  "--seeds", "2", "--steps", "200", "--episodes", "2", "--min-selfplay", "0.5")
+    assert res.exit_code == 0, res.output
+    assert "naive: discarded below self-play score 0.5: seed 0" in res.output
+    assert result.table["families"] == ["amtft(W=util)"]        # naive has no seed left
+    assert result.table["cells"] == [[2]]
+
+
 @pytest.mark.parametrize("spec, message", [
     ("amtfx", "unknown learner 'amtfx'; did you mean 'amtft'?"),
     ("amtft(X=1)", "unknown option 'X' for the amtft learner"),

@@ -43,6 +43,19 @@ OPTIONS = (
            "part", positive=True),
     Option("unroll", "int", 10, "environments: A2C unroll length", minimum=1),
     Option("envs", "int", 16, "environments: A2C environments per seed", minimum=1),
+    Option("coop", "choice", "pair", "environments: the cooperative profile per welfare "
+           "function: an A2C pair (one network per seat) or one joint-action network, a "
+           "correlated profile each seat plays its part of through a public draw from the "
+           "board (needs players who see the whole board)", choices=("pair", "joint")),
+    Option("coop_steps", "int", None, "environments: A2C updates of the cooperative "
+           "profiles (default: steps, which then counts the punishment and selfish parts)",
+           minimum=1, nullable=True),
+    Option("coop_entropy", "float", 0.003, "environments: A2C entropy cost of the "
+           "cooperative profiles (the other parts keep D3C's Table 2 value, 0.003; 0.1 for "
+           "coop=joint on abcg, docs/learners.md)", minimum=0.0),
+    Option("coop_discount", "float", 0.98, "environments: A2C discount of the cooperative "
+           "profiles (the other parts keep D3C's Table 2 value, 0.98; C.1's 0.96 for "
+           "coop=joint on abcg)", minimum=0.0, maximum=0.9999),
     Option("debit", "choice", "own_loss", "environments: what the debit compares between "
            "the actual and the simulated cooperative action (C.1 does not say whose rewards): "
            "the agent's one-step loss, the opponent's one-step gain, or the welfare's loss "

@@ -6,6 +6,11 @@ A2C with V-trace (:mod:`spielplatz.learning.actor_critic`), ``steps`` updates ea
 * one cooperative profile per welfare function in W: utilitarian -- both players learn
   the total reward; inequity-averse -- both learn C.1's welfare step by step
   (:class:`~spielplatz.learning.actor_critic.InequityAverseRewards`);
+* with ``-o coop=joint`` instead one joint-action network per welfare function (the
+  host's :class:`~spielplatz.learning.environments.JointActions`: one player choosing
+  both moves, paid the welfare), a correlated profile the agents play through a public
+  draw (:mod:`spielplatz_amtft.policy_env`); ``-o coop_steps`` sets the cooperative
+  profiles' updates apart from ``steps``;
 * per seat a punishment network: that seat learns minus the opponent's reward while the
   opponent learns its own (C.1's punishment policy: minimise the opponent's reward,
   trained against an opponent that defends itself);
@@ -48,14 +53,19 @@ _STRIDE = 16
 _MIXINGS = {"utilitarian": [[1.0, 1.0], [1.0, 1.0]],
             "punish_1": [[0.0, -1.0], [0.0, 1.0]],
             "punish_2": [[1.0, 0.0], [-1.0, 0.0]],
-            "selfish": [[1.0, 0.0], [0.0, 1.0]]}
+            "selfish": [[1.0, 0.0], [0.0, 1.0]],
+            "joint": [[1.0]]}        # one player over joint actions (coop=joint)
 
 
-def _config(opts: dict) -> Any:
+def _config(opts: dict, coop: bool = False) -> Any:
     from spielplatz.learning.actor_critic import ActorCriticConfig
 
+    # D3C's Table 2 (entropy 0.003, discount 0.98) unless the cooperative profiles differ
+    entropy = float(opts.get("coop_entropy", 0.003)) if coop else 0.003
+    discount = float(opts.get("coop_discount", 0.98)) if coop else 0.98
     return ActorCriticConfig(learning_rate=float(opts["lr"]), unroll_length=int(opts["unroll"]),
-                             num_envs=int(opts["envs"]))
+                             num_envs=int(opts["envs"]), entropy_cost=entropy,
+                             discount=discount)
 
 
 def _nets(params: Any, run: int, seat: int) -> Any:
@@ -71,7 +81,7 @@ def _a2c(net: Any, seat: int) -> Any:
 
 
 def _train(env: Any, opts: dict, seeds: tuple, names: list, steps: int,
-           progress: Callable | None) -> tuple:
+           progress: Callable | None, coop: bool = False) -> tuple:
     """Train the profiles ``names`` (keys of ``_MIXINGS``) for every seed in one run:
     ``(params [seeds * len(names), 2, ...], diverged [seeds * len(names)])``."""
     import jax
@@ -80,7 +90,7 @@ def _train(env: Any, opts: dict, seeds: tuple, names: list, steps: int,
 
     run_seeds = [s * _STRIDE + m for s in seeds for m in range(len(names))]
     mixing = np.stack([np.asarray(_MIXINGS[n]) for _ in seeds for n in names])
-    _, stats, state = train(env, _config(opts), seeds=run_seeds, steps=steps,
+    _, stats, state = train(env, _config(opts, coop), seeds=run_seeds, steps=steps,
                             records=min(10, steps), mixing=mixing, progress=progress)
     params = jax.tree_util.tree_map(np.asarray, state.params)
     finite = np.all([np.all(np.isfinite(x.reshape(len(run_seeds), -1)), axis=1)
@@ -88,6 +98,29 @@ def _train(env: Any, opts: dict, seeds: tuple, names: list, steps: int,
     finite &= np.all(np.isfinite(np.asarray(stats["loss"]).reshape(len(run_seeds), -1)),
                      axis=1)
     return params, ~finite
+
+
+def _train_joint(env: Any, opts: dict, seeds: tuple, offset: int, steps: int) -> tuple:
+    """One joint-action network per seed (``coop=joint``): ``([[net, net]] per seed,
+    diverged [seeds])``; both seats hold the same network (the correlated profile)."""
+    run_seeds = tuple(s * _STRIDE + _STRIDE - offset for s in seeds)
+    params, bad = _train(env, opts, run_seeds, ["joint"], steps, None, coop=True)
+    nets = [_nets(params, i, 0) for i in range(len(seeds))]
+    return [[net, net] for net in nets], bad
+
+
+def _cooperator(players: list, i: int, seat: int, j: int) -> Any:
+    """Seed ``i``'s amTFT agent of ``seat`` held to welfare function ``j`` and never
+    punishing: its part of the cooperative profile (how ``coop=joint`` profiles play)."""
+    import jax
+
+    from spielplatz.learning.agents import Agent
+
+    params = jax.tree_util.tree_map(lambda x: np.array(x[i]), players[seat])
+    weights = np.zeros_like(params["weights"])
+    weights[j] = 1.0
+    params.update(weights=weights, start=np.float64(j), threshold=np.float64(1e30))
+    return Agent("amtft_net", params, player=seat)
 
 
 def _opponent_reward(game: Any, pairs: list, seat: int, opts: dict, seed: int) -> np.ndarray:
@@ -103,6 +136,7 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
                       progress: Callable | None = None) -> Run:
     """The ``amtft`` learner on a ``jax_environment`` game (see the module docstring)."""
     from spielplatz.learning.actor_critic import InequityAverseRewards
+    from spielplatz.learning.environments import JointActions
 
     start = time.perf_counter()
     functions = welfare_set(opts["W"])
@@ -116,8 +150,12 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     weights = preference_weights(opts, k)
     n = len(seeds)
 
+    joint = opts.get("coop", "pair") == "joint"
+    coop_steps = int(opts.get("coop_steps") or steps)
     # -- training: the mixing profiles in one run, the inequity-averse one in another --
-    profiles = (["utilitarian"] if "utilitarian" in names else []) + [
+    # the utilitarian profile trains on its own when its settings differ from the others'
+    apart = joint or coop_steps != steps or _config(opts, True) != _config(opts)
+    profiles = (["utilitarian"] if "utilitarian" in names and not apart else []) + [
         "punish_1", "punish_2", "selfish"]
     total_runs = len(profiles) + ("inequity_averse" in names)
     params, diverged = _train(game, opts, seeds, profiles, steps, None)
@@ -128,7 +166,16 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     bad = np.zeros(n, bool)
     for i in range(n):
         bad[i] = diverged[i * per:(i + 1) * per].any()
-    if "utilitarian" in names:
+    if "utilitarian" in names and joint:
+        coop["utilitarian"], bad_u = _train_joint(JointActions(game, reward="total"), opts,
+                                                  seeds, 2, coop_steps)
+        bad |= bad_u
+    elif "utilitarian" in names and apart:
+        u_params, bad_u = _train(game, opts, tuple(s * _STRIDE + _STRIDE - 2 for s in seeds),
+                                 ["utilitarian"], coop_steps, None, coop=True)
+        coop["utilitarian"] = [[_nets(u_params, i, s) for s in (0, 1)] for i in range(n)]
+        bad |= bad_u
+    elif "utilitarian" in names:
         coop["utilitarian"] = [[_nets(params, i * per + profiles.index("utilitarian"), s)
                                 for s in (0, 1)] for i in range(n)]
     punish = [[_nets(params, i * per + profiles.index(f"punish_{s + 1}"), s)
@@ -142,30 +189,20 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
         ia_env = InequityAverseRewards(game, gamma=float(opts["gamma"]),
                                        smoothing=float(opts["smoothing"]),
                                        beta=float(opts["beta"]))
-        ia_seeds = tuple(s * _STRIDE + _STRIDE - 1 for s in seeds)
-        ia_params, ia_bad = _train(ia_env, opts, ia_seeds, ["selfish"], steps, None)
+        if joint:
+            coop["inequity_averse"], ia_bad = _train_joint(
+                JointActions(ia_env, reward="first"), opts, seeds, 1, coop_steps)
+        else:
+            ia_seeds = tuple(s * _STRIDE + _STRIDE - 1 for s in seeds)
+            ia_params, ia_bad = _train(ia_env, opts, ia_seeds, ["selfish"], coop_steps, None,
+                                       coop=True)
+            coop["inequity_averse"] = [[_nets(ia_params, i, s) for s in (0, 1)]
+                                       for i in range(n)]
         if progress is not None:
             progress(total_runs, total_runs)
         bad |= ia_bad
-        coop["inequity_averse"] = [[_nets(ia_params, i, s) for s in (0, 1)]
-                                   for i in range(n)]
 
-    # -- the punishment length's input: the opponent's loss per punished step ---------
     gamma = float(opts["gamma"])
-    loss = np.zeros((n, 2, k))
-    for seat in (0, 1):
-        opp = 1 - seat
-        punished = []
-        for i in range(n):
-            pair = [None, None]
-            pair[seat], pair[opp] = _a2c(punish[i][seat], seat), _a2c(defend[i][opp], opp)
-            punished.append(tuple(pair))
-        hurt = _opponent_reward(game, punished, opp, opts, seed=int(seeds[0]))
-        for j, name in enumerate(names):
-            pairs = [(_a2c(coop[name][i][0], 0), _a2c(coop[name][i][1], 1)) for i in range(n)]
-            base = _opponent_reward(game, pairs, opp, opts, seed=int(seeds[0]) + 1)
-            loss[:, seat, j] = np.maximum(base - hurt, 1e-3)
-
     starts = first_functions(opts, weights, seeds)
     players = []
     for seat in (0, 1):
@@ -179,7 +216,7 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
             "punish": stack([punish[i][seat] for i in range(n)]),
             "weights": np.broadcast_to(weights, (n, k)).copy(),
             "start": starts.astype(float), "seat": np.full(n, float(seat)),
-            "loss": loss[:, seat], "threshold": np.full(n, float(opts["threshold"])),
+            "loss": np.zeros((n, k)), "threshold": np.full(n, float(opts["threshold"])),
             "alpha": np.full(n, float(opts["alpha"])),
             "rollout": np.full(n, float(opts["rollout"])), "gamma": np.full(n, gamma),
             "debit_own": np.full(n, float(opts["debit"] == "own_loss"))})
@@ -189,11 +226,34 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
                 "ia_beta": np.broadcast_to([float(opts["beta"]) if name == "inequity_averse"
                                             else 0.0 for name in names], (n, k)).copy(),
                 "smoothing": np.full(n, float(opts["smoothing"])),
-                "critic_gamma": np.full(n, _config(opts).discount)})
+                "critic_gamma": np.full(n, _config(opts, True).discount)})
+        if joint:                                 # policy_env's correlated-profile reading
+            players[-1]["joint"] = np.ones(n)
+    # -- the punishment length's input: the opponent's loss per punished step ---------
+    loss = np.zeros((n, 2, k))
+    for seat in (0, 1):
+        opp = 1 - seat
+        punished = []
+        for i in range(n):
+            pair = [None, None]
+            pair[seat], pair[opp] = _a2c(punish[i][seat], seat), _a2c(defend[i][opp], opp)
+            punished.append(tuple(pair))
+        hurt = _opponent_reward(game, punished, opp, opts, seed=int(seeds[0]))
+        for j, name in enumerate(names):
+            pairs = [(_cooperator(players, i, 0, j), _cooperator(players, i, 1, j)) if joint
+                     else (_a2c(coop[name][i][0], 0), _a2c(coop[name][i][1], 1))
+                     for i in range(n)]
+            base = _opponent_reward(game, pairs, opp, opts, seed=int(seeds[0]) + 1)
+            loss[:, seat, j] = np.maximum(base - hurt, 1e-3)
+    for seat in (0, 1):
+        players[seat]["loss"] = loss[:, seat]
+
     info = [{"W": names, "start": names[s]} for s in starts]
     final, metrics = _report(game, players, coop, selfish, names, seeds, opts)
     config = {**opts, "W": names, "gamma": gamma, "profiles": profiles + (
+        ["utilitarian"] if "utilitarian" in names and apart else []) + (
         ["inequity_averse"] if "inequity_averse" in names else []),
+        "coop_steps": coop_steps,
         "divergence": "a non-finite loss or parameter in any of the seed's trainings"}
     return Run(learner="amtft", game=str(game.name), config=config, seeds=seeds,
                metrics=metrics, steps=np.arange(1, metrics["reward_1"].shape[1] + 1),
@@ -240,7 +300,8 @@ def _report(game: Any, players: list, coop: dict, selfish: list, names: list, se
                                      for i in range(n)],
                               episodes=episodes, horizon=horizon, seed=int(seeds[0]) + 7,
                               keep_states=True)
-    naive = play_many(game, [(_a2c(coop[first][i][0], 0), _a2c(selfish[i][1], 1))
+    naive = play_many(game, [(_cooperator(players, i, 0, 0) if "joint" in players[0]
+                              else _a2c(coop[first][i][0], 0), _a2c(selfish[i][1], 1))
                              for i in range(n)],
                       episodes=episodes, horizon=horizon, seed=int(seeds[0]) + 7)
     final["selfish_vs_amtft"] = vs.mean(axis=(1, 2))                     # [n, 2]

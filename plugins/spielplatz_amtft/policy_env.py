@@ -20,6 +20,14 @@ of the exact ones of :mod:`spielplatz_amtft.policy`. One agent's parameters:
   step welfare uses ``ia_beta [K]``, ``smoothing`` and the agent's smoothed rewards, kept
   in its state as ``traces``. Without it, no critic runs and no traces are kept.
 
+With ``joint`` among the parameters (``-o coop=joint``) the cooperative profile is one
+joint-action network per w (``coop`` = ``coop_opp``, logits over ``a_0 * A + a_1`` on seat
+0's view): a *correlated* profile. Each step every seat draws the profile's joint action
+by inverse CDF at the public uniform :func:`spielplatz.learning.environments.public_uniform`
+of the board and the step count (kept in the state as ``t``) and plays its own part;
+the opponent's simulated cooperative action is its part of last step's draw, which in
+self-play is exactly what it played (no false alarms).
+
 The policy observes the game (``observes="game"``): every view, the state before the
 last step, the last joint action and rewards, and the environment. Each step, unless it
 was punishing: the opponent's *simulated cooperative action* is the most likely action
@@ -61,6 +69,8 @@ def init(params: Any, key: Any) -> dict:
              "left": zero, "punishing": jnp.zeros((), bool), "events": jnp.zeros(3, jnp.int32)}
     if "debit_value" in params:
         state["traces"] = jnp.zeros(2)
+    if "joint" in params:
+        state["t"] = zero
     return state
 
 
@@ -102,12 +112,28 @@ def _welfare_loss(params: Any, state: dict, obs: Any, w: Any, seat: Any, cf_view
     traces = jnp.where(obs.first, 0.0, decay * state["traces"] + obs.rewards)
     cf_traces = decay * state["traces"] + cf_rewards
     own_coop = jax.tree_util.tree_map(lambda x: x[w], params["coop"])
-    v_actual = _apply(own_coop, obs.views[seat])[1]
-    v_cf = _apply(own_coop, cf_views[seat])[1]
+    seen = 0 if "joint" in params else seat        # a joint network sees seat 0's view
+    v_actual = _apply(own_coop, obs.views[seen])[1]
+    v_cf = _apply(own_coop, cf_views[seen])[1]
     loss = (_step_welfare(params, w, cf_rewards, cf_traces) + params["critic_gamma"] * v_cf
             - _step_welfare(params, w, obs.rewards, traces)
             - params["critic_gamma"] * v_actual)
     return loss, traces
+
+
+def _recommend(params: Any, net: Any, view: Any, t: Any) -> Any:
+    """The joint action ``[2]`` a joint-action network recommends on the board ``view`` at
+    step ``t``: its most likely one (``greedy`` among the parameters) or the public draw."""
+    import jax.numpy as jnp
+
+    from spielplatz.learning.environments import joint_recommendation, public_uniform
+
+    logits = _logits(net, view)
+    num = int(round(logits.shape[-1] ** 0.5))
+    if "greedy" in params:
+        j = jnp.argmax(logits)
+        return jnp.stack([j // num, j % num]).astype(jnp.int32)
+    return joint_recommendation(logits, public_uniform(view, t), num)
 
 
 def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
@@ -120,10 +146,17 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     w = state["w"]
     k_resample, k_cf, k_act = jax.random.split(key, 3)
 
-    # what the opponent's cooperative network under each w would have played
-    opp_view = obs.previous_views[opp]
-    modes = jnp.argmax(jax.vmap(lambda net: _logits(net, opp_view))(params["coop_opp"]),
-                       axis=-1).astype(jnp.int32)                                  # [K]
+    joint = "joint" in params           # a correlated profile: one joint-action network
+    if joint:
+        # what the profile recommended the opponent last step under each w: the same
+        # public draw (the correlation device) the opponent made from the same board
+        modes = jax.vmap(lambda net: _recommend(params, net, obs.previous_views[0],
+                                                state["t"] - 1)[opp])(params["coop_opp"])
+    else:
+        # what the opponent's cooperative network under each w would have played
+        opp_view = obs.previous_views[opp]
+        modes = jnp.argmax(jax.vmap(lambda net: _logits(net, opp_view))(params["coop_opp"]),
+                           axis=-1).astype(jnp.int32)                              # [K]
     played = obs.actions[opp]
     judged = ~obs.first & ~state["punishing"]
     deviated = judged & (played != modes[w])
@@ -144,8 +177,13 @@ def act(params: Any, state: dict, obs: Any, key: Any) -> tuple:
     punishing = left > 0
     view = obs.views[seat]
     coop = jax.tree_util.tree_map(lambda x: x[new_w], params["coop"])
-    logits = jnp.where(punishing, _logits(params["punish"], view), _logits(coop, view))
-    action = jax.random.categorical(k_act, logits).astype(jnp.int32)
+    punish = jax.random.categorical(k_act, _logits(params["punish"], view)).astype(jnp.int32)
+    if joint:
+        extra["t"] = state["t"] + 1
+        cooperate = _recommend(params, coop, obs.views[0], state["t"])[seat]
+    else:
+        cooperate = jax.random.categorical(k_act, _logits(coop, view)).astype(jnp.int32)
+    action = jnp.where(punishing, punish, cooperate)
     events = state["events"] + jnp.stack([resample, detect, punishing]).astype(jnp.int32)
     return action, {"w": new_w.astype(jnp.int32), "debit": debit,
                     "left": jnp.maximum(left - 1, 0), "punishing": punishing,

@@ -62,7 +62,8 @@ def meta_game(result: Any) -> Any:
 def crossplay(game: Any, agents: Sequence[Any], *, seeds: Any = 3, first_seed: int = 0,
               steps: int = 2000, episodes: int = 32, horizon: int = 100, seed: int = 0,
               welfare: Any = None, disagreement: Any = None, confidence: float = 0.95,
-              solve: str | None = None, concept: str = "ce", **solver_options: Any) -> Any:
+              solve: str | None = None, concept: str = "ce", min_selfplay: Any = None,
+              **solver_options: Any) -> Any:
     """Cross-play of agent families on ``game``.
 
     Parameters
@@ -81,6 +82,9 @@ def crossplay(game: Any, agents: Sequence[Any], *, seeds: Any = 3, first_seed: i
         Stages per episode of an iterated game (an environment plays its own length).
     solve : str, optional
         A solver: solve the meta-game of norms for ``concept`` (result's ``meta``).
+    min_selfplay : float, optional
+        Discard (and list, with their scores) the seeds whose self-play NormalizedScore
+        is below this; their cells leave the groups, the table and the bound.
 
     Returns
     -------
@@ -118,7 +122,9 @@ def crossplay(game: Any, agents: Sequence[Any], *, seeds: Any = 3, first_seed: i
     result = cross_play(loaded, families, welfare=welfare, disagreement=disagreement,
                         episodes=as_int(episodes, "episodes", minimum=1),
                         horizon=as_int(horizon, "horizon", minimum=1), seed=as_seed(seed),
-                        confidence=confidence)
+                        confidence=confidence,
+                        min_selfplay=None if min_selfplay is None
+                        else as_float(min_selfplay, "min_selfplay"))
     if solve is not None:
         meta = meta_game(result)
         solution = solve_game(meta, solver=solve, concept=concept, **solver_options)

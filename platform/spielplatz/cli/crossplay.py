@@ -48,13 +48,17 @@ def _floats(text: str | None, what: str) -> Any:
 @click.option("--concept", type=CONCEPT_CHOICE, default="ce", show_default=True)
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Option of the --solve solver.")
+@click.option("--min-selfplay", type=float, default=None, metavar="SCORE",
+              help="Discard (and list) the seeds whose self-play NormalizedScore is below "
+                   "SCORE.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--plot", "plot", default=None, metavar="FILE",
               help="Payoff profiles over the feasible set and the score heatmap.")
 def crossplay_command(game: str, specs: tuple, seeds: int, first_seed: int, steps: int,
                       episodes: int, horizon: int, seed: int, welfare: str | None,
                       disagreement: str | None, solver: str | None, concept: str,
-                      options: tuple, as_json: bool, plot: str | None) -> None:
+                      options: tuple, min_selfplay: float | None, as_json: bool,
+                      plot: str | None) -> None:
     """Cross-play of agent families on GAME (normative disagreement, Section 4.2).
 
     Every seed's player-1 agent meets every seed's player-2 agent of every family (both
@@ -74,7 +78,8 @@ def crossplay_command(game: str, specs: tuple, seeds: int, first_seed: int, step
     result = sp.crossplay(game, list(specs), seeds=seeds, first_seed=first_seed, steps=steps,
                           episodes=episodes, horizon=horizon, seed=seed, welfare=welfare,
                           disagreement=_floats(disagreement, "'--disagreement'"),
-                          solve=solver, concept=concept.lower(), **solver_options)
+                          solve=solver, concept=concept.lower(),
+                          min_selfplay=min_selfplay, **solver_options)
     if plot:
         from spielplatz.display.crossplay import plot_crossplay
 
@@ -101,6 +106,11 @@ def _print(result: Any, plot: str | None) -> None:
         if fam["discarded_seeds"]:
             console.print(f"  {fam['label']}: discarded diverged seeds "
                           f"{fam['discarded_seeds']}")
+        if fam.get("discarded_selfplay"):
+            listed = ", ".join(f"seed {d['seed']} ({d['score']:.3f})"
+                               for d in fam["discarded_selfplay"])
+            console.print(f"  {fam['label']}: discarded below self-play score "
+                          f"{result.settings['min_selfplay']:g}: {listed}")
     table = Table(title="NormalizedScore by kind of pair")
     for col in ("kind", "cells", "score", "95% CI" if result.settings["confidence"] == 0.95
                 else "CI", "values", "below frontier"):

@@ -38,7 +38,11 @@ Group means come with percentile-bootstrap confidence intervals (``scipy.stats.b
 Appendix E's bound (1), ``V_i(pi^w_1, pi^{w'}_2) <= min(V_i(pi^w), V_i(pi^{w'}))``, is
 checked in every cross-play cell between agents that each optimise one welfare function
 (different ones) against the two seeds' self-play values. Seeds a learner reports as
-diverged are discarded and listed, never averaged in.
+diverged are discarded and listed, never averaged in. With ``min_selfplay``, so are seeds
+whose self-play cell scores below it (the paper's code keeps only runs above a self-play
+reward threshold, silently; here each is listed with its score, ``discarded_selfplay``,
+and its cells leave the groups, the table and the bound -- a family left with no seed
+leaves the table; ``max w`` still counts every cell played).
 """
 
 from __future__ import annotations
@@ -120,7 +124,8 @@ def _family_agents(label: str, run: Any, game: Any) -> tuple:
 def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
                disagreement: Any = None, episodes: int = 32, horizon: int = 100,
                seed: int = 0, confidence: float = 0.95, resamples: int = 2000,
-               welfare_params: dict | None = None) -> CrossPlay:
+               welfare_params: dict | None = None,
+               min_selfplay: float | None = None) -> CrossPlay:
     """Cross-play of ``families`` (``(label, run)`` pairs) on the iterated game ``game``.
 
     Raises
@@ -205,17 +210,41 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
             {"seed": ir, "W": list(labels[r][0]), "source": labels[r][1]})
 
     span = float(np.ptp(values if environment else payoffs)) or 1.0
-    groups = _groups(cells, confidence, resamples, seed, FRONTIER_TOL * span)
-    table = _table(cells, fam_info, values)
-    bound = _bound(cells, index, self_index, labels, values, stderr, span)
+    kept = _selfplay_filter(min_selfplay, members, fam_info, cells, self_index)
+    chosen = [n for n, (r, c) in enumerate(index) if kept[r] and kept[c]]
+    groups = _groups([cells[n] for n in chosen], confidence, resamples, seed,
+                     FRONTIER_TOL * span)
+    table = _table([cells[n] for n in chosen], fam_info, values)
+    bound = _bound(cells, [rc if n in set(chosen) else (-1, -1) for n, rc in enumerate(index)],
+                   self_index, labels, values, stderr, span)
     settings = {"episodes": int(episodes), "horizon": int(horizon), "seed": int(seed),
                 "confidence": float(confidence), "resamples": int(resamples),
                 "frontier_tolerance": FRONTIER_TOL,
                 "gamma": gamma, "exact_cells": len(exact), "cells": len(cells),
+                "cells_scored": len(chosen), "min_selfplay": min_selfplay,
                 "max_welfare": "best observed" if environment else "exact"}
     return CrossPlay(str(game.name), fam_info, tuple(w.name for w in functions), d,
                      {k: o.to_dict() for k, o in optima.items()}, cells, groups, table, bound,
                      settings)
+
+
+def _selfplay_filter(threshold: float | None, members: list, families: list, cells: list,
+                     self_index: dict) -> list:
+    """Which members stay (``[bool]``): those whose self-play cell scores at least
+    ``threshold``; the others are listed in their family's ``discarded_selfplay``."""
+    kept = [True] * len(members)
+    for fam in families:
+        fam["discarded_selfplay"] = []
+    if threshold is None:
+        return kept
+    for r, (f, i, _) in enumerate(members):
+        score = cells[self_index[r]]["score"]
+        if score < threshold:
+            kept[r] = False
+            families[f]["discarded_selfplay"].append({"seed": i, "score": float(score)})
+    for fam in families:
+        fam["seeds_scored"] = fam["seeds"] - len(fam["discarded_selfplay"])
+    return kept
 
 
 def _exact_values(game: Any, pairs: list) -> dict:
@@ -257,7 +286,8 @@ def _groups(cells: list, confidence: float, resamples: int, seed: int, below: fl
 def _table(cells: list, families: list, values: np.ndarray) -> dict:
     """Family x family means (row: seat 1, column: seat 2) over independently built agents
     (self-play cells only where a family has one seed)."""
-    labels = [f["label"] for f in families]
+    # a family none of whose seeds is scored (min_selfplay) has no row or column
+    labels = [f["label"] for f in families if f.get("seeds_scored", f["seeds"])]
     k = len(labels)
     sums, scores, counts = np.zeros((2, k, k)), np.zeros((k, k)), np.zeros((k, k))
     single = {f["label"] for f in families if f["seeds"] == 1}
@@ -279,6 +309,8 @@ def _bound(cells: list, index: list, self_index: dict, labels: list, values: np.
     checked, held, violations = 0, 0, []
     tol0 = 1e-9 * span
     for n, (r, c) in enumerate(index):
+        if r < 0:                                     # a discarded seed's cell
+            continue
         (wr, _), (wc, _) = labels[r], labels[c]
         if r == c or len(wr) != 1 or len(wc) != 1 or wr == wc:
             continue

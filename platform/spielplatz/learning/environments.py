@@ -4,9 +4,13 @@
   players observe the one-hot memory-one state);
 * :class:`InequityAverseRewards` -- any two-player environment with both players
   rewarded by the inequity-averse welfare of normative disagreement, Appendix C.1, step
-  by step (cooperative training on a welfare function defined on trajectories).
+  by step (cooperative training on a welfare function defined on trajectories);
+* :class:`JointActions` -- a two-player environment as a one-player one over joint
+  actions (one network trains a correlated cooperative profile), with
+  :func:`public_uniform` and :func:`joint_recommendation`, the correlation device that
+  lets each player play its part of such a profile alone.
 
-Both are re-exported by :mod:`spielplatz.learning.actor_critic`.
+The first two are re-exported by :mod:`spielplatz.learning.actor_critic`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import jax.numpy as jnp
 
 from spielplatz.errors import SpielplatzError
 
-__all__ = ["IteratedEnvironment", "InequityAverseRewards"]
+__all__ = ["IteratedEnvironment", "InequityAverseRewards", "JointActions", "public_uniform",
+           "joint_recommendation"]
 
 
 @flax.struct.dataclass
@@ -111,3 +116,79 @@ class InequityAverseRewards:
 
     def metrics(self, state: Any) -> dict:
         return {**self.env.metrics(state[0]), "raw_return": state[2]}
+
+
+@flax.struct.dataclass
+class JointActions:
+    """A two-player ``env`` as a one-player environment over joint actions.
+
+    The player sees seat 0's view (the Coin Games show every player the whole board)
+    and picks joint action ``j = a_0 * A + a_1``; it is paid the sum of both players'
+    rewards (``reward="total"``, the utilitarian welfare) or player 0's reward
+    (``reward="first"``, for environments that already pay both players the welfare,
+    e.g. :class:`InequityAverseRewards`). One network then learns a *correlated*
+    cooperative profile, which independent learners reach far less often when the
+    players must arrive somewhere together (the cooperation coin of the ABCG).
+    """
+
+    env: Any
+    reward: str = flax.struct.field(pytree_node=False, default="total")
+    num_players = 1
+
+    @property
+    def num_actions(self) -> int:
+        return self.env.num_actions ** 2
+
+    @property
+    def observation_shape(self) -> tuple:
+        return tuple(self.env.observation_shape)
+
+    @property
+    def horizon(self) -> int:
+        return self.env.horizon
+
+    @property
+    def name(self) -> str:
+        return f"{self.env.name} (joint actions)"
+
+    def reset(self, key: Any) -> tuple:
+        state, obs = self.env.reset(key)
+        return state, obs[:1]
+
+    def step(self, state: Any, action: Any, key: Any) -> tuple:
+        n = self.env.num_actions
+        joint = jnp.stack([action[0] // n, action[0] % n]).astype(jnp.int32)
+        state, obs, rewards, done = self.env.step(state, joint, key)
+        rewards = rewards.astype(jnp.float32)
+        paid = rewards.sum() if self.reward == "total" else rewards[0]
+        return state, obs[:1], paid[None], done
+
+    def metrics(self, state: Any) -> dict:
+        return self.env.metrics(state)
+
+
+#: Odd multipliers of :func:`public_uniform`'s hash (fixed: part of the device).
+_HASH_SEED = 0x5EED
+
+
+def public_uniform(view: Any, step: Any) -> Any:
+    """A uniform number in ``[0, 1)`` that every player computes alike from public data:
+    the view (a 0/1 board every player sees) and the step of the episode. It is the
+    correlation device of a correlated profile (:func:`joint_recommendation`): no
+    communication, the same number on both sides, a fresh one every step."""
+    x = (jnp.asarray(view).reshape(-1) > 0.5).astype(jnp.uint32)
+    cells = jnp.arange(x.size, dtype=jnp.uint32)
+    # two 32-bit polynomial hashes of the board (uint32 arithmetic wraps around)
+    a = jnp.sum(x * (cells * jnp.uint32(2654435761) + jnp.uint32(1)))
+    b = jnp.sum(x * (cells * jnp.uint32(40503) + jnp.uint32(7919)))
+    key = jax.random.fold_in(jax.random.PRNGKey(_HASH_SEED), jnp.asarray(step, jnp.uint32))
+    key = jax.random.fold_in(jax.random.fold_in(key, a), b)
+    return jax.random.uniform(key)
+
+
+def joint_recommendation(logits: Any, u: Any, num_actions: int) -> Any:
+    """The joint action ``[2]`` a correlated profile recommends: the inverse-CDF draw of
+    ``softmax(logits)`` (over ``a_0 * A + a_1``) at the public uniform ``u``."""
+    cdf = jnp.cumsum(jax.nn.softmax(logits))
+    j = jnp.minimum(jnp.sum(cdf <= u), logits.shape[-1] - 1)
+    return jnp.stack([j // num_actions, j % num_actions]).astype(jnp.int32)
