@@ -141,6 +141,13 @@ def test_seeds_below_a_selfplay_score_are_discarded_and_listed():
     assert "naive: discarded below self-play score 0.5: seed 0" in res.output
     assert result.table["families"] == ["amtft(W=util)"]        # naive has no seed left
     assert result.table["cells"] == [[2]]
+    assert sum(c["scored"] for c in result.cells) == 4
+    # seed numbers, not positions; every seed below: one line
+    later = sp.crossplay("ipd", families, seeds=2, first_seed=10, steps=200, episodes=2,
+                         min_selfplay=0.5)
+    assert [d["seed"] for d in later.families[1]["discarded_selfplay"]] == [10, 11]
+    with pytest.raises(sp.SpielplatzError, match="nothing is left to score"):
+        sp.crossplay("ipd", ["naive"], seeds=2, steps=200, episodes=2, min_selfplay=0.5)
 
 
 @pytest.mark.parametrize("spec, message", [

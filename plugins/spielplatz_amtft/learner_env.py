@@ -157,7 +157,8 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     apart = joint or coop_steps != steps or _config(opts, True) != _config(opts)
     profiles = (["utilitarian"] if "utilitarian" in names and not apart else []) + [
         "punish_1", "punish_2", "selfish"]
-    total_runs = len(profiles) + ("inequity_averse" in names)
+    total_runs = len(profiles) + ("inequity_averse" in names) + (
+        "utilitarian" in names and apart)
     params, diverged = _train(game, opts, seeds, profiles, steps, None)
     if progress is not None:
         progress(len(profiles), total_runs)
@@ -175,7 +176,9 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
                                  ["utilitarian"], coop_steps, None, coop=True)
         coop["utilitarian"] = [[_nets(u_params, i, s) for s in (0, 1)] for i in range(n)]
         bad |= bad_u
-    elif "utilitarian" in names:
+    if apart and "utilitarian" in names and progress is not None:
+        progress(len(profiles) + 1, total_runs)
+    if "utilitarian" in names and not apart:
         coop["utilitarian"] = [[_nets(params, i * per + profiles.index("utilitarian"), s)
                                 for s in (0, 1)] for i in range(n)]
     punish = [[_nets(params, i * per + profiles.index(f"punish_{s + 1}"), s)

@@ -26,7 +26,9 @@ joint-action network per w (``coop`` = ``coop_opp``, logits over ``a_0 * A + a_1
 by inverse CDF at the public uniform :func:`spielplatz.learning.environments.public_uniform`
 of the board and the step count (kept in the state as ``t``) and plays its own part;
 the opponent's simulated cooperative action is its part of last step's draw, which in
-self-play is exactly what it played (no false alarms).
+self-play is exactly what it played (no false alarms). With ``greedy`` also among the
+parameters (not set by the learner; for studies such as docs/learners.md's), each seat
+plays its part of the network's most likely joint action instead of the draw.
 
 The policy observes the game (``observes="game"``): every view, the state before the
 last step, the last joint action and rewards, and the environment. Each step, unless it

@@ -42,7 +42,7 @@ def crossplay_figure(result: Any, payoffs: Any, *, jitter: float = 0.0, seed: in
     rng = np.random.default_rng(seed)
     span = float(np.ptp(points)) or 1.0
     for kind, (marker, color) in _STYLE.items():
-        cells = [c for c in result.cells if c["kind"] == kind]
+        cells = [c for c in result.cells if c["kind"] == kind and c.get("scored", True)]
         if not cells:
             continue
         v = np.array([c["values"] for c in cells])

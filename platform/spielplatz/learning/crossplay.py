@@ -40,9 +40,10 @@ checked in every cross-play cell between agents that each optimise one welfare f
 (different ones) against the two seeds' self-play values. Seeds a learner reports as
 diverged are discarded and listed, never averaged in. With ``min_selfplay``, so are seeds
 whose self-play cell scores below it (the paper's code keeps only runs above a self-play
-reward threshold, silently; here each is listed with its score, ``discarded_selfplay``,
-and its cells leave the groups, the table and the bound -- a family left with no seed
-leaves the table; ``max w`` still counts every cell played).
+reward threshold, silently; here each is listed with its seed number and score,
+``discarded_selfplay``, and its cells leave the groups, the table, the bound and the
+figure -- each cell says whether it was ``scored``; a family left with no seed leaves
+the table; ``max w`` still counts every cell played).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _family_agents(label: str, run: Any, game: Any) -> tuple:
     if not kept.seeds:
         raise SpielplatzError(f"{label}: every seed diverged ({len(discarded)} discarded)")
     pairs = [(agent(kept, i, 0), agent(kept, i, 1)) for i in range(len(kept.seeds))]
-    return pairs, discarded
+    return pairs, discarded, [int(x) for x in kept.seeds]
 
 
 def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
@@ -146,10 +147,10 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
         d = np.zeros(2) if environment else disagreement_point(payoffs)
     members, fam_info = [], []
     for f, (label, run) in enumerate(families):
-        pairs, discarded = _family_agents(label, run, game)
+        pairs, discarded, numbers = _family_agents(label, run, game)
         members += [(f, i, p) for i, p in enumerate(pairs)]
         fam_info.append({"label": label, "learner": run.learner, "seeds": len(pairs),
-                         "discarded_seeds": discarded})
+                         "seed_numbers": numbers, "discarded_seeds": discarded})
     declared = [tuple(p[0].info["W"]) for _, _, p in members
                 if isinstance(p[0].info, dict) and p[0].info.get("W")]
     if welfare is None:
@@ -212,10 +213,13 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
     span = float(np.ptp(values if environment else payoffs)) or 1.0
     kept = _selfplay_filter(min_selfplay, members, fam_info, cells, self_index)
     chosen = [n for n, (r, c) in enumerate(index) if kept[r] and kept[c]]
+    scored = set(chosen)
+    for n, cell in enumerate(cells):
+        cell["scored"] = n in scored
     groups = _groups([cells[n] for n in chosen], confidence, resamples, seed,
                      FRONTIER_TOL * span)
     table = _table([cells[n] for n in chosen], fam_info, values)
-    bound = _bound(cells, [rc if n in set(chosen) else (-1, -1) for n, rc in enumerate(index)],
+    bound = _bound(cells, [rc if n in scored else (-1, -1) for n, rc in enumerate(index)],
                    self_index, labels, values, stderr, span)
     settings = {"episodes": int(episodes), "horizon": int(horizon), "seed": int(seed),
                 "confidence": float(confidence), "resamples": int(resamples),
@@ -241,9 +245,13 @@ def _selfplay_filter(threshold: float | None, members: list, families: list, cel
         score = cells[self_index[r]]["score"]
         if score < threshold:
             kept[r] = False
-            families[f]["discarded_selfplay"].append({"seed": i, "score": float(score)})
+            families[f]["discarded_selfplay"].append(
+                {"seed": families[f]["seed_numbers"][i], "index": i, "score": float(score)})
     for fam in families:
         fam["seeds_scored"] = fam["seeds"] - len(fam["discarded_selfplay"])
+    if not any(kept):
+        raise SpielplatzError(f"every seed's self-play scored below min_selfplay "
+                              f"{threshold:g}; nothing is left to score")
     return kept
 
 
@@ -290,7 +298,7 @@ def _table(cells: list, families: list, values: np.ndarray) -> dict:
     labels = [f["label"] for f in families if f.get("seeds_scored", f["seeds"])]
     k = len(labels)
     sums, scores, counts = np.zeros((2, k, k)), np.zeros((k, k)), np.zeros((k, k))
-    single = {f["label"] for f in families if f["seeds"] == 1}
+    single = {f["label"] for f in families if f.get("seeds_scored", f["seeds"]) == 1}
     for c in cells:
         r, s = labels.index(c["row"][0]), labels.index(c["col"][0])
         if c["kind"] == "self-play" and c["row"][0] not in single:

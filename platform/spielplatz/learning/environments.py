@@ -179,11 +179,11 @@ def public_uniform(view: Any, step: Any) -> Any:
     x = (jnp.asarray(view).reshape(-1) > 0.5).astype(jnp.uint32)
     cells = jnp.arange(x.size, dtype=jnp.uint32)
     # two 32-bit polynomial hashes of the board (uint32 arithmetic wraps around)
-    a = jnp.sum(x * (cells * jnp.uint32(2654435761) + jnp.uint32(1)))
-    b = jnp.sum(x * (cells * jnp.uint32(40503) + jnp.uint32(7919)))
+    a = jnp.sum(x * (cells * jnp.uint32(2654435761) + jnp.uint32(1)), dtype=jnp.uint32)
+    b = jnp.sum(x * (cells * jnp.uint32(40503) + jnp.uint32(7919)), dtype=jnp.uint32)
     key = jax.random.fold_in(jax.random.PRNGKey(_HASH_SEED), jnp.asarray(step, jnp.uint32))
     key = jax.random.fold_in(jax.random.fold_in(key, a), b)
-    return jax.random.uniform(key)
+    return jax.random.uniform(key, dtype=jnp.float32)   # the same with or without x64
 
 
 def joint_recommendation(logits: Any, u: Any, num_actions: int) -> Any:
