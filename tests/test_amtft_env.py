@@ -403,3 +403,72 @@ def test_joint_profiles_on_abcg_numbers():
     assert np.all(reward.sum(axis=1) > 1.2)
     assert np.all(reward[:, 1] > reward[:, 0])
     np.testing.assert_array_equal(run.final["events"]["defection"], 0.0)
+
+
+@pytest.mark.parametrize("spec", ["abcg", "coins", "abcg(stay=true)", "d3c_coins"])
+def test_coin_game_symmetries_map_the_game_onto_itself(spec):
+    """Every ``g`` of ``symmetries()``: the view of the moved state is ``g`` of the view,
+    and moving the players by ``g``'s image of the actions from the moved state gives
+    ``g`` of the positions (a step on which no coin is taken)."""
+    import dataclasses
+
+    import jax
+
+    game = sp.load_game(spec)
+    cells, moves = game.symmetries()
+    assert len({tuple(c) for c in cells}) == len(cells)               # distinct
+    target = np.argsort(cells, axis=1)                 # g moves cell x to target[g, x]
+    rng = np.random.default_rng(0)
+    checked = 0
+    for k in range(6):
+        state, obs = game.reset(jax.random.PRNGKey(k))
+        actions = rng.integers(0, game.num_actions, 2)
+        after = game.step(state, actions, jax.random.PRNGKey(99))[0]
+        if int(np.asarray(after.counts).sum()) != int(np.asarray(state.counts).sum()):
+            continue                                    # a coin was taken: chance moves
+        for g in rng.choice(len(cells), 8, replace=False):
+            moved = dataclasses.replace(state, players=target[g][np.asarray(state.players)],
+                                        coins=target[g][np.asarray(state.coins)])
+            view = np.asarray(obs)[0].reshape(obs.shape[1], -1)
+            np.testing.assert_array_equal(
+                np.asarray(game.observe(moved))[0].reshape(obs.shape[1], -1), view[:, cells[g]])
+            nxt = game.step(moved, moves[g][actions], jax.random.PRNGKey(99))[0]
+            np.testing.assert_array_equal(np.asarray(nxt.players),
+                                          target[g][np.asarray(after.players)])
+            checked += 1
+    assert checked >= 8
+
+
+def test_a_symmetrized_profile_is_the_average_over_the_game_symmetries():
+    """A joint network that always says (UP, UP), averaged over abcg's 72 symmetries: the
+    four moves with equal probability, both seats still the same move every step."""
+    import jax
+
+    from spielplatz_amtft.policy_env import _symmetrized
+
+    game = sp.load_game("abcg")
+    cells, moves = game.symmetries()
+    logits = np.full(16, -60.0)
+    logits[UP * 4 + UP] = 0.0
+    net = {"policy": {"kernel": np.zeros((45, 16)), "bias": logits},
+           "value": {"kernel": np.zeros((45, 1)), "bias": np.zeros(1)}}
+    _, obs = game.reset(jax.random.PRNGKey(0))
+    probs = np.exp(np.asarray(_symmetrized(net, obs[0], cells, moves, 4)))
+    expected = np.zeros(16)
+    expected[[m * 4 + m for m in range(4)]] = 0.25
+    np.testing.assert_allclose(probs, expected, atol=1e-6)
+    agents = []
+    for seat in (0, 1):
+        a = joint_amtft(seat, logits)
+        a.params.update(sym_cells=cells.astype(float), sym_actions=moves.astype(float))
+        agents.append(a)
+    _, states = play_many(game, [tuple(agents)], episodes=2, horizon=100, seed=5,
+                          keep_states=True)
+    for s in (0, 1):
+        assert np.asarray(states[s]["events"])[0][:, -1].sum() == 0
+
+
+def test_symmetrize_needs_a_joint_profile():
+    with pytest.raises(sp.SpielplatzError, match="symmetrize needs coop=joint"):
+        sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=2, seeds=(0,),
+                                      symmetrize=True)

@@ -145,6 +145,36 @@ class CoinGame:
     def metric_names(self) -> tuple:
         return METRICS if self.rules.abcg else METRICS[:2]
 
+    def symmetries(self) -> tuple:
+        """The board's symmetries (the optional protocol method): ``(cells [G, grid^2],
+        moves [G, A])`` int arrays. The eight rotations and reflections of the square
+        about the centre cell, times the ``grid^2`` translations on a torus with
+        absolute views (none with walls, where only the centre is fixed, or with
+        egocentric views, already centred); ``g``'s view reads cell ``y`` from
+        ``cells[g, y]``, ``moves[g, a]`` is ``g``'s image of move ``a`` (``stay`` fixed).
+        Colours and seats are untouched, so every ``g`` maps the game onto itself."""
+        n = self.rules.grid
+        centre = n // 2
+        turns = [((1, 0), (0, 1)), ((0, -1), (1, 0)), ((-1, 0), (0, -1)), ((0, 1), (-1, 0)),
+                 ((1, 0), (0, -1)), ((-1, 0), (0, 1)), ((0, 1), (1, 0)), ((0, -1), (-1, 0))]
+        shifts = ([(r, c) for r in range(n) for c in range(n)]
+                  if self.rules.boundary == "torus" and not self.rules.egocentric else [(0, 0)])
+        moves = MOVES[:self.num_actions]
+        cells, images = [], []
+        for m in turns:
+            mat = np.array(m)
+            image = [moves.index(tuple(int(v) for v in mat @ np.array(mv))) for mv in moves]
+            for shift in shifts:
+                src = np.zeros(n * n, np.int32)
+                for r in range(n):
+                    for c in range(n):
+                        y = (mat @ np.array([r - centre, c - centre]) + centre
+                             + np.array(shift)) % n
+                        src[y[0] * n + y[1]] = r * n + c
+                cells.append(src)
+                images.append(image)
+        return np.array(cells), np.array(images, np.int32)
+
     # -- chance ----------------------------------------------------------------------
     def _noise(self, u: Any, flip: bool) -> CoinNoise:
         """Chance events from one vector of uniforms (one random draw per step is

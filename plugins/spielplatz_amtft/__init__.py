@@ -47,6 +47,10 @@ OPTIONS = (
            "function: an A2C pair (one network per seat) or one joint-action network, a "
            "correlated profile each seat plays its part of through a public draw from the "
            "board (needs players who see the whole board)", choices=("pair", "joint")),
+    Option("symmetrize", "bool", False, "environments, coop=joint: play each joint profile "
+           "averaged over the game's symmetries (rotations, reflections, translations of "
+           "the board), so that independently trained profiles share their conventions "
+           "(docs/learners.md)"),
     Option("coop_steps", "int", None, "environments: A2C updates of the cooperative "
            "profiles (default: steps, which then counts the punishment and selfish parts)",
            minimum=1, nullable=True),

@@ -151,6 +151,11 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     n = len(seeds)
 
     joint = opts.get("coop", "pair") == "joint"
+    symmetrize = bool(opts.get("symmetrize", False))
+    if symmetrize and not joint:
+        raise SpielplatzError("symmetrize needs coop=joint (a joint-action profile)")
+    if symmetrize and not callable(getattr(game, "symmetries", None)):
+        raise SpielplatzError(f"symmetrize: {game.name} declares no symmetries()")
     coop_steps = int(opts.get("coop_steps") or steps)
     # -- training: the mixing profiles in one run, the inequity-averse one in another --
     # the utilitarian profile trains on its own when its settings differ from the others'
@@ -232,6 +237,10 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
                 "critic_gamma": np.full(n, _config(opts, True).discount)})
         if joint:                                 # policy_env's correlated-profile reading
             players[-1]["joint"] = np.ones(n)
+        if symmetrize:                            # ... averaged over the game's symmetries
+            cells, moves = game.symmetries()
+            players[-1]["sym_cells"] = np.broadcast_to(cells, (n, *cells.shape)).astype(float)
+            players[-1]["sym_actions"] = np.broadcast_to(moves, (n, *moves.shape)).astype(float)
     # -- the punishment length's input: the opponent's loss per punished step ---------
     loss = np.zeros((n, 2, k))
     for seat in (0, 1):

@@ -123,6 +123,26 @@ def _welfare_loss(params: Any, state: dict, obs: Any, w: Any, seat: Any, cf_view
     return loss, traces
 
 
+def _symmetrized(net: Any, view: Any, cells: Any, moves: Any, num: int) -> Any:
+    """Log-probabilities of the joint-action network averaged over the game's symmetries
+    ``g`` (``cells [G, H*W]``: the cell each cell of ``g``'s view is read from; ``moves
+    [G, A]``: ``g``'s image of each move): ``pi_sym(a | s) = mean_g pi(g a | g s)``."""
+    import jax
+    import jax.numpy as jnp
+
+    cells = jnp.asarray(cells).astype(jnp.int32)
+    moves = jnp.asarray(moves).astype(jnp.int32)
+    flat = view.reshape(view.shape[0], -1)
+
+    def one(src, move):
+        seen = flat[:, src].reshape(view.shape)
+        probs = jax.nn.softmax(_logits(net, seen))
+        joint = (move[:, None] * num + move[None, :]).reshape(-1)        # g (a_0, a_1)
+        return probs[joint]
+
+    return jnp.log(jnp.mean(jax.vmap(one)(cells, moves), axis=0) + 1e-30)
+
+
 def _recommend(params: Any, net: Any, view: Any, t: Any) -> Any:
     """The joint action ``[2]`` a joint-action network recommends on the board ``view`` at
     step ``t``: its most likely one (``greedy`` among the parameters) or the public draw."""
@@ -132,6 +152,8 @@ def _recommend(params: Any, net: Any, view: Any, t: Any) -> Any:
 
     logits = _logits(net, view)
     num = int(round(logits.shape[-1] ** 0.5))
+    if "sym_cells" in params:
+        logits = _symmetrized(net, view, params["sym_cells"], params["sym_actions"], num)
     if "greedy" in params:
         j = jnp.argmax(logits)
         return jnp.stack([j // num, j % num]).astype(jnp.int32)

@@ -97,6 +97,10 @@ class JaxEnvironmentGame(Protocol):
     maps summed ``metrics`` (numpy arrays, any leading axes) to the game's derived
     statistics, elementwise (the Coin Games: ``own_coin_rate``); learners read them
     through :func:`derived_metrics`, so no learner computes a game's statistic itself.
+    Optional: ``symmetries() -> (cells [G, H*W], moves [G, A])``, the game's symmetry
+    group acting on a board view and on the actions (``g``'s view reads cell ``y`` from
+    cell ``cells[g, y]``; ``moves[g, a]`` is ``g``'s image of action ``a``), for
+    learners that average a policy over them (amTFT's ``symmetrize``).
     """
 
     name: str
