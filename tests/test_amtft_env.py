@@ -468,7 +468,15 @@ def test_a_symmetrized_profile_is_the_average_over_the_game_symmetries():
         assert np.asarray(states[s]["events"])[0][:, -1].sum() == 0
 
 
-def test_symmetrize_needs_a_joint_profile():
+def test_symmetrize_needs_a_joint_profile_and_gives_the_agents_the_group():
     with pytest.raises(sp.SpielplatzError, match="symmetrize needs coop=joint"):
         sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=2, seeds=(0,),
                                       symmetrize=True)
+    run = sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=2, seeds=(0, 1),
+                                        episodes=1, coop="joint", coop_steps=2,
+                                        symmetrize=True)
+    cells, moves = sp.load_game("abcg").symmetries()
+    for p in run.agents["players"]:
+        np.testing.assert_array_equal(np.asarray(p["sym_cells"]), np.stack([cells] * 2))
+        np.testing.assert_array_equal(np.asarray(p["sym_actions"]), np.stack([moves] * 2))
+    assert run.config["symmetrize"] is True
