@@ -66,8 +66,20 @@ class IteratedEnvironment:
         return {}
 
 
+class _Wrapping:
+    """What a wrapper of ``self.env`` passes through unchanged: views and episode length."""
+
+    @property
+    def observation_shape(self) -> tuple:
+        return tuple(self.env.observation_shape)
+
+    @property
+    def horizon(self) -> int:
+        return self.env.horizon
+
+
 @flax.struct.dataclass
-class InequityAverseRewards:
+class InequityAverseRewards(_Wrapping):
     """``env`` with both players rewarded by C.1's inequity-averse welfare, step by step.
 
     Normative disagreement, Appendix C.1: ``w^IA = V_1 + V_2 - beta E|e_1^t - e_2^t|`` with
@@ -91,14 +103,6 @@ class InequityAverseRewards:
         return self.env.num_actions
 
     @property
-    def observation_shape(self) -> tuple:
-        return tuple(self.env.observation_shape)
-
-    @property
-    def horizon(self) -> int:
-        return self.env.horizon
-
-    @property
     def name(self) -> str:
         return f"{self.env.name} (inequity-averse rewards)"
 
@@ -119,7 +123,7 @@ class InequityAverseRewards:
 
 
 @flax.struct.dataclass
-class JointActions:
+class JointActions(_Wrapping):
     """A two-player ``env`` as a one-player environment over joint actions.
 
     The player sees seat 0's view (the Coin Games show every player the whole board)
@@ -138,14 +142,6 @@ class JointActions:
     @property
     def num_actions(self) -> int:
         return self.env.num_actions ** 2
-
-    @property
-    def observation_shape(self) -> tuple:
-        return tuple(self.env.observation_shape)
-
-    @property
-    def horizon(self) -> int:
-        return self.env.horizon
 
     @property
     def name(self) -> str:
