@@ -371,16 +371,22 @@ def test_joint_amtft_charges_a_partner_that_leaves_the_recommendation():
 def test_joint_profile_on_abcg_takes_the_cooperation_coins_and_never_false_alarms():
     """``coop=joint`` on ``abcg`` (CI size: one seed, 15000 updates of the joint network,
     C.1's discount 0.96, entropy 0.1): the correlated profile takes cooperation coins
-    (self-play above 0.8 per step in total; an A2C pair reaches 0.52 after 10000 updates,
-    docs/learners.md), and in self-play nobody is ever judged a defector (each seat
+    (self-play above 0.8 per step in total, played symmetrized; an A2C pair reaches 0.52
+    after 10000 updates, docs/learners.md), and in self-play nobody is ever judged a defector (each seat
     predicts its partner's part exactly: the same network, the same public draw)."""
     run = sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=100, seeds=(0,),
                                         W="util", episodes=8, coop="joint",
                                         coop_steps=15000, coop_entropy=0.1,
-                                        coop_discount=0.96)
+                                        coop_discount=0.96, symmetrize=True)
+    print("self-play reward per step", run.final["reward"])
     assert not any(run.diverged)
     players = run.agents["players"]
     assert all("joint" in p for p in players)
+    cells, moves = sp.load_game("abcg").symmetries()         # played symmetrized
+    for p in players:
+        np.testing.assert_array_equal(np.asarray(p["sym_cells"]), cells[None])
+        np.testing.assert_array_equal(np.asarray(p["sym_actions"]), moves[None])
+    assert run.config["symmetrize"] is True
     assert np.asarray(players[0]["coop"]["policy"]["bias"]).shape == (1, 1, 16)  # [seeds, W]
     assert float(np.sum(run.final["reward"][0])) > 0.8
     for name in ("defection", "punishing"):
@@ -468,15 +474,7 @@ def test_a_symmetrized_profile_is_the_average_over_the_game_symmetries():
         assert np.asarray(states[s]["events"])[0][:, -1].sum() == 0
 
 
-def test_symmetrize_needs_a_joint_profile_and_gives_the_agents_the_group():
+def test_symmetrize_needs_a_joint_profile():
     with pytest.raises(sp.SpielplatzError, match="symmetrize needs coop=joint"):
         sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=2, seeds=(0,),
                                       symmetrize=True)
-    run = sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=2, seeds=(0, 1),
-                                        episodes=1, coop="joint", coop_steps=2,
-                                        symmetrize=True)
-    cells, moves = sp.load_game("abcg").symmetries()
-    for p in run.agents["players"]:
-        np.testing.assert_array_equal(np.asarray(p["sym_cells"]), np.stack([cells] * 2))
-        np.testing.assert_array_equal(np.asarray(p["sym_actions"]), np.stack([moves] * 2))
-    assert run.config["symmetrize"] is True
