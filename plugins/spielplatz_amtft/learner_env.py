@@ -100,11 +100,17 @@ def _train(env: Any, opts: dict, seeds: tuple, names: list, steps: int,
     return params, ~finite
 
 
+def _own_seeds(seeds: tuple, offset: int) -> tuple:
+    """Run seeds of a profile trained on its own: slot ``_STRIDE - offset`` of each seed
+    (1: inequity-averse, 2: utilitarian), clear of the mixing run's slots."""
+    return tuple(s * _STRIDE + _STRIDE - offset for s in seeds)
+
+
 def _train_joint(env: Any, opts: dict, seeds: tuple, offset: int, steps: int) -> tuple:
     """One joint-action network per seed (``coop=joint``): ``([[net, net]] per seed,
     diverged [seeds])``; both seats hold the same network (the correlated profile)."""
-    run_seeds = tuple(s * _STRIDE + _STRIDE - offset for s in seeds)
-    params, bad = _train(env, opts, run_seeds, ["joint"], steps, None, coop=True)
+    params, bad = _train(env, opts, _own_seeds(seeds, offset), ["joint"], steps, None,
+                         coop=True)
     nets = [_nets(params, i, 0) for i in range(len(seeds))]
     return [[net, net] for net in nets], bad
 
@@ -172,20 +178,20 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     bad = np.zeros(n, bool)
     for i in range(n):
         bad[i] = diverged[i * per:(i + 1) * per].any()
-    if "utilitarian" in names and joint:
-        coop["utilitarian"], bad_u = _train_joint(JointActions(game, reward="total"), opts,
-                                                  seeds, 2, coop_steps)
-        bad |= bad_u
-    elif "utilitarian" in names and apart:
-        u_params, bad_u = _train(game, opts, tuple(s * _STRIDE + _STRIDE - 2 for s in seeds),
-                                 ["utilitarian"], coop_steps, None, coop=True)
-        coop["utilitarian"] = [[_nets(u_params, i, s) for s in (0, 1)] for i in range(n)]
-        bad |= bad_u
-    if apart and "utilitarian" in names and progress is not None:
-        progress(len(profiles) + 1, total_runs)
     if "utilitarian" in names and not apart:
         coop["utilitarian"] = [[_nets(params, i * per + profiles.index("utilitarian"), s)
                                 for s in (0, 1)] for i in range(n)]
+    elif "utilitarian" in names:
+        if joint:
+            coop["utilitarian"], bad_u = _train_joint(JointActions(game, reward="total"),
+                                                      opts, seeds, 2, coop_steps)
+        else:
+            u_params, bad_u = _train(game, opts, _own_seeds(seeds, 2), ["utilitarian"],
+                                     coop_steps, None, coop=True)
+            coop["utilitarian"] = [[_nets(u_params, i, s) for s in (0, 1)] for i in range(n)]
+        bad |= bad_u
+        if progress is not None:
+            progress(len(profiles) + 1, total_runs)
     punish = [[_nets(params, i * per + profiles.index(f"punish_{s + 1}"), s)
                for s in (0, 1)] for i in range(n)]
     # the opponent each punisher trained against (its own selfish learner)
@@ -201,9 +207,8 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
             coop["inequity_averse"], ia_bad = _train_joint(
                 JointActions(ia_env, reward="first"), opts, seeds, 1, coop_steps)
         else:
-            ia_seeds = tuple(s * _STRIDE + _STRIDE - 1 for s in seeds)
-            ia_params, ia_bad = _train(ia_env, opts, ia_seeds, ["selfish"], coop_steps, None,
-                                       coop=True)
+            ia_params, ia_bad = _train(ia_env, opts, _own_seeds(seeds, 1), ["selfish"],
+                                       coop_steps, None, coop=True)
             coop["inequity_averse"] = [[_nets(ia_params, i, s) for s in (0, 1)]
                                        for i in range(n)]
         if progress is not None:

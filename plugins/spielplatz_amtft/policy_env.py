@@ -148,15 +148,16 @@ def _recommend(params: Any, net: Any, view: Any, t: Any) -> Any:
     step ``t``: its most likely one (``greedy`` among the parameters) or the public draw."""
     import jax.numpy as jnp
 
-    from spielplatz.learning.environments import joint_recommendation, public_uniform
+    from spielplatz.learning.environments import (joint_recommendation, public_uniform,
+                                                  split_joint)
 
-    logits = _logits(net, view)
-    num = int(round(logits.shape[-1] ** 0.5))
+    num = int(round(net["policy"]["bias"].shape[-1] ** 0.5))
     if "sym_cells" in params:
         logits = _symmetrized(net, view, params["sym_cells"], params["sym_actions"], num)
+    else:
+        logits = _logits(net, view)
     if "greedy" in params:
-        j = jnp.argmax(logits)
-        return jnp.stack([j // num, j % num]).astype(jnp.int32)
+        return split_joint(jnp.argmax(logits), num)
     return joint_recommendation(logits, public_uniform(view, t), num)
 
 

@@ -219,8 +219,7 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
     groups = _groups([cells[n] for n in chosen], confidence, resamples, seed,
                      FRONTIER_TOL * span)
     table = _table([cells[n] for n in chosen], fam_info, values)
-    bound = _bound(cells, [rc if n in scored else (-1, -1) for n, rc in enumerate(index)],
-                   self_index, labels, values, stderr, span)
+    bound = _bound(cells, index, self_index, labels, values, stderr, span, scored)
     settings = {"episodes": int(episodes), "horizon": int(horizon), "seed": int(seed),
                 "confidence": float(confidence), "resamples": int(resamples),
                 "frontier_tolerance": FRONTIER_TOL,
@@ -311,13 +310,13 @@ def _table(cells: list, families: list, values: np.ndarray) -> dict:
 
 
 def _bound(cells: list, index: list, self_index: dict, labels: list, values: np.ndarray,
-           stderr: np.ndarray, span: float) -> dict:
+           stderr: np.ndarray, span: float, scored: set) -> dict:
     """Appendix E (1) in the cross-play cells between single-welfare agents of different
     welfare functions; tolerance: three standard errors plus 1e-9 of the payoff range."""
     checked, held, violations = 0, 0, []
     tol0 = 1e-9 * span
     for n, (r, c) in enumerate(index):
-        if r < 0:                                     # a discarded seed's cell
+        if n not in scored:                           # a discarded seed's cell
             continue
         (wr, _), (wc, _) = labels[r], labels[c]
         if r == c or len(wr) != 1 or len(wc) != 1 or wr == wc:

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from spielplatz.errors import SpielplatzError
 
 __all__ = ["IteratedEnvironment", "InequityAverseRewards", "JointActions", "public_uniform",
-           "joint_recommendation"]
+           "joint_recommendation", "split_joint"]
 
 
 @flax.struct.dataclass
@@ -152,8 +152,7 @@ class JointActions(_Wrapping):
         return state, obs[:1]
 
     def step(self, state: Any, action: Any, key: Any) -> tuple:
-        n = self.env.num_actions
-        joint = jnp.stack([action[0] // n, action[0] % n]).astype(jnp.int32)
+        joint = split_joint(action[0], self.env.num_actions)
         state, obs, rewards, done = self.env.step(state, joint, key)
         rewards = rewards.astype(jnp.float32)
         paid = rewards.sum() if self.reward == "total" else rewards[0]
@@ -163,8 +162,14 @@ class JointActions(_Wrapping):
         return self.env.metrics(state)
 
 
-#: Odd multipliers of :func:`public_uniform`'s hash (fixed: part of the device).
+#: The PRNG seed :func:`public_uniform` folds the board and the step into (fixed: part
+#: of the device, so that every player draws the same number).
 _HASH_SEED = 0x5EED
+
+
+def split_joint(j: Any, num_actions: int) -> Any:
+    """The actions ``[a_0, a_1]`` (int32) of joint action ``j = a_0 * A + a_1``."""
+    return jnp.stack([j // num_actions, j % num_actions]).astype(jnp.int32)
 
 
 def public_uniform(view: Any, step: Any) -> Any:
@@ -186,5 +191,4 @@ def joint_recommendation(logits: Any, u: Any, num_actions: int) -> Any:
     """The joint action ``[2]`` a correlated profile recommends: the inverse-CDF draw of
     ``softmax(logits)`` (over ``a_0 * A + a_1``) at the public uniform ``u``."""
     cdf = jnp.cumsum(jax.nn.softmax(logits))
-    j = jnp.minimum(jnp.sum(cdf <= u), logits.shape[-1] - 1)
-    return jnp.stack([j // num_actions, j % num_actions]).astype(jnp.int32)
+    return split_joint(jnp.minimum(jnp.sum(cdf <= u), logits.shape[-1] - 1), num_actions)

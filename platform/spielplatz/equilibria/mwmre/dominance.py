@@ -20,8 +20,7 @@ from spielplatz.equilibria.mwmre.newton import newton
 from spielplatz.equilibria.mwmre.problem import DualProblem
 
 __all__ = ["newton_eliminating", "dominated", "batch_dominated", "certified_zeros",
-           "margin_factor",
-           "min_mass", "DOMINANCE_PATIENCE"]
+           "margin_factor", "min_mass", "DOMINANCE_PATIENCE"]
 
 #: Newton iterations of a collapsing phase that may still end in a dominance
 #: certificate (:func:`dominated`) before the support LP is run instead.
