@@ -18,6 +18,7 @@ policy_env.py; normative disagreement Sections 4.1, 5.1, Appendix C.1).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -371,13 +372,16 @@ def test_joint_amtft_charges_a_partner_that_leaves_the_recommendation():
 def test_joint_profile_on_abcg_takes_the_cooperation_coins_and_never_false_alarms():
     """``coop=joint`` on ``abcg`` (CI size: one seed, 15000 updates of the joint network,
     C.1's discount 0.96, entropy 0.1): the correlated profile takes cooperation coins
-    (self-play above 0.8 per step in total, played symmetrized; an A2C pair reaches 0.52
-    after 10000 updates, docs/learners.md), and in self-play nobody is ever judged a defector (each seat
-    predicts its partner's part exactly: the same network, the same public draw)."""
+    (self-play above 0.8 per step in total, played symmetrized at temperature 0.25; an
+    A2C pair reaches 0.52 after 10000 updates, docs/learners.md), drawn at temperature
+    0.25 it scores more than drawn at 1, and in self-play nobody is ever judged a defector
+    (each seat predicts its partner's part exactly: the same network, the same public
+    draw)."""
     run = sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=100, seeds=(0,),
                                         W="util", episodes=8, coop="joint",
                                         coop_steps=15000, coop_entropy=0.1,
-                                        coop_discount=0.96, symmetrize=True)
+                                        coop_discount=0.96, symmetrize=True,
+                                        coop_temperature=0.25)
     print("self-play reward per step", run.final["reward"])
     assert not any(run.diverged)
     players = run.agents["players"]
@@ -393,6 +397,24 @@ def test_joint_profile_on_abcg_takes_the_cooperation_coins_and_never_false_alarm
         np.testing.assert_array_equal(run.final["events"][name], 0.0)
     assert np.all(np.asarray(players[0]["loss"]) > 0)
     assert run.config["coop"] == "joint" and run.config["coop_steps"] == 15000
+    # the same profile drawn at temperature 1 (the parameter removed) scores less
+    from spielplatz.learning.agents import agent, play_many
+
+    def pair(temperature):
+        out = []
+        for seat in (0, 1):
+            a = agent(run, 0, seat)
+            assert float(a.params["temperature"]) == 0.25
+            params = {k: v for k, v in a.params.items() if k != "temperature"}
+            if temperature is not None:
+                params["temperature"] = np.float64(temperature)
+            out.append(dataclasses.replace(a, params=params))
+        return tuple(out)
+
+    rewards = play_many(sp.load_game("abcg"), [pair(0.25), pair(None)], episodes=8,
+                        horizon=100, seed=3).sum(-1).mean(axis=(1, 2))
+    print("self-play at temperature 0.25 and 1:", rewards)
+    assert rewards[0] > rewards[1] + 0.05
 
 
 @pytest.mark.slow
@@ -472,6 +494,36 @@ def test_a_symmetrized_profile_is_the_average_over_the_game_symmetries():
                           keep_states=True)
     for s in (0, 1):
         assert np.asarray(states[s]["events"])[0][:, -1].sum() == 0
+
+
+def test_a_draw_at_a_low_temperature_is_the_most_likely_joint_action(monkeypatch):
+    """``temperature`` divides the profile's log-probabilities before the public draw:
+    at 0.05 a joint action of probability 0.6 against 0.4 is drawn for every u up to
+    0.6**20 / (0.6**20 + 0.4**20), about 0.9997; at 1 it is the inverse-CDF draw."""
+    import jax.numpy as jnp
+
+    import spielplatz_amtft.policy_env as policy_env
+    from spielplatz.learning.environments import public_uniform
+
+    logits = np.full(16, -1e9)
+    logits[[1 * 4 + 2, 3 * 4 + 0]] = np.log([0.4, 0.6])       # (1, 2) 0.4, (3, 0) 0.6
+    monkeypatch.setattr(policy_env, "_logits", lambda _net, _view: jnp.asarray(logits))
+    net = {"policy": {"bias": jnp.zeros(16)}}
+    view = np.zeros((5, 3, 3), np.float32)
+    cold = []
+    for t in range(200):
+        u = float(public_uniform(view, t))
+        hot = [int(x) for x in policy_env._recommend({}, net, view, t)]
+        assert hot == ([1, 2] if u < 0.4 else [3, 0])
+        cold.append([int(x) for x in policy_env._recommend({"temperature": 0.05}, net,
+                                                           view, t)])
+    assert cold.count([3, 0]) >= 198
+
+
+def test_coop_temperature_needs_a_joint_profile():
+    with pytest.raises(sp.SpielplatzError, match="coop_temperature needs coop=joint"):
+        sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=2, seeds=(0,),
+                                      coop_temperature=0.5)
 
 
 def test_symmetrize_needs_a_joint_profile():

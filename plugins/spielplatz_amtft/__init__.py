@@ -51,6 +51,11 @@ OPTIONS = (
            "averaged over the game's symmetries (rotations, reflections, translations of "
            "the board), so that independently trained profiles share their conventions "
            "(docs/learners.md)"),
+    Option("coop_temperature", "float", 1.0, "environments, coop=joint: the temperature "
+           "the joint profile is drawn at (its log-probabilities divided by it; below 1 "
+           "sharpens it towards its most likely joint actions, so that two independently "
+           "trained profiles draw the same joint action more often; 0.25 on abcg, "
+           "docs/learners.md)", positive=True),
     Option("coop_steps", "int", None, "environments: A2C updates of the cooperative "
            "profiles (default: steps, which then counts the punishment and selfish parts)",
            minimum=1, nullable=True),

@@ -160,6 +160,9 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     symmetrize = bool(opts.get("symmetrize", False))
     if symmetrize and not joint:
         raise SpielplatzError("symmetrize needs coop=joint (a joint-action profile)")
+    temperature = float(opts.get("coop_temperature", 1.0))
+    if temperature != 1.0 and not joint:
+        raise SpielplatzError("coop_temperature needs coop=joint (a joint-action profile)")
     if symmetrize and not callable(getattr(game, "symmetries", None)):
         raise SpielplatzError(f"symmetrize: {game.name} declares no symmetries()")
     coop_steps = int(opts.get("coop_steps") or steps)
@@ -242,6 +245,8 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
                 "critic_gamma": np.full(n, _config(opts, True).discount)})
         if joint:                                 # policy_env's correlated-profile reading
             players[-1]["joint"] = np.ones(n)
+            if temperature != 1.0:                # ... drawn at this temperature
+                players[-1]["temperature"] = np.full(n, temperature)
         if symmetrize:                            # ... averaged over the game's symmetries
             cells, moves = game.symmetries()
             players[-1]["sym_cells"] = np.broadcast_to(cells, (n, *cells.shape)).astype(float)

@@ -26,7 +26,9 @@ joint-action network per w (``coop`` = ``coop_opp``, logits over ``a_0 * A + a_1
 by inverse CDF at the public uniform :func:`spielplatz.learning.environments.public_uniform`
 of the board and the step count (kept in the state as ``t``) and plays its own part;
 the opponent's simulated cooperative action is its part of last step's draw, which in
-self-play is exactly what it played (no false alarms). With ``greedy`` also among the
+self-play is exactly what it played (no false alarms). With ``temperature`` among the
+parameters (``-o coop_temperature``) the draw is from the profile's log-probabilities
+divided by it (after the symmetrization, when there is one). With ``greedy`` also among the
 parameters (not set by the learner; for studies such as docs/learners.md's), each seat
 plays its part of the network's most likely joint action instead of the draw.
 
@@ -158,6 +160,8 @@ def _recommend(params: Any, net: Any, view: Any, t: Any) -> Any:
         logits = _logits(net, view)
     if "greedy" in params:
         return split_joint(jnp.argmax(logits), num)
+    if "temperature" in params:
+        logits = logits / params["temperature"]
     return joint_recommendation(logits, public_uniform(view, t), num)
 
 
