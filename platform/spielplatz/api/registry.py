@@ -87,11 +87,14 @@ def call_plugin(kind: str, name: str, plugin: str, fn: Any) -> Any:
 
 
 def instantiate(entry: Any, kind: str = "object") -> Any:
-    def make() -> Any:
-        obj = entry.load()
-        return obj() if inspect.isclass(obj) else obj
+    return call_plugin(kind, entry.name, entry.plugin, lambda: make(entry))
 
-    return call_plugin(kind, entry.name, entry.plugin, make)
+
+def make(entry: Any) -> Any:
+    """The registered object (a class is instantiated); plugin code: call it inside
+    :func:`call_plugin` (:func:`instantiate` does)."""
+    obj = entry.load()
+    return obj() if inspect.isclass(obj) else obj
 
 
 def get_solver(name: str) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 from spielplatz.api.games import load_game
 from spielplatz.api.registry import (call_plugin, check_options, default_solver, instantiate,
-                                     solver_entry)
+                                     make, solver_entry)
 from spielplatz.errors import PluginError, SpielplatzError
 
 __all__ = ["solve", "solve_batch", "audit_solution", "evaluate"]
@@ -39,9 +39,9 @@ def solve(game: Any, solver: str | None = None, concept: str = "ce", **options: 
     entry, concept = solver_entry(solver, concept)
     options = check_options("solver", solver, options)
     game = load_game(game)
-    impl = instantiate(entry, "solver")
+    # one plugin call: loading the solver and its solve
     sol = call_plugin("solver", solver, entry.plugin,
-                      lambda: impl.solve(game, concept=concept, **options))
+                      lambda: make(entry).solve(game, concept=concept, **options))
     return audit_solution(sol, game, concept, solver=solver, plugin=entry.plugin,
                           exact=bool(entry.meta.get("exact", False)))
 
