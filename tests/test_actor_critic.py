@@ -380,3 +380,25 @@ def test_coins_cooperative_agents_take_their_own_coins_and_selfish_ones_half():
     coop, own = _own_rate(total)[:, -1], _own_rate(selfish)[:, -1]
     assert coop.mean() >= 0.9 and np.all(coop > 0.8), coop
     assert np.all(np.abs(own - 0.5) < 0.06), own
+
+
+def test_training_continues_from_given_networks():
+    """``train(..., params=...)`` starts every seed from the given networks (a fresh
+    optimiser): one small update after 300 on the total reward stays where they were
+    (RMSProp's first step moves each parameter by about ``10 lr``); a fresh start is
+    elsewhere."""
+    from spielplatz.learning.actor_critic import train
+
+    game = MatrixEnv(jnp.asarray(PD), horizon=1)
+    config = ActorCriticConfig(learning_rate=1e-2, unroll_length=4, num_envs=4)
+    _, _, trained = train(game, config, seeds=[0, 1], steps=300, records=3,
+                          mixing=np.ones((2, 2)))
+    small = ActorCriticConfig(learning_rate=1e-4, unroll_length=4, num_envs=4)
+    _, _, more = train(game, small, seeds=[5, 6], steps=1, records=1, mixing=np.eye(2),
+                       params=trained.params)
+    _, _, fresh = train(game, small, seeds=[5, 6], steps=1, records=1, mixing=np.eye(2))
+    gap = lambda a, b: max(float(np.abs(np.asarray(x) - np.asarray(y)).max())  # noqa: E731
+                           for x, y in zip(jax.tree_util.tree_leaves(a),
+                                           jax.tree_util.tree_leaves(b)))
+    assert gap(more.params, trained.params) < 0.005
+    assert gap(fresh.params, trained.params) > 0.2

@@ -520,6 +520,31 @@ def test_a_draw_at_a_low_temperature_is_the_most_likely_joint_action(monkeypatch
     assert cold.count([3, 0]) >= 198
 
 
+def test_ia_warm_start_continues_from_the_seeds_utilitarian_profile():
+    """``ia_warm_start``: the inequity-averse joint network starts from the same seed's
+    utilitarian one; after one update (RMSProp's first step moves each parameter by about
+    ``10 lr`` = 0.03) it is still next to it, where a cold start is not."""
+    import jax
+
+    learner, game = sp.get_learner("amtft"), sp.load_game("abcg")
+    kw = dict(steps=2, seeds=(0,), W="util+ia", coop="joint", coop_steps=40, ia_steps=1,
+              episodes=2)
+    warm = learner.learn(game, ia_warm_start=True, **kw)
+    cold = learner.learn(game, **kw)
+    assert warm.config["ia_steps"] == 1 and warm.config["coop_steps"] == 40
+
+    def gap(run):
+        coop = run.agents["players"][0]["coop"]                  # [seeds, W, ...]
+        return max(float(np.abs(np.asarray(x)[0, 0] - np.asarray(x)[0, 1]).max())
+                   for x in jax.tree_util.tree_leaves(coop))
+
+    assert gap(warm) < 0.05 < gap(cold)
+    for kw, match in ((dict(W="ia"), "ia_warm_start needs coop=joint"),
+                      (dict(W="util", coop="joint"), "no inequity-averse")):
+        with pytest.raises(sp.SpielplatzError, match=match):
+            learner.learn(game, steps=2, seeds=(0,), ia_warm_start=True, **kw)
+
+
 def test_coop_temperature_needs_a_joint_profile():
     with pytest.raises(sp.SpielplatzError, match="coop_temperature needs coop=joint"):
         sp.get_learner("amtft").learn(sp.load_game("abcg"), steps=2, seeds=(0,),

@@ -56,6 +56,13 @@ OPTIONS = (
            "sharpens it towards its most likely joint actions, so that two independently "
            "trained profiles draw the same joint action more often; 0.25 on abcg, "
            "docs/learners.md)", positive=True),
+    Option("ia_warm_start", "bool", False, "environments, coop=joint: the inequity-averse "
+           "joint profile starts from the seed's utilitarian one (trained first, coop_steps "
+           "updates) and trains ia_steps more on C.1's welfare, instead of from scratch "
+           "(where it can settle on the disagreement coins; docs/learners.md)"),
+    Option("ia_steps", "int", None, "environments: A2C updates of the inequity-averse "
+           "cooperative profile (after its warm start, with ia_warm_start; default: "
+           "coop_steps)", minimum=1, nullable=True),
     Option("coop_steps", "int", None, "environments: A2C updates of the cooperative "
            "profiles (default: steps, which then counts the punishment and selfish parts)",
            minimum=1, nullable=True),

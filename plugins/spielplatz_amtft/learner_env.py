@@ -10,7 +10,9 @@ A2C with V-trace (:mod:`spielplatz.learning.actor_critic`), ``steps`` updates ea
   host's :class:`~spielplatz.learning.environments.JointActions`: one player choosing
   both moves, paid the welfare), a correlated profile the agents play through a public
   draw (:mod:`spielplatz_amtft.policy_env`); ``-o coop_steps`` sets the cooperative
-  profiles' updates apart from ``steps``;
+  profiles' updates apart from ``steps``; with ``-o ia_warm_start=true`` the
+  inequity-averse joint network starts from the seed's utilitarian one (trained first)
+  and trains ``ia_steps`` more updates on C.1's welfare;
 * per seat a punishment network: that seat learns minus the opponent's reward while the
   opponent learns its own (C.1's punishment policy: minimise the opponent's reward,
   trained against an opponent that defends itself);
@@ -81,9 +83,10 @@ def _a2c(net: Any, seat: int) -> Any:
 
 
 def _train(env: Any, opts: dict, seeds: tuple, names: list, steps: int,
-           progress: Callable | None, coop: bool = False) -> tuple:
+           progress: Callable | None, coop: bool = False, start: Any = None) -> tuple:
     """Train the profiles ``names`` (keys of ``_MIXINGS``) for every seed in one run:
-    ``(params [seeds * len(names), 2, ...], diverged [seeds * len(names)])``."""
+    ``(params [seeds * len(names), 2, ...], diverged [seeds * len(names)])``; ``start``
+    (``[seeds * len(names), players, ...]``): the networks to continue from."""
     import jax
 
     from spielplatz.learning.actor_critic import train
@@ -91,7 +94,8 @@ def _train(env: Any, opts: dict, seeds: tuple, names: list, steps: int,
     run_seeds = [s * _STRIDE + m for s in seeds for m in range(len(names))]
     mixing = np.stack([np.asarray(_MIXINGS[n]) for _ in seeds for n in names])
     _, stats, state = train(env, _config(opts, coop), seeds=run_seeds, steps=steps,
-                            records=min(10, steps), mixing=mixing, progress=progress)
+                            records=min(10, steps), mixing=mixing, progress=progress,
+                            params=start)
     params = jax.tree_util.tree_map(np.asarray, state.params)
     finite = np.all([np.all(np.isfinite(x.reshape(len(run_seeds), -1)), axis=1)
                      for x in jax.tree_util.tree_leaves(params)], axis=0)
@@ -106,11 +110,18 @@ def _own_seeds(seeds: tuple, offset: int) -> tuple:
     return tuple(s * _STRIDE + _STRIDE - offset for s in seeds)
 
 
-def _train_joint(env: Any, opts: dict, seeds: tuple, offset: int, steps: int) -> tuple:
+def _train_joint(env: Any, opts: dict, seeds: tuple, offset: int, steps: int,
+                 start: list | None = None) -> tuple:
     """One joint-action network per seed (``coop=joint``): ``([[net, net]] per seed,
-    diverged [seeds])``; both seats hold the same network (the correlated profile)."""
+    diverged [seeds])``; both seats hold the same network (the correlated profile).
+    ``start``: per seed a ``[net, net]`` pair to continue from."""
+    import jax
+
+    if start is not None:
+        start = jax.tree_util.tree_map(lambda *x: np.stack(x)[:, None],
+                                       *[pair[0] for pair in start])
     params, bad = _train(env, opts, _own_seeds(seeds, offset), ["joint"], steps, None,
-                         coop=True)
+                         coop=True, start=start)
     nets = [_nets(params, i, 0) for i in range(len(seeds))]
     return [[net, net] for net in nets], bad
 
@@ -166,13 +177,19 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     if symmetrize and not callable(getattr(game, "symmetries", None)):
         raise SpielplatzError(f"symmetrize: {game.name} declares no symmetries()")
     coop_steps = int(opts.get("coop_steps") or steps)
+    warm = bool(opts.get("ia_warm_start", False))
+    if warm and not joint:
+        raise SpielplatzError("ia_warm_start needs coop=joint (a joint-action profile)")
+    if warm and "inequity_averse" not in names:
+        raise SpielplatzError("ia_warm_start: W holds no inequity-averse welfare function")
+    ia_steps = int(opts.get("ia_steps") or coop_steps)
     # -- training: the mixing profiles in one run, the inequity-averse one in another --
     # the utilitarian profile trains on its own when its settings differ from the others'
     apart = joint or coop_steps != steps or _config(opts, True) != _config(opts)
     profiles = (["utilitarian"] if "utilitarian" in names and not apart else []) + [
         "punish_1", "punish_2", "selfish"]
     total_runs = len(profiles) + ("inequity_averse" in names) + (
-        "utilitarian" in names and apart)
+        ("utilitarian" in names and apart) or warm)
     params, diverged = _train(game, opts, seeds, profiles, steps, None)
     if progress is not None:
         progress(len(profiles), total_runs)
@@ -206,12 +223,22 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
         ia_env = InequityAverseRewards(game, gamma=float(opts["gamma"]),
                                        smoothing=float(opts["smoothing"]),
                                        beta=float(opts["beta"]))
+        warm_nets = None
+        if warm:       # the seed's utilitarian profile, trained first when W lacks it
+            warm_nets = coop.get("utilitarian")
+            if warm_nets is None:
+                warm_nets, bad_u = _train_joint(JointActions(game, reward="total"), opts, seeds,
+                                            2, coop_steps)
+                bad |= bad_u
+                if progress is not None:
+                    progress(len(profiles) + 1, total_runs)
         if joint:
             coop["inequity_averse"], ia_bad = _train_joint(
-                JointActions(ia_env, reward="first"), opts, seeds, 1, coop_steps)
+                JointActions(ia_env, reward="first"), opts, seeds, 1,
+                ia_steps, warm_nets)
         else:
             ia_params, ia_bad = _train(ia_env, opts, _own_seeds(seeds, 1), ["selfish"],
-                                       coop_steps, None, coop=True)
+                                       ia_steps, None, coop=True)
             coop["inequity_averse"] = [[_nets(ia_params, i, s) for s in (0, 1)]
                                        for i in range(n)]
         if progress is not None:
@@ -275,7 +302,7 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     config = {**opts, "W": names, "gamma": gamma, "profiles": profiles + (
         ["utilitarian"] if "utilitarian" in names and apart else []) + (
         ["inequity_averse"] if "inequity_averse" in names else []),
-        "coop_steps": coop_steps,
+        "coop_steps": coop_steps, "ia_steps": ia_steps,
         "divergence": "a non-finite loss or parameter in any of the seed's trainings"}
     return Run(learner="amtft", game=str(game.name), config=config, seeds=seeds,
                metrics=metrics, steps=np.arange(1, metrics["reward_1"].shape[1] + 1),

@@ -202,12 +202,17 @@ class ActorCritic:
         return jax.tree_util.tree_map(lambda z: jnp.zeros((*lead, *z.shape)),
                                       initial_carry(self.config.lstm))
 
-    def init(self, key: Any, mixing: Any) -> TrainState:
+    def init(self, key: Any, mixing: Any, params: Any = None) -> TrainState:
+        """A fresh training state; ``params`` (``[N, ...]``): start from these networks
+        (with a fresh optimiser) instead of newly initialised ones."""
         n, e = int(self.env.num_players), int(self.config.num_envs)
         k_net, k_env, key = jax.random.split(key, 3)
         obs0 = jnp.zeros(tuple(self.env.observation_shape), jnp.float32)
-        params = jax.vmap(lambda k: self.net.init(k, obs0, initial_carry(self.config.lstm))
-                          ["params"])(jax.random.split(k_net, n))
+        if params is None:
+            params = jax.vmap(lambda k: self.net.init(k, obs0, initial_carry(
+                self.config.lstm))["params"])(jax.random.split(k_net, n))
+        else:
+            params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)
         opt_state = jax.vmap(self.config.optimizer().init)(params)
         env_state, obs = jax.vmap(self.env.reset)(jax.random.split(k_env, e))
         return TrainState(params, opt_state, env_state, obs, self._carry(e, n),
@@ -303,16 +308,27 @@ class ActorCritic:
 
 
 def train(env: Any, config: ActorCriticConfig, *, seeds: Any, steps: int, records: int,
-          mixing: Any, welfare: tuple = (), progress: Callable | None = None) -> tuple:
+          mixing: Any, welfare: tuple = (), progress: Callable | None = None,
+          params: Any = None) -> tuple:
     """Train every seed for ``steps`` updates: ``(record_steps, stats, final_state)``;
     ``stats`` (each ``[seeds, records, ...]``) are averaged over each record window.
     ``mixing`` is one ``[N, N]`` matrix or one per seed ``[seeds, N, N]`` (one compiled
-    run then trains, say, selfish and cooperative seeds side by side)."""
+    run then trains, say, selfish and cooperative seeds side by side). ``params``
+    (``[seeds, N, ...]``, a final state's ``params``) continues training from those
+    networks, with a fresh optimiser and fresh environments."""
     from spielplatz.learning.driver import run_seeds
 
     learner = ActorCritic(env, config, tuple(welfare))
     per_seed = np.ndim(mixing) == 3
-    return run_seeds(lambda g, k: learner.init(k, g if per_seed else mixing),
+    mixing = jnp.asarray(mixing, jnp.float32)
+    if params is None:
+        return run_seeds(lambda g, k: learner.init(k, g if per_seed else mixing),
+                         lambda g, s: learner.update(s), lambda g, s: {}, seeds=seeds,
+                         steps=steps, records=records, initial_record=False,
+                         progress=progress, games=mixing if per_seed else None)
+    if not per_seed:
+        mixing = jnp.broadcast_to(mixing, (len(seeds), *mixing.shape))
+    return run_seeds(lambda g, k: learner.init(k, g["mixing"], g["params"]),
                      lambda g, s: learner.update(s), lambda g, s: {}, seeds=seeds,
                      steps=steps, records=records, initial_record=False, progress=progress,
-                     games=jnp.asarray(mixing, jnp.float32) if per_seed else None)
+                     games={"mixing": mixing, "params": params})
