@@ -433,6 +433,27 @@ def test_joint_profiles_on_abcg_numbers():
     np.testing.assert_array_equal(run.final["events"]["defection"], 0.0)
 
 
+@pytest.mark.slow
+def test_figure3_pattern_on_abcg():
+    """Figure 3 on ``abcg`` (docs/learners.md; about 20 minutes): amTFT(util) and
+    amTFT(ia) families of 3 seeds each on disjoint seeds, joint profiles played
+    symmetrized at temperature 0.25, the ia profile warm-started from its seed's
+    utilitarian one; cross-play with the same welfare function scores above cross-play
+    with different ones, and no seed is discarded."""
+    opts = dict(coop="joint", symmetrize=True, coop_temperature=0.25, coop_steps=25000,
+                coop_entropy=0.1, coop_discount=0.96, beta=3.0, episodes=16)
+    learner, game = sp.get_learner("amtft"), sp.load_game("abcg")
+    util = learner.learn(game, steps=3000, seeds=(0, 1, 2), W="util", **opts)
+    ia = learner.learn(game, steps=3000, seeds=(10, 11, 12), W="ia", ia_warm_start=True,
+                       ia_steps=10000, **opts)
+    result = sp.crossplay(game, [util, ia], episodes=16, min_selfplay=0.6)
+    groups = result.groups
+    print({k: (g["score"], g["score_ci"]) for k, g in groups.items()})
+    assert not any(f.get("discarded_selfplay") for f in result.families)
+    assert groups["self-play"]["score"] > groups["same welfare"]["score"] \
+        > groups["different welfare"]["score"] + 0.05
+
+
 @pytest.mark.parametrize("spec", ["abcg", "coins", "abcg(stay=true)", "d3c_coins"])
 def test_coin_game_symmetries_map_the_game_onto_itself(spec):
     """Every ``g`` of ``symmetries()``: the view of the moved state is ``g`` of the view,

@@ -50,6 +50,13 @@ def test_groups_scores_and_table(norms):
     assert values[1, 2, 1] == pytest.approx(2.0, abs=0.1)
     # independent agents only: no self-play cell in the diagonal of the family table
     assert norms.table["cells"][0][0] == 6
+    # each family pair's score with its bootstrap interval over the pair's cells
+    ci = np.asarray(norms.table["score_ci"], dtype=float)          # [3, 3, 2]
+    assert ci.shape == (3, 3, 2)
+    assert np.all(ci[..., 0] <= score + 1e-12) and np.all(score <= ci[..., 1] + 1e-12)
+    spread = [c["score"] for c in norms.cells if c["row"][0] == FAMILIES[2]
+              and c["col"][0] == FAMILIES[1]]
+    assert ci[2, 1, 0] >= min(spread) and ci[2, 1, 1] <= max(spread)
 
 
 def test_meta_game_of_norms_is_a_bargaining_game_between_principals(norms):

@@ -95,6 +95,10 @@ def _ci(ci: list) -> str:
     return "-" if ci[0] is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
+def _ci2(ci: list) -> str:
+    return "" if ci[0] is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
 def _print(result: Any, plot: str | None) -> None:
     from rich.table import Table
 
@@ -123,7 +127,9 @@ def _print(result: Any, plot: str | None) -> None:
     if result.settings.get("max_welfare") == "best observed":
         console.print("  max w: the best profile observed in this cross-play (the game's "
                       "optimum is not known in closed form)")
-    fams = Table(title="mean values (row: seat 1, column: seat 2; independent agents)")
+    level = "95% " if result.settings["confidence"] == 0.95 else ""
+    fams = Table(title=f"mean values (score [{level}CI]; row: seat 1, column: seat 2; "
+                       "independent agents)")
     fams.add_column("seat 1 \\ seat 2")
     labels = result.table["families"]
     for label in labels:
@@ -131,7 +137,9 @@ def _print(result: Any, plot: str | None) -> None:
     for r, label in enumerate(labels):
         fams.add_row(label, *(f"{result.table['values'][0][r][c]:.3f}, "
                               f"{result.table['values'][1][r][c]:.3f} "
-                              f"({result.table['score'][r][c]:.2f})" for c in range(len(labels))))
+                              f"({result.table['score'][r][c]:.2f} "
+                              f"{_ci2(result.table['score_ci'][r][c])})"
+                              for c in range(len(labels))))
     console.print(fams)
     b = result.bound
     if b["checked"]:

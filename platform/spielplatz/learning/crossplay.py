@@ -34,7 +34,8 @@ as the best profile seen", not the game's optimum; trajectory welfare uses
 known); each cell carries the environment's episode metrics (``episode_metrics``, means
 over the episodes, e.g. the coins each player took).
 
-Group means come with percentile-bootstrap confidence intervals (``scipy.stats.bootstrap``).
+Group means, and each family pair's mean score in the family table, come with
+percentile-bootstrap confidence intervals over their cells (``scipy.stats.bootstrap``).
 Appendix E's bound (1), ``V_i(pi^w_1, pi^{w'}_2) <= min(V_i(pi^w), V_i(pi^{w'}))``, is
 checked in every cross-play cell between agents that each optimise one welfare function
 (different ones) against the two seeds' self-play values. Seeds a learner reports as
@@ -218,7 +219,7 @@ def cross_play(game: Any, families: Sequence[tuple], *, welfare: Any = None,
         cell["scored"] = n in scored
     groups = _groups([cells[n] for n in chosen], confidence, resamples, seed,
                      FRONTIER_TOL * span)
-    table = _table([cells[n] for n in chosen], fam_info, values)
+    table = _table([cells[n] for n in chosen], fam_info, confidence, resamples, seed)
     bound = _bound(cells, index, self_index, labels, values, stderr, span, scored)
     settings = {"episodes": int(episodes), "horizon": int(horizon), "seed": int(seed),
                 "confidence": float(confidence), "resamples": int(resamples),
@@ -290,23 +291,30 @@ def _groups(cells: list, confidence: float, resamples: int, seed: int, below: fl
     return out
 
 
-def _table(cells: list, families: list, values: np.ndarray) -> dict:
+def _table(cells: list, families: list, confidence: float, resamples: int,
+           seed: int) -> dict:
     """Family x family means (row: seat 1, column: seat 2) over independently built agents
-    (self-play cells only where a family has one seed)."""
+    (self-play cells only where a family has one seed), with the score's bootstrap
+    confidence interval over each pair's cells (``score_ci [k][k]``: ``[low, high]``)."""
     # a family none of whose seeds is scored (min_selfplay) has no row or column
     labels = [f["label"] for f in families if f.get("seeds_scored", f["seeds"])]
     k = len(labels)
-    sums, scores, counts = np.zeros((2, k, k)), np.zeros((k, k)), np.zeros((k, k))
+    sums, counts = np.zeros((2, k, k)), np.zeros((k, k))
+    scores: list = [[[] for _ in range(k)] for _ in range(k)]
     single = {f["label"] for f in families if f.get("seeds_scored", f["seeds"]) == 1}
     for c in cells:
         r, s = labels.index(c["row"][0]), labels.index(c["col"][0])
         if c["kind"] == "self-play" and c["row"][0] not in single:
             continue
         sums[:, r, s] += c["values"]
-        scores[r, s] += c["score"]
+        scores[r][s].append(c["score"])
         counts[r, s] += 1
     return {"families": labels, "values": (sums / counts).tolist(),
-            "score": (scores / counts).tolist(), "cells": counts.astype(int).tolist()}
+            "score": [[float(np.mean(x)) if x else float("nan") for x in row]
+                      for row in scores],
+            "score_ci": [[_bootstrap(np.array(x), confidence, resamples, seed) for x in row]
+                         for row in scores],
+            "cells": counts.astype(int).tolist()}
 
 
 def _bound(cells: list, index: list, self_index: dict, labels: list, values: np.ndarray,
