@@ -402,3 +402,6 @@ def test_training_continues_from_given_networks():
                                            jax.tree_util.tree_leaves(b)))
     assert gap(more.params, trained.params) < 0.005
     assert gap(fresh.params, trained.params) > 0.2
+    with pytest.raises(SpielplatzError, match="params hold networks for \\[2\\] seeds"):
+        train(game, small, seeds=[5, 6, 7], steps=1, records=1, mixing=np.eye(2),
+              params=trained.params)

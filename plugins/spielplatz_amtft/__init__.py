@@ -60,12 +60,12 @@ OPTIONS = (
            "joint profile starts from the seed's utilitarian one (trained first, coop_steps "
            "updates) and trains ia_steps more on C.1's welfare, instead of from scratch "
            "(where it can settle on the disagreement coins; docs/learners.md)"),
-    Option("ia_steps", "int", None, "environments: A2C updates of the inequity-averse "
-           "cooperative profile (after its warm start, with ia_warm_start; default: "
-           "coop_steps)", minimum=1, nullable=True),
     Option("coop_steps", "int", None, "environments: A2C updates of the cooperative "
            "profiles (default: steps, which then counts the punishment and selfish parts)",
            minimum=1, nullable=True),
+    Option("ia_steps", "int", None, "environments: A2C updates of the inequity-averse "
+           "cooperative profile, from scratch or after its warm start (ia_warm_start; "
+           "default: coop_steps)", minimum=1, nullable=True),
     Option("coop_entropy", "float", 0.003, "environments: A2C entropy cost of the "
            "cooperative profiles (the other parts keep D3C's Table 2 value, 0.003; 0.1 for "
            "coop=joint on abcg, docs/learners.md)", minimum=0.0),

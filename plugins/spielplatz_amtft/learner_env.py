@@ -10,9 +10,9 @@ A2C with V-trace (:mod:`spielplatz.learning.actor_critic`), ``steps`` updates ea
   host's :class:`~spielplatz.learning.environments.JointActions`: one player choosing
   both moves, paid the welfare), a correlated profile the agents play through a public
   draw (:mod:`spielplatz_amtft.policy_env`); ``-o coop_steps`` sets the cooperative
-  profiles' updates apart from ``steps``; with ``-o ia_warm_start=true`` the
-  inequity-averse joint network starts from the seed's utilitarian one (trained first)
-  and trains ``ia_steps`` more updates on C.1's welfare;
+  profiles' updates apart from ``steps``, ``-o ia_steps`` the inequity-averse one's; with
+  ``-o ia_warm_start=true`` the inequity-averse joint network starts from the seed's
+  utilitarian one (trained first) and trains ``ia_steps`` more updates on C.1's welfare;
 * per seat a punishment network: that seat learns minus the opponent's reward while the
   opponent learns its own (C.1's punishment policy: minimise the opponent's reward,
   trained against an opponent that defends itself);
@@ -182,6 +182,8 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
         raise SpielplatzError("ia_warm_start needs coop=joint (a joint-action profile)")
     if warm and "inequity_averse" not in names:
         raise SpielplatzError("ia_warm_start: W holds no inequity-averse welfare function")
+    if opts.get("ia_steps") is not None and "inequity_averse" not in names:
+        raise SpielplatzError("ia_steps: W holds no inequity-averse welfare function")
     ia_steps = int(opts.get("ia_steps") or coop_steps)
     # -- training: the mixing profiles in one run, the inequity-averse one in another --
     # the utilitarian profile trains on its own when its settings differ from the others'
@@ -300,9 +302,10 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     info = [{"W": names, "start": names[s]} for s in starts]
     final, metrics = _report(game, players, coop, selfish, names, seeds, opts)
     config = {**opts, "W": names, "gamma": gamma, "profiles": profiles + (
-        ["utilitarian"] if "utilitarian" in names and apart else []) + (
+        ["utilitarian"] if ("utilitarian" in names and apart) or warm else []) + (
         ["inequity_averse"] if "inequity_averse" in names else []),
-        "coop_steps": coop_steps, "ia_steps": ia_steps,
+        "coop_steps": coop_steps,
+        **({"ia_steps": ia_steps} if "inequity_averse" in names else {}),
         "divergence": "a non-finite loss or parameter in any of the seed's trainings"}
     return Run(learner="amtft", game=str(game.name), config=config, seeds=seeds,
                metrics=metrics, steps=np.arange(1, metrics["reward_1"].shape[1] + 1),

@@ -95,8 +95,8 @@ def _ci(ci: list) -> str:
     return "-" if ci[0] is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def _ci2(ci: list) -> str:
-    return "" if ci[0] is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+def _ci_short(ci: list) -> str:
+    return "-" if ci[0] is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
 def _print(result: Any, plot: str | None) -> None:
@@ -116,8 +116,8 @@ def _print(result: Any, plot: str | None) -> None:
             console.print(f"  {fam['label']}: discarded below self-play score "
                           f"{result.settings['min_selfplay']:g}: {listed}")
     table = Table(title="NormalizedScore by kind of pair")
-    for col in ("kind", "cells", "score", "95% CI" if result.settings["confidence"] == 0.95
-                else "CI", "values", "below frontier"):
+    for col in ("kind", "cells", "score", f"{result.settings['confidence']:.0%} CI",
+                "values", "below frontier"):
         table.add_column(col)
     for kind, g in result.groups.items():
         table.add_row(kind, str(g["cells"]), f"{g['score']:.3f}", _ci(g["score_ci"]),
@@ -127,8 +127,8 @@ def _print(result: Any, plot: str | None) -> None:
     if result.settings.get("max_welfare") == "best observed":
         console.print("  max w: the best profile observed in this cross-play (the game's "
                       "optimum is not known in closed form)")
-    level = "95% " if result.settings["confidence"] == 0.95 else ""
-    fams = Table(title=f"mean values (score [{level}CI]; row: seat 1, column: seat 2; "
+    level = f"{result.settings['confidence']:.0%}"
+    fams = Table(title=f"mean values (score [{level} CI]; row: seat 1, column: seat 2; "
                        "independent agents)")
     fams.add_column("seat 1 \\ seat 2")
     labels = result.table["families"]
@@ -138,7 +138,7 @@ def _print(result: Any, plot: str | None) -> None:
         fams.add_row(label, *(f"{result.table['values'][0][r][c]:.3f}, "
                               f"{result.table['values'][1][r][c]:.3f} "
                               f"({result.table['score'][r][c]:.2f} "
-                              f"{_ci2(result.table['score_ci'][r][c])})"
+                              f"{_ci_short(result.table['score_ci'][r][c])})"
                               for c in range(len(labels))))
     console.print(fams)
     b = result.bound

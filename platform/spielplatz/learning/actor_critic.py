@@ -326,6 +326,10 @@ def train(env: Any, config: ActorCriticConfig, *, seeds: Any, steps: int, record
                          lambda g, s: learner.update(s), lambda g, s: {}, seeds=seeds,
                          steps=steps, records=records, initial_record=False,
                          progress=progress, games=mixing if per_seed else None)
+    leading = {np.shape(x)[0] for x in jax.tree_util.tree_leaves(params)}
+    if leading != {len(seeds)}:
+        raise SpielplatzError(f"train: params hold networks for {sorted(leading)} seeds, "
+                              f"not the {len(seeds)} seeds given")
     if not per_seed:
         mixing = jnp.broadcast_to(mixing, (len(seeds), *mixing.shape))
     return run_seeds(lambda g, k: learner.init(k, g["mixing"], g["params"]),

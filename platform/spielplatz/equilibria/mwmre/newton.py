@@ -147,7 +147,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
                 accepted = new
             else:
                 break
-        if extrapolate:
+        if extrapolate and _smallest_mass(state, problem) < EXTRAPOLATE_BELOW:
             # Tails: where the dual runs off to infinity (answers with zeros) Newton
             # moves it by about one unit per step; try long steps along the last one.
             y = accepted["alpha"] - alpha
@@ -161,6 +161,23 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         alpha, state = accepted["alpha"], finish(accepted)
         residual = float(np.abs(_projected_gradient(alpha, state["grad"], unbounded)).max(initial=0.0))
     return NewtonResult(alpha, state, it, residual <= tol, residual)
+
+
+#: Long steps are tried once the smallest mass on the support is below this (a joint
+#: collapsing towards zeros); an interior answer's Newton steps need none.
+EXTRAPOLATE_BELOW = 1e-4
+
+
+def _smallest_mass(state: dict, problem: Any) -> float:
+    """Smallest probability on the problem's support (joint actions outside it are 0)."""
+    sig = state.get("_sig")            # the dense evaluation's joint on the support
+    if sig is not None:
+        return float(sig.min())
+    sigma = state["sigma"]
+    support = getattr(problem, "support", None)
+    if support is not None and not support.all():
+        return float(sigma[support].min())
+    return float(sigma.min())
 
 
 def _hessian_diagonal(problem: DualProblem, state: dict) -> np.ndarray:
