@@ -435,11 +435,12 @@ def test_joint_profiles_on_abcg_numbers():
 
 @pytest.mark.slow
 def test_figure3_pattern_on_abcg():
-    """Figure 3 on ``abcg`` (docs/learners.md; about 20 minutes): amTFT(util) and
+    """Figure 3 on ``abcg`` (docs/learners.md; about 15 minutes): amTFT(util) and
     amTFT(ia) families of 3 seeds each on disjoint seeds, joint profiles played
     symmetrized at temperature 0.25, the ia profile warm-started from its seed's
     utilitarian one; cross-play with the same welfare function scores above cross-play
-    with different ones, and no seed is discarded."""
+    with different ones, and no seed is discarded (measured: self-play 0.989, same
+    welfare 0.778 [0.731, 0.822], different 0.645 [0.603, 0.686])."""
     opts = dict(coop="joint", symmetrize=True, coop_temperature=0.25, coop_steps=25000,
                 coop_entropy=0.1, coop_discount=0.96, beta=3.0, episodes=16)
     learner, game = sp.get_learner("amtft"), sp.load_game("abcg")
