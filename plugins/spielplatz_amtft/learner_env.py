@@ -203,14 +203,16 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     if "utilitarian" in names and not apart:
         coop["utilitarian"] = [[_nets(params, i * per + profiles.index("utilitarian"), s)
                                 for s in (0, 1)] for i in range(n)]
-    elif "utilitarian" in names:
+    elif "utilitarian" in names or warm:      # on its own (warm: the ia profile's start)
         if joint:
-            coop["utilitarian"], bad_u = _train_joint(JointActions(game, reward="total"),
-                                                      opts, seeds, 2, coop_steps)
+            util, bad_u = _train_joint(JointActions(game, reward="total"), opts, seeds, 2,
+                                       coop_steps)
         else:
             u_params, bad_u = _train(game, opts, _own_seeds(seeds, 2), ["utilitarian"],
                                      coop_steps, None, coop=True)
-            coop["utilitarian"] = [[_nets(u_params, i, s) for s in (0, 1)] for i in range(n)]
+            util = [[_nets(u_params, i, s) for s in (0, 1)] for i in range(n)]
+        if "utilitarian" in names:
+            coop["utilitarian"] = util
         bad |= bad_u
         if progress is not None:
             progress(len(profiles) + 1, total_runs)
@@ -225,19 +227,10 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
         ia_env = InequityAverseRewards(game, gamma=float(opts["gamma"]),
                                        smoothing=float(opts["smoothing"]),
                                        beta=float(opts["beta"]))
-        warm_nets = None
-        if warm:       # the seed's utilitarian profile, trained first when W lacks it
-            warm_nets = coop.get("utilitarian")
-            if warm_nets is None:
-                warm_nets, bad_u = _train_joint(JointActions(game, reward="total"), opts, seeds,
-                                            2, coop_steps)
-                bad |= bad_u
-                if progress is not None:
-                    progress(len(profiles) + 1, total_runs)
         if joint:
             coop["inequity_averse"], ia_bad = _train_joint(
-                JointActions(ia_env, reward="first"), opts, seeds, 1,
-                ia_steps, warm_nets)
+                JointActions(ia_env, reward="first"), opts, seeds, 1, ia_steps,
+                util if warm else None)
         else:
             ia_params, ia_bad = _train(ia_env, opts, _own_seeds(seeds, 1), ["selfish"],
                                        ia_steps, None, coop=True)

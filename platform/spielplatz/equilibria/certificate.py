@@ -33,6 +33,7 @@ import numpy as np
 
 from spielplatz.equilibria import deviations
 from spielplatz.equilibria.deviations import check_concept, player_matrix
+from spielplatz.equilibria.memo import ArrayMemo
 
 __all__ = ["GAP_TOLERANCE", "Certificate", "certify", "exact_gains", "rounding_bound"]
 
@@ -226,29 +227,16 @@ def certify(payoffs: Any, joint: Any, concept: str = "ce", *, epsilon: Any = 0.0
     joint = np.asarray(joint, dtype=float)
     n = payoffs.shape[0]
     eps = np.broadcast_to(np.asarray(epsilon, dtype=float), (n,))
-    key = None
-    if isinstance(tolerance, (int, float)) and payoffs.nbytes + joint.nbytes <= MEMO_BYTES:
-        # small games: the same answer is certified twice in a row (by the solver
-        # that labels it, then by the host's audit); the decision is a function of
-        # these exact bytes
-        key = (concept, payoffs.shape, payoffs.tobytes(), joint.shape, joint.tobytes(),
-               np.ascontiguousarray(eps).tobytes(), float(tolerance))
-        cert = _MEMO.get(key)
-        if cert is not None:
-            return cert
-    cert = _certify(payoffs, joint, concept, eps, tolerance)
-    if key is not None:
-        if len(_MEMO) >= MEMO_SIZE:
-            _MEMO.clear()
-        _MEMO[key] = cert
-    return cert
+    if not isinstance(tolerance, (int, float)):
+        return _certify(payoffs, joint, concept, eps, tolerance)
+    # small games: the same answer is certified twice in a row (by the solver that
+    # labels it, then by the host's audit); the decision is a function of these bytes
+    return _MEMO.get(lambda: _certify(payoffs, joint, concept, eps, tolerance), concept,
+                     payoffs, joint, np.ascontiguousarray(eps), float(tolerance))
 
 
-#: Games (payoffs and joint) up to this many bytes have their certificates remembered
-#: (the last :data:`MEMO_SIZE`; a :class:`Certificate` is immutable).
-MEMO_BYTES = 1 << 16
-MEMO_SIZE = 16
-_MEMO: dict = {}
+#: The last certificates of small games (a :class:`Certificate` is immutable).
+_MEMO = ArrayMemo()
 
 
 def _certify(payoffs: np.ndarray, joint: np.ndarray, concept: str, eps: np.ndarray,

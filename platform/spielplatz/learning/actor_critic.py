@@ -322,17 +322,16 @@ def train(env: Any, config: ActorCriticConfig, *, seeds: Any, steps: int, record
     per_seed = np.ndim(mixing) == 3
     mixing = jnp.asarray(mixing, jnp.float32)
     if params is None:
-        return run_seeds(lambda g, k: learner.init(k, g if per_seed else mixing),
-                         lambda g, s: learner.update(s), lambda g, s: {}, seeds=seeds,
-                         steps=steps, records=records, initial_record=False,
-                         progress=progress, games=mixing if per_seed else None)
-    leading = {np.shape(x)[0] for x in jax.tree_util.tree_leaves(params)}
-    if leading != {len(seeds)}:
-        raise SpielplatzError(f"train: params hold networks for {sorted(leading)} seeds, "
-                              f"not the {len(seeds)} seeds given")
-    if not per_seed:
-        mixing = jnp.broadcast_to(mixing, (len(seeds), *mixing.shape))
-    return run_seeds(lambda g, k: learner.init(k, g["mixing"], g["params"]),
-                     lambda g, s: learner.update(s), lambda g, s: {}, seeds=seeds,
+        init = lambda g, k: learner.init(k, g if per_seed else mixing)  # noqa: E731
+        games = mixing if per_seed else None
+    else:
+        leading = {np.shape(x)[0] for x in jax.tree_util.tree_leaves(params)}
+        if leading != {len(seeds)}:
+            raise SpielplatzError(f"train: params hold networks for {sorted(leading)} "
+                                  f"seeds, not the {len(seeds)} seeds given")
+        init = lambda g, k: learner.init(k, g["mixing"], g["params"])  # noqa: E731
+        games = {"mixing": mixing if per_seed else
+                 jnp.broadcast_to(mixing, (len(seeds), *mixing.shape)), "params": params}
+    return run_seeds(init, lambda g, s: learner.update(s), lambda g, s: {}, seeds=seeds,
                      steps=steps, records=records, initial_record=False, progress=progress,
-                     games={"mixing": mixing, "params": params})
+                     games=games)

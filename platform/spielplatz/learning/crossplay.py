@@ -239,11 +239,9 @@ def _selfplay_filter(threshold: float | None, members: list, families: list, cel
     kept = [True] * len(members)
     for fam in families:
         fam["discarded_selfplay"] = []
-    if threshold is None:
-        return kept
     for r, (f, i, _) in enumerate(members):
         score = cells[self_index[r]]["score"]
-        if score < threshold:
+        if threshold is not None and score < threshold:
             kept[r] = False
             families[f]["discarded_selfplay"].append(
                 {"seed": families[f]["seed_numbers"][i], "index": i, "score": float(score)})
@@ -297,18 +295,18 @@ def _table(cells: list, families: list, confidence: float, resamples: int,
     (self-play cells only where a family has one seed), with the score's bootstrap
     confidence interval over each pair's cells (``score_ci [k][k]``: ``[low, high]``)."""
     # a family none of whose seeds is scored (min_selfplay) has no row or column
-    labels = [f["label"] for f in families if f.get("seeds_scored", f["seeds"])]
+    labels = [f["label"] for f in families if f["seeds_scored"]]
     k = len(labels)
-    sums, counts = np.zeros((2, k, k)), np.zeros((k, k))
+    sums = np.zeros((2, k, k))
     scores: list = [[[] for _ in range(k)] for _ in range(k)]
-    single = {f["label"] for f in families if f.get("seeds_scored", f["seeds"]) == 1}
+    single = {f["label"] for f in families if f["seeds_scored"] == 1}
     for c in cells:
         r, s = labels.index(c["row"][0]), labels.index(c["col"][0])
         if c["kind"] == "self-play" and c["row"][0] not in single:
             continue
         sums[:, r, s] += c["values"]
         scores[r][s].append(c["score"])
-        counts[r, s] += 1
+    counts = np.array([[len(x) for x in row] for row in scores], dtype=float).reshape(k, k)
     return {"families": labels, "values": (sums / counts).tolist(),
             "score": [[float(np.mean(x)) if x else float("nan") for x in row]
                       for row in scores],

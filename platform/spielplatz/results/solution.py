@@ -40,6 +40,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from spielplatz.equilibria import deviations, measures
+from spielplatz.equilibria.memo import ArrayMemo
 from spielplatz.games.normal_form import NormalFormGame
 from spielplatz.results.serialize import jsonable
 
@@ -142,33 +143,20 @@ def evaluate(game: NormalFormGame, joint: Any, concept: str = "ce") -> Evaluatio
         player_names=game.player_names, action_names=game.action_names)
 
 
-#: Games (payoffs and joint) up to this many bytes have their measures remembered (the
-#: last :data:`MEMO_SIZE`): a solver's answer is measured by the solver that builds its
-#: Solution and again by the host's audit, on the same bytes.
-MEMO_BYTES = 1 << 16
-MEMO_SIZE = 16
-_MEMO: dict = {}
+#: The last measures of small games: a solver's answer is measured by the solver that
+#: builds its Solution and again by the host's audit, on the same bytes (the arrays are
+#: copied into each Evaluation, never handed out).
+_MEMO = ArrayMemo()
 
 
 def _measures(payoffs: np.ndarray, joint: np.ndarray, concept: str) -> tuple:
     """``(epsilons [N], values [N], entropy, total correlation)`` of ``joint``."""
     payoffs = np.asarray(payoffs, dtype=float)
-    key = None
-    if payoffs.nbytes + joint.nbytes <= MEMO_BYTES:
-        key = (concept.lower(), payoffs.shape, payoffs.tobytes(), joint.shape,
-               joint.tobytes())
-        found = _MEMO.get(key)
-        if found is not None:
-            return found
-    found = (np.asarray(deviations.epsilons(payoffs, joint, concept), dtype=float),
-             np.asarray(measures.values(payoffs, joint), dtype=float),
-             float(max(measures.entropy(joint), 0.0)) + 0.0,  # never -0.0
-             float(max(measures.total_correlation(joint), 0.0)))
-    if key is not None:
-        if len(_MEMO) >= MEMO_SIZE:
-            _MEMO.clear()
-        _MEMO[key] = found
-    return found
+    return _MEMO.get(lambda: (
+        np.asarray(deviations.epsilons(payoffs, joint, concept), dtype=float),
+        np.asarray(measures.values(payoffs, joint), dtype=float),
+        float(max(measures.entropy(joint), 0.0)) + 0.0,  # never -0.0
+        float(max(measures.total_correlation(joint), 0.0))), concept.lower(), payoffs, joint)
 
 
 @dataclass(frozen=True)

@@ -16,27 +16,15 @@ import numpy as np
 
 from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre.config import Options
-from spielplatz.equilibria.mwmre.newton import newton
+from spielplatz.equilibria.mwmre.newton import min_mass, newton
 from spielplatz.equilibria.mwmre.problem import DualProblem
 
 __all__ = ["newton_eliminating", "dominated", "batch_dominated", "certified_zeros",
-           "margin_factor", "min_mass", "DOMINANCE_PATIENCE"]
+           "margin_factor", "DOMINANCE_PATIENCE"]
 
 #: Newton iterations of a collapsing phase that may still end in a dominance
 #: certificate (:func:`dominated`) before the support LP is run instead.
 DOMINANCE_PATIENCE = 16
-
-
-def min_mass(state: dict, problem: DualProblem | None = None) -> float:
-    """Smallest probability on the problem's support (joint actions outside it are 0)."""
-    sig = state.get("_sig")            # the dense evaluation's joint on the support
-    if sig is not None:
-        return float(sig.min())
-    sigma = state["sigma"]
-    if problem is not None and not problem.support.all():
-        return float(sigma[problem.support].min())
-    return float(sigma.min())
-
 
 
 def newton_eliminating(problem: DualProblem, opts: Options, alpha0: np.ndarray | None,

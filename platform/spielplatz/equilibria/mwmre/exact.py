@@ -12,8 +12,8 @@ import numpy as np
 
 from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE, Options
-from spielplatz.equilibria.mwmre.dominance import min_mass as _min_mass, newton_eliminating
-from spielplatz.equilibria.mwmre.newton import newton, support_lp
+from spielplatz.equilibria.mwmre.dominance import newton_eliminating
+from spielplatz.equilibria.mwmre.newton import min_mass as _min_mass, newton, support_lp
 from spielplatz.equilibria.mwmre.problem import DualProblem, single_thread
 
 __all__ = ["solve", "Result", "result_of", "solve_exact", "ExactResult", "status_of",

@@ -21,7 +21,7 @@ from spielplatz.equilibria.mwmre.problem import DualProblem
 from spielplatz.equilibria.polytope import face_support
 from spielplatz.errors import SpielplatzError
 
-__all__ = ["newton", "NewtonResult", "support_lp"]
+__all__ = ["newton", "NewtonResult", "support_lp", "min_mass"]
 
 
 def _projected_gradient(alpha: np.ndarray, grad: np.ndarray,
@@ -147,7 +147,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
                 accepted = new
             else:
                 break
-        if extrapolate and _smallest_mass(state, problem) < EXTRAPOLATE_BELOW:
+        if extrapolate and min_mass(state, problem) < EXTRAPOLATE_BELOW:
             # Tails: where the dual runs off to infinity (answers with zeros) Newton
             # moves it by about one unit per step; try long steps along the last one.
             y = accepted["alpha"] - alpha
@@ -168,8 +168,9 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
 EXTRAPOLATE_BELOW = 1e-4
 
 
-def _smallest_mass(state: dict, problem: Any) -> float:
-    """Smallest probability on the problem's support (joint actions outside it are 0)."""
+def min_mass(state: dict, problem: Any = None) -> float:
+    """Smallest probability on the problem's support (joint actions outside it are 0;
+    a problem without a ``support`` has all of them)."""
     sig = state.get("_sig")            # the dense evaluation's joint on the support
     if sig is not None:
         return float(sig.min())
