@@ -14,7 +14,7 @@ from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE, Options
 from spielplatz.equilibria.mwmre.dominance import newton_eliminating
 from spielplatz.equilibria.mwmre.newton import min_mass as _min_mass, newton, support_lp
-from spielplatz.equilibria.mwmre.problem import DualProblem, single_thread
+from spielplatz.equilibria.mwmre.problem import DualProblem, blas_entries, single_thread
 
 __all__ = ["solve", "Result", "result_of", "solve_exact", "ExactResult", "status_of",
            "CONTINUATION_SPAN"]
@@ -48,10 +48,11 @@ def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     warm start that does not converge is followed by a solve from zero (iterations
     of both counted). ``lp_first`` runs the support LP before any Newton iteration
     (for games known to have zeros, e.g. those the batched path could not certify).
-    numpy's and scipy's BLAS run on one thread meanwhile (:func:`exact.single_thread`).
+    numpy's and scipy's BLAS run on one thread meanwhile (:func:`problem.single_thread`;
+    small games excepted, whose products OpenBLAS does not thread).
     """
     # a diverging direct attempt (huge mu) may overflow; the certificate judges the answer
-    with single_thread(), np.errstate(over="ignore", invalid="ignore"):
+    with single_thread(blas_entries(payoffs.shape[1:], concept)), np.errstate(over="ignore", invalid="ignore"):
         result = _solve_exact(payoffs, concept, opts, alpha0, lp_first)
         if not result.converged and alpha0 is not None:
             cold = _solve_exact(payoffs, concept, opts, None, lp_first)

@@ -26,14 +26,26 @@ __all__ = ["newton", "NewtonResult", "support_lp", "min_mass"]
 
 def _projected_gradient(alpha: np.ndarray, grad: np.ndarray,
                         unbounded: np.ndarray | None = None) -> np.ndarray:
-    bounded = alpha - np.maximum(alpha - grad, 0.0)
+    """``alpha - max(alpha - grad, 0)`` (``= min(grad, alpha)``, exactly), ``grad`` on
+    the multipliers of equalities (``unbounded``)."""
+    bounded = np.minimum(grad, alpha)
     return bounded if unbounded is None else np.where(unbounded, grad, bounded)
 
 
-def _project(x: np.ndarray, unbounded: np.ndarray | None) -> np.ndarray:
-    """Multipliers of inequalities onto ``>= 0``; those of equalities (``unbounded``) free."""
+def _residual(alpha: np.ndarray, grad: np.ndarray, unbounded: np.ndarray | None) -> float:
+    """Largest entry of the projected gradient, in absolute value."""
+    return float(np.abs(_projected_gradient(alpha, grad, unbounded)).max(initial=0.0))
+
+
+def _project(x: np.ndarray, unbounded: np.ndarray | None,
+             fixed: np.ndarray | None = None) -> np.ndarray:
+    """Multipliers of inequalities onto ``>= 0``; those of equalities (``unbounded``) free;
+    ``fixed`` ones at 0."""
     bounded = np.maximum(x, 0.0)
-    return bounded if unbounded is None else np.where(unbounded, x, bounded)
+    out = bounded if unbounded is None else np.where(unbounded, x, bounded)
+    if fixed is not None:
+        out[fixed] = 0.0
+    return out
 
 
 def _cg(apply, b: np.ndarray, diag: np.ndarray, tol: float, maxiter: int) -> np.ndarray:
@@ -73,23 +85,26 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     # computed for the accepted point), where the problem can do that
     value_at = getattr(problem, "trial", problem.evaluate)
     finish = getattr(problem, "finish", None) or (lambda st: st)
+    fixed = problem.fixed
+    any_fixed = bool(fixed.any())
     state = problem.evaluate(alpha)
     # whether the gradient may be non-zero on fixed duals (then the sums skip them)
-    fixed_grad = bool(np.any(state["grad"][problem.fixed] != 0))
+    fixed_grad = bool(np.any(state["grad"][fixed] != 0))
     it = 0
-    residual = float(np.abs(_projected_gradient(alpha, state["grad"], unbounded)).max(initial=0.0))
+    residual = _residual(alpha, state["grad"], unbounded)
     while residual > tol and it < max_iter:
         if give_up is not None and give_up(it, state):
             break
         it += 1
         grad = state["grad"]
         delta = min(1e-3, residual)
-        active = problem.fixed | ((alpha <= delta) & (grad > 0))
+        held = (alpha <= delta) & (grad > 0)
         if unbounded is not None:
-            active &= ~unbounded | problem.fixed
+            held &= ~unbounded
+        active = fixed | held if any_fixed else held
         free = np.flatnonzero(~active)
         d = np.zeros_like(alpha)
-        act = np.flatnonzero(active & ~problem.fixed)
+        act = np.flatnonzero(held & ~fixed if any_fixed else held)
         d[act] = -grad[act]
         if free.size:
             gf = grad[free]
@@ -127,8 +142,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         step, accepted = 1.0, None
         base_value = state["value"]
         for _ in range(40):
-            trial = _project(alpha + step * d, unbounded)
-            trial[problem.fixed] = 0.0
+            trial = _project(alpha + step * d, unbounded, fixed if any_fixed else None)
             new = value_at(trial)
             # (over the free and the active-but-not-fixed duals: grad is 0 on the fixed)
             decrease = float(grad[free] @ (alpha[free] - trial[free])) + float(
@@ -139,11 +153,9 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
                 break
             step *= 0.5
         if accepted is None:  # rounding floor: accept the full step if it helps
-            trial = _project(alpha + d, unbounded)
-            trial[problem.fixed] = 0.0
+            trial = _project(alpha + d, unbounded, fixed if any_fixed else None)
             new = finish(value_at(trial))
-            r_new = float(np.abs(_projected_gradient(trial, new["grad"], unbounded)).max(initial=0.0))
-            if r_new < residual:
+            if _residual(trial, new["grad"], unbounded) < residual:
                 accepted = new
             else:
                 break
@@ -152,14 +164,14 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
             # moves it by about one unit per step; try long steps along the last one.
             y = accepted["alpha"] - alpha
             for factor in (32.0, 4.0):
-                trial = _project(accepted["alpha"] + factor * y, unbounded)
-                trial[problem.fixed] = 0.0
+                trial = _project(accepted["alpha"] + factor * y, unbounded,
+                                 fixed if any_fixed else None)
                 new = value_at(trial)
                 if new["value"] < accepted["value"] - 1e-14 * abs(accepted["value"]):
                     accepted = new
                     break
         alpha, state = accepted["alpha"], finish(accepted)
-        residual = float(np.abs(_projected_gradient(alpha, state["grad"], unbounded)).max(initial=0.0))
+        residual = _residual(alpha, state["grad"], unbounded)
     return NewtonResult(alpha, state, it, residual <= tol, residual)
 
 

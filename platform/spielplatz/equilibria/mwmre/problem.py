@@ -37,18 +37,37 @@ from spielplatz.equilibria.mwmre.dual import epsilon_terms
 _BLAS: dict = {}
 
 
+#: Games whose dense constraint matrix (constraints x joint actions) holds at most this
+#: many entries skip :func:`single_thread`: OpenBLAS runs their products on one thread
+#: anyway, and limiting its pool costs about 40 us, a tenth of an 8x8 CCE solve (measured
+#: on 2 cores, idle and loaded: 8x8 and 10x10 CE, 8x8 and 32x32 CCE as fast without the
+#: limit; 12x12 CE 4x and 16x16 CE 6-17x slower, docs/benchmarks.md).
+SMALL_BLAS_ENTRIES = 16_384
+
+
+def blas_entries(shape: tuple, concept: str) -> int:
+    """Entries of the dense constraint matrix of a game of ``shape`` (diagonal CE rows
+    included)."""
+    size = int(np.prod(shape))
+    return size * int(sum(a * a if concept == "ce" else a for a in shape))
+
+
 @contextlib.contextmanager
-def single_thread() -> Iterator[None]:
+def single_thread(entries: int | None = None) -> Iterator[None]:
     """numpy's and scipy's BLAS on one thread inside the block (``threadpoolctl``).
 
     The exact path does many small matrix products; OpenBLAS's spinning worker
     threads slow each one down by an order of magnitude on a loaded machine with
     few cores (docs/benchmarks.md). The controller is made once (scanning the
     loaded libraries costs about 0.6 ms, more than a small solve): numpy's and
-    scipy's BLAS are loaded by this module's imports before it is.
+    scipy's BLAS are loaded by this module's imports before it is. ``entries``
+    (:func:`blas_entries`) at most :data:`SMALL_BLAS_ENTRIES`: nothing is limited.
     """
     from threadpoolctl import ThreadpoolController
 
+    if entries is not None and entries <= SMALL_BLAS_ENTRIES:
+        yield
+        return
     controller = _BLAS.get("controller")
     if controller is None:
         controller = _BLAS["controller"] = ThreadpoolController()
@@ -288,20 +307,22 @@ class DualProblem:
 
     def hessian(self, state: dict, free: np.ndarray) -> np.ndarray:
         """Dense Hessian on the free indices (sparse assembly)."""
-        sigma = state["sigma"].ravel()
+        every = free.size == self.k              # no fancy-index copies when all are free
         if self.dense is not None:
             sig = state.get("_sig")
             if sig is None:
-                a = self.dense[free]
-                h = (a * sigma) @ a.T
+                a = self.dense if every else self.dense[free]
+                h = (a * state["sigma"].ravel()) @ a.T
             else:
-                a = self._dense_s[free]
+                a = self._dense_s if every else self._dense_s[free]
                 h = (a * sig) @ a.T
         else:
             a = self.matrix[free]
-            h = (a.multiply(sigma[None, :]).tocsr() @ a.T).toarray()
-        g = state["gains"][free]
-        h -= np.outer(g, g)
+            h = (a.multiply(state["sigma"].ravel()[None, :]).tocsr() @ a.T).toarray()
+        g = state["gains"] if every else state["gains"][free]
+        h -= g[:, None] * g
+        if self.target is None:
+            return h
         c = self.curvature(state)
         if c.any():
             own = self.owner[free]
