@@ -119,25 +119,27 @@ def _float_gains(payoffs: np.ndarray, joint: np.ndarray, concept: str) -> list[t
     rounding bounds are computed here.
     """
     n = payoffs.shape[0]
+    flat = payoffs.reshape(n, -1)
+    ranges = flat.max(axis=1) - flat.min(axis=1)
     out = []
     for p, gains in enumerate(deviations.gains(payoffs, joint, concept)):
-        raw = player_matrix(payoffs[p], p, n)
-        rng = float(raw.max() - raw.min())
-        a_p, r = raw.shape
+        rng = float(ranges[p])
+        a_p = payoffs.shape[1 + p]
+        r = joint.size // a_p
         if concept == "ce":
             if a_p < 2:
                 out.append((-math.inf, -math.inf, -math.inf))
                 continue
-            gains = np.array(gains, dtype=float)
-            gains[np.diag_indices(a_p)] = -np.inf
             # the sums of row a' have |terms| <= s(a', r) * range: scale by its mass
             mass = player_matrix(joint, p, n).sum(axis=1)[:, None]
             bound = _sum_bound(r) * rng * mass + _underflow(r)
         else:
             k = a_p * r + a_p
             bound = _sum_bound(k) * rng + _underflow(k)
-        bound = bound + _U * np.abs(np.where(np.isfinite(gains), gains, 0.0))
-        gains, bound = np.ravel(gains), np.ravel(np.broadcast_to(bound, np.shape(gains)))
+        bound = bound + _U * np.abs(gains)          # (the CE diagonal: gain 0, excluded below)
+        if concept == "ce":
+            gains = np.array(gains, dtype=float)
+            np.fill_diagonal(gains, -np.inf)
         out.append((float(gains.max()), float((gains + bound).max()),
                     float((gains - bound).max())))
     return out

@@ -134,9 +134,14 @@ class Evaluation:
 
 def evaluate(game: NormalFormGame, joint: Any, concept: str = "ce") -> Evaluation:
     """Measure ``joint`` on ``game`` as a ``concept`` (``"ce"`` or ``"cce"``)."""
+    return Evaluation(**_evaluation_fields(game, joint, concept))
+
+
+def _evaluation_fields(game: NormalFormGame, joint: Any, concept: str) -> dict:
+    """The fields of :func:`evaluate`'s :class:`Evaluation`."""
     joint = np.asarray(joint, dtype=float)
     eps, vals, entropy, correlation = _measures(game.payoffs, joint, concept)
-    return Evaluation(
+    return dict(
         game=game.name, concept=concept.lower(), joint=joint, epsilons=eps.copy(),
         gap=float(max(eps.max(), 0.0)), values=vals.copy(), welfare=float(vals.sum()),
         entropy=entropy, total_correlation=correlation,
@@ -152,11 +157,17 @@ _MEMO = ArrayMemo()
 def _measures(payoffs: np.ndarray, joint: np.ndarray, concept: str) -> tuple:
     """``(epsilons [N], values [N], entropy, total correlation)`` of ``joint``."""
     payoffs = np.asarray(payoffs, dtype=float)
-    return _MEMO.get(lambda: (
-        np.asarray(deviations.epsilons(payoffs, joint, concept), dtype=float),
-        np.asarray(measures.values(payoffs, joint), dtype=float),
-        float(max(measures.entropy(joint), 0.0)) + 0.0,  # never -0.0
-        float(max(measures.total_correlation(joint), 0.0))), concept.lower(), payoffs, joint)
+    return _MEMO.get(lambda: _measured(payoffs, joint, concept), concept.lower(), payoffs, joint)
+
+
+def _measured(payoffs: np.ndarray, joint: np.ndarray, concept: str) -> tuple:
+    entropy = float(measures.entropy(joint))
+    # total correlation: sum of the marginals' entropies less the joint's (computed once)
+    marginal_entropy = float(-measures.xlogx(np.concatenate(measures.marginals(joint))).sum())
+    return (np.asarray(deviations.epsilons(payoffs, joint, concept), dtype=float),
+            np.asarray(measures.values(payoffs, joint), dtype=float),
+            float(max(entropy, 0.0)) + 0.0,  # never -0.0
+            float(max(marginal_entropy - entropy, 0.0)))
 
 
 @dataclass(frozen=True)
@@ -198,9 +209,7 @@ class Solution(Evaluation):
                    iterations: int = 0, wall_time: float = 0.0,
                    objective: float | None = None, extra: Mapping | None = None) -> "Solution":
         """Measure ``joint`` on ``game`` and attach the solver's details."""
-        ev = evaluate(game, joint, concept)
-        return cls(**{f: getattr(ev, f) for f in Evaluation.__dataclass_fields__},
-                   solver=solver, config=dict(config or {}), status=status,
+        return cls(**_evaluation_fields(game, joint, concept), solver=solver, config=dict(config or {}), status=status,
                    iterations=int(iterations), wall_time=float(wall_time),
                    objective=objective, extra=dict(extra or {}))
 

@@ -156,7 +156,9 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
         log_prior = np.log(p) - math.log(p.sum())
         config["prior"] = (p / p.sum()).tolist()
     mu = finite_float(mu, "mu")
-    if welfare is None:
+    if welfare is None and mu == 0:
+        w = None                                    # no welfare term
+    elif welfare is None:
         w = payoffs.sum(axis=0)
     elif isinstance(welfare, str):
         w = welfare_values(payoffs, welfare)
@@ -168,9 +170,12 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
         config["welfare"] = w.tolist()
     # a constant added to the logits changes nothing: shift W to max 0 (no overflow
     # or lost digits for payoffs with a large offset)
-    with np.errstate(over="ignore", invalid="ignore"):
-        welfare_term = mu * (w - w.max()) if mu != 0 else np.zeros(shape)
-    if not np.all(np.isfinite(welfare_term)):
+    if mu == 0:
+        welfare_term = np.zeros(shape)
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            welfare_term = mu * (w - w.max())
+    if mu != 0 and not np.all(np.isfinite(welfare_term)):
         raise SpielplatzError(f"mu = {mu:g} times the welfare range {float(np.ptp(w)):g} "
                               f"overflows float64; use a smaller mu (large mu tends to the "
                               f"maximum-welfare (C)CE: --solver welfare)")

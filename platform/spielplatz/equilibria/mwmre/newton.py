@@ -101,11 +101,11 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         held = (alpha <= delta) & (grad > 0)
         if unbounded is not None:
             held &= ~unbounded
-        active = fixed | held if any_fixed else held
-        free = np.flatnonzero(~active)
-        d = np.zeros_like(alpha)
-        act = np.flatnonzero(held & ~fixed if any_fixed else held)
-        d[act] = -grad[act]
+        if any_fixed:
+            held &= ~fixed
+        free = (~(fixed | held) if any_fixed else ~held).nonzero()[0]
+        # the held duals move along the negative gradient (projected back onto 0)
+        d = np.where(held, -grad, 0.0)
         if free.size:
             gf = grad[free]
             damping = min(residual, 1e-6)
@@ -145,9 +145,8 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
             trial = _project(alpha + step * d, unbounded, fixed if any_fixed else None)
             new = value_at(trial)
             # (over the free and the active-but-not-fixed duals: grad is 0 on the fixed)
-            decrease = float(grad[free] @ (alpha[free] - trial[free])) + float(
-                grad[act] @ (alpha[act] - trial[act])) if fixed_grad else float(
-                grad @ (alpha - trial))
+            decrease = float(grad @ np.where(fixed, 0.0, alpha - trial) if fixed_grad
+                             else grad @ (alpha - trial))
             if new["value"] <= base_value - 1e-4 * decrease + 1e-15 * abs(base_value):
                 accepted = new
                 break

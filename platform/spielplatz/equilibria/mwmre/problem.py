@@ -88,11 +88,11 @@ def dense_matrix(payoffs: np.ndarray, concept: str) -> np.ndarray:
     (the diagonal rows are zero); CCE row ``(p, a')`` holds ``G_p(a', a_-p) - G_p(a)``.
     """
     n, shape = payoffs.shape[0], payoffs.shape[1:]
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     blocks = []
     for p in range(n):
         a_p = shape[p]
-        gp = np.moveaxis(payoffs[p], p, 0).reshape(a_p, -1)            # [A_p, R]
+        gp = deviations.player_matrix(payoffs[p], p, n)                  # [A_p, R]
         if concept == "ce":
             diff = gp[None, :, :] - gp[:, None, :]                     # [a', a'', R]
             block = np.zeros((a_p, a_p, a_p, diff.shape[-1]))          # [a', a'', a_p, R]
@@ -102,7 +102,11 @@ def dense_matrix(payoffs: np.ndarray, concept: str) -> np.ndarray:
         else:
             diff = gp[:, None, :] - gp[None, :, :]                     # [a', a_p, R]
             block = diff.reshape((a_p, a_p) + shape[:p] + shape[p + 1:])
-        blocks.append(np.moveaxis(block, 1, 1 + p).reshape(-1, size))
+        if p:       # np.moveaxis(block, 1, 1 + p), as one transpose (cheaper on small games)
+            axes = list(range(block.ndim))
+            axes.insert(1 + p, axes.pop(1))
+            block = block.transpose(axes)
+        blocks.append(block.reshape(-1, size))
     return np.concatenate(blocks, axis=0)
 
 
@@ -174,6 +178,9 @@ class DualProblem:
                 self._base_s = self._base_flat
         self._eps_k = (None if self.epsilon is None
                        else np.asarray(self.epsilon, dtype=float)[self.owner] * self.notfixed)
+        # plain exact (C)CE with nothing fixed: the epsilon term and the mask drop out
+        self._plain = (self._eps_k is not None and not self._eps_k.any()
+                       and not self.fixed.any())
 
     @property
     def matrix(self) -> sp.csr_matrix:
@@ -266,8 +273,8 @@ class DualProblem:
         e = np.exp(z - m)
         total = e.sum()
         lz = m + math.log(total)
-        return {"alpha": alpha, "value": lz + float(self._eps_k @ alpha), "lz": lz,
-                "_e": e, "_total": total}
+        value = lz if self._plain else lz + float(self._eps_k @ alpha)
+        return {"alpha": alpha, "value": value, "lz": lz, "_e": e, "_total": total}
 
     def finish(self, state: dict) -> dict:
         """:meth:`trial`'s state completed: joint, gains, gradient."""
@@ -282,8 +289,8 @@ class DualProblem:
             sigma = np.zeros(self._base_flat.size)
             sigma[self._cols] = sig
             sigma = sigma.reshape(self.shape)
-        state.update(sigma=sigma, eps=self.epsilon, gains=gains,
-                     grad=(self._eps_k - gains) * self.notfixed, _sig=sig)
+        state.update(sigma=sigma, eps=self.epsilon, gains=gains, _sig=sig,
+                     grad=-gains if self._plain else (self._eps_k - gains) * self.notfixed)
         return state
 
     def curvature(self, state: dict) -> np.ndarray:
