@@ -21,6 +21,7 @@ Problems (see :mod:`spielplatz.equilibria.mwmre` for the duals):
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -200,11 +201,16 @@ SMALL_SOLVE_BYTES = 4 * 1024 ** 2
 def _check_solve_memory(game: NormalFormGame, concept: str) -> None:
     from spielplatz.system import resources
 
-    if (not os.environ.get(resources.ENV_VAR, "").strip()
-            and resources.lp_solve_bytes(tuple(int(a) for a in game.shape), concept)
-            <= SMALL_SOLVE_BYTES):
+    if not os.environ.get(resources.ENV_VAR, "").strip() and _small(game.shape, concept):
         return
     resources.check_solve_memory(game, concept, "maxent")
+
+
+@functools.lru_cache(maxsize=64)
+def _small(shape: tuple, concept: str) -> bool:
+    from spielplatz.system import resources
+
+    return resources.lp_solve_bytes(tuple(int(a) for a in shape), concept) <= SMALL_SOLVE_BYTES
 
 
 def _solution(game: NormalFormGame, concept: str, result: mwmre.Result,

@@ -112,15 +112,14 @@ def rounding_bound(terms: int) -> float:
     return 2.0 * _sum_bound(terms) + _underflow(terms)
 
 
-def _float_gains(payoffs: np.ndarray, joint: np.ndarray, concept: str) -> list[tuple]:
+def _float_gains(payoffs: np.ndarray, joint: np.ndarray, concept: str,
+                 ranges: np.ndarray) -> list[tuple]:
     """Per player: largest constrained gain, and the largest of ``gain +- bound``.
 
     The gains are :func:`spielplatz.equilibria.deviations.gains` (offset-free payoffs); only their
-    rounding bounds are computed here.
+    rounding bounds are computed here. ``ranges``: each player's payoff range.
     """
     n = payoffs.shape[0]
-    flat = payoffs.reshape(n, -1)
-    ranges = flat.max(axis=1) - flat.min(axis=1)
     out = []
     for p, gains in enumerate(deviations.gains(payoffs, joint, concept)):
         rng = float(ranges[p])
@@ -243,14 +242,17 @@ _MEMO = ArrayMemo()
 
 def _certify(payoffs: np.ndarray, joint: np.ndarray, concept: str, eps: np.ndarray,
              tolerance: float) -> Certificate:
-    rng = float(deviations.payoff_scale(payoffs))
+    flat = payoffs.reshape(payoffs.shape[0], -1)
+    ranges = flat.max(axis=1) - flat.min(axis=1)
+    rng = float(ranges.max())        # deviations.payoff_scale; not finite iff a payoff is not
     allowed = tolerance * rng if rng > 0 else tolerance
-    finite = bool(np.all(np.isfinite(joint)) and np.all(joint >= 0)
+    # (a NaN fails every comparison: min() >= 0 is false for a joint holding one)
+    finite = bool(joint.size and joint.min() >= 0 and joint.max() < math.inf
                   and abs(float(joint.sum()) - 1.0) <= 1e-9
-                  and np.all(np.isfinite(payoffs)) and np.all(np.isfinite(eps)))
+                  and math.isfinite(rng) and np.isfinite(eps).all())
     if not finite:
         return Certificate(False, math.inf, 0.0, allowed, "float-bound", finite=False)
-    per = _float_gains(payoffs, joint, concept)
+    per = _float_gains(payoffs, joint, concept, ranges)
     rows = [(g - e, h - e, lo_ - e) for (g, h, lo_), e in zip(per, eps) if math.isfinite(g)]
     if not rows:
         return Certificate(True, -math.inf, 0.0, allowed, "float-bound")

@@ -249,6 +249,8 @@ def epsilons(payoffs: Any, joint: Any, concept: str = "ce") -> Any:
     negative (no deviation is even as good as following the recommendation).
     """
     xp = array_module(payoffs, joint)
+    if xp is np:
+        return np.array([g.max() for g in gains(payoffs, joint, concept)])
     return xp.stack([g.max() for g in gains(payoffs, joint, concept)])
 
 

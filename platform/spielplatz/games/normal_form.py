@@ -8,6 +8,8 @@ the payoff array is a read-only copy.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,7 +21,8 @@ from spielplatz.errors import GameError
 __all__ = ["NormalFormGame"]
 
 
-def _default_actions(shape: Sequence[int]) -> tuple[tuple[str, ...], ...]:
+@functools.lru_cache(maxsize=64)
+def _default_actions(shape: tuple[int, ...]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(str(a) for a in range(n)) for n in shape)
 
 

@@ -89,7 +89,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     any_fixed = bool(fixed.any())
     state = problem.evaluate(alpha)
     # whether the gradient may be non-zero on fixed duals (then the sums skip them)
-    fixed_grad = bool(np.any(state["grad"][fixed] != 0))
+    fixed_grad = any_fixed and bool(np.any(state["grad"][fixed] != 0))
     it = 0
     residual = _residual(alpha, state["grad"], unbounded)
     while residual > tol and it < max_iter:
@@ -113,7 +113,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
                 h = problem.hessian(state, free)
                 diag = h.reshape(-1)[::h.shape[0] + 1]     # a view of the diagonal
                 hd = diag.copy()
-                scale = max(float(hd.max(initial=0.0)), 1e-300)
+                scale = max(float(hd.max()), 1e-300)           # (free is not empty)
                 # Levenberg-Marquardt damping relative to each diagonal entry
                 # (constraints of very different payoff scales), plus a floor
                 diag += damping * hd + 1e-14 * scale
