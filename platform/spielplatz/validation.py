@@ -7,6 +7,8 @@ the input.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,8 @@ _FALSE = ("false", "no", "off", "0")
 
 def per_player(value: Any, num_players: int, name: str) -> np.ndarray:
     """A number, or one number per player, as a finite float array ``[N]``."""
+    if type(value) in (int, float) and math.isfinite(value):
+        return np.full(num_players, float(value))
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):

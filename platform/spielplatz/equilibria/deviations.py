@@ -298,4 +298,6 @@ def payoff_scale(payoffs: Any) -> Any:
     """The largest payoff range of any player (1 for a game normalised to range 1)."""
     xp = array_module(payoffs)
     flat = payoffs.reshape(payoffs.shape[0], -1)
+    if xp is np:
+        return (flat.max(axis=1) - flat.min(axis=1)).max()
     return (flat.max(axis=1) - flat.min(axis=1)).max() + xp.zeros(())

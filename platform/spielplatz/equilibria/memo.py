@@ -26,13 +26,22 @@ class ArrayMemo:
 
     def get(self, compute: Callable[[], Any], *parts: Any) -> Any:
         """``compute()``, or its remembered result for the same ``parts``."""
-        arrays = [p for p in parts if isinstance(p, np.ndarray)]
-        if sum(a.nbytes for a in arrays) > self.max_bytes:
+        key, total = [], 0
+        for p in parts:
+            if isinstance(p, np.ndarray):
+                total += p.nbytes
+                key.append((p.dtype.str, p.shape, p.tobytes()))
+            else:
+                key.append(p)
+        if total > self.max_bytes:
             return compute()
-        key = tuple((p.dtype.str, p.shape, p.tobytes()) if isinstance(p, np.ndarray) else p
-                    for p in parts)
-        if key not in self._results:
+        key = tuple(key)
+        found = self._results.get(key, _MISSING)
+        if found is _MISSING:
             if len(self._results) >= self.size:
                 self._results.clear()
-            self._results[key] = compute()
-        return self._results[key]
+            found = self._results[key] = compute()
+        return found
+
+
+_MISSING = object()

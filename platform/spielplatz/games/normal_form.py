@@ -35,15 +35,23 @@ MIN_RANGE = 1e-200
 
 
 def _check_magnitudes(name: str, payoffs: np.ndarray) -> None:
-    """Refuse payoffs whose gains or welfare would overflow or underflow float64."""
+    """Refuse payoffs that are not finite, or whose gains or welfare would overflow or
+    underflow float64."""
     n = payoffs.shape[0]
-    largest = float(np.abs(payoffs).max(initial=0.0))
+    flat = payoffs.reshape(n, -1)
+    high, low = flat.max(axis=1), flat.min(axis=1)
+    # (max and min propagate NaN: finite extremes mean finite payoffs)
+    if not (np.isfinite(high).all() and np.isfinite(low).all()):
+        bad = np.argwhere(~np.isfinite(payoffs))[0]
+        raise GameError(f"game {name!r}: payoff {payoffs[tuple(bad)]} for player "
+                        f"{bad[0]} at joint action {tuple(int(i) for i in bad[1:])} is "
+                        f"not finite")
+    largest = max(float(high.max()), -float(low.min()), 0.0)
     if largest * n > MAX_PAYOFF:
         raise GameError(f"game {name!r}: payoffs up to {largest:.3g} in magnitude overflow "
                         f"float64 in values and welfare; rescale so that |payoff| x players "
                         f"<= {MAX_PAYOFF:g}")
-    flat = payoffs.reshape(n, -1)
-    ranges = flat.max(axis=1) - flat.min(axis=1)
+    ranges = high - low
     tiny = (ranges > 0) & (ranges < MIN_RANGE)
     if tiny.any():
         p = int(np.argmax(tiny))
@@ -95,11 +103,6 @@ class NormalFormGame:
         if min(payoffs.shape[1:]) < 1:
             raise GameError(f"game {self.name!r}: every player needs at least one action, "
                             f"got shape {payoffs.shape}")
-        if not np.all(np.isfinite(payoffs)):
-            bad = np.argwhere(~np.isfinite(payoffs))[0]
-            raise GameError(f"game {self.name!r}: payoff {payoffs[tuple(bad)]} for player "
-                            f"{bad[0]} at joint action {tuple(int(i) for i in bad[1:])} is "
-                            f"not finite")
         _check_magnitudes(self.name, payoffs)
         payoffs.setflags(write=False)
         object.__setattr__(self, "payoffs", payoffs)

@@ -176,7 +176,7 @@ def coerce_options(declared: Any, given: dict, owner: str, *, batch: bool = Fals
     batch-only options are known only with ``batch``. Undeclared options
     (``declared is None``) are passed on unchecked.
     """
-    if declared is None:
+    if declared is None or not given:
         return dict(given)
     from spielplatz.validation import check_option_names
 

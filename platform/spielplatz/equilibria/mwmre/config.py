@@ -140,7 +140,7 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
         scale = 1.0
     config: dict = {"mu": mu, "epsilon": epsilon, "tol": tol, "max_iter": max_iter}
     if prior is None:
-        log_prior = np.full(shape, -math.log(int(np.prod(shape))))
+        log_prior = np.full(shape, -math.log(math.prod(shape)))
     else:
         try:
             p = np.asarray(prior, dtype=float)

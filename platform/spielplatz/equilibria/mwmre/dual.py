@@ -64,6 +64,8 @@ Entropies and losses are in nats.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, Sequence
 
 import numpy as np
@@ -112,7 +114,7 @@ def unflatten_duals(vector: Any, shape: Sequence[int], concept: str = "ce") -> l
     lead = tuple(vector.shape[:-1])
     out, start = [], 0
     for s in dual_shapes(shape, concept):
-        size = int(np.prod(s))
+        size = math.prod(s)
         out.append(vector[..., start:start + size].reshape(lead + tuple(s)))
         start += size
     return out

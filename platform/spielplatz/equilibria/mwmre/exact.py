@@ -266,7 +266,7 @@ def result_of(payoffs: np.ndarray, concept: str, opts: Options, found: ExactResu
     from spielplatz.equilibria.mwmre.dual import unflatten_duals
     from spielplatz.errors import SpielplatzError
 
-    if not np.all(np.isfinite(found.joint)):
+    if not np.isfinite(found.joint).all():
         raise SpielplatzError("the MWMRE solve produced a non-finite joint; please report "
                               "this game")
     eps_req = found.eps_required * opts.scale
