@@ -92,6 +92,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     fixed_grad = any_fixed and bool(np.any(state["grad"][fixed] != 0))
     it = 0
     residual = _residual(alpha, state["grad"], unbounded)
+    previous = math.inf
     while residual > tol and it < max_iter:
         if give_up is not None and give_up(it, state):
             break
@@ -150,7 +151,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
             if new["value"] <= base_value - 1e-4 * decrease + 1e-15 * abs(base_value):
                 accepted = new
                 break
-            step *= 0.5
+            step = _backtrack(step, base_value, new["value"], decrease)
         if accepted is None:  # rounding floor: accept the full step if it helps
             trial = _project(alpha + d, unbounded, fixed if any_fixed else None)
             new = finish(value_at(trial))
@@ -158,9 +159,11 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
                 accepted = new
             else:
                 break
-        if extrapolate and min_mass(state, problem) < EXTRAPOLATE_BELOW:
+        if (extrapolate and residual > FAST_PROGRESS * previous
+                and min_mass(state, problem) < EXTRAPOLATE_BELOW):
             # Tails: where the dual runs off to infinity (answers with zeros) Newton
-            # moves it by about one unit per step; try long steps along the last one.
+            # moves it by about one unit per step and the residual falls slowly; try
+            # long steps along the last one (not while it converges fast).
             y = accepted["alpha"] - alpha
             for factor in (32.0, 4.0):
                 trial = _project(accepted["alpha"] + factor * y, unbounded,
@@ -170,9 +173,28 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
                     accepted = new
                     break
         alpha, state = accepted["alpha"], finish(accepted)
-        residual = _residual(alpha, state["grad"], unbounded)
+        previous, residual = residual, _residual(alpha, state["grad"], unbounded)
     return NewtonResult(alpha, state, it, residual <= tol, residual)
 
+
+def _backtrack(step: float, base: float, value: float, decrease: float) -> float:
+    """The next, shorter step of the Armijo search: the minimiser of the quadratic through
+    the loss at 0 and at ``step`` with slope ``-decrease / step`` at 0 (Nocedal and Wright,
+    *Numerical Optimization*, Section 3.5), kept within ``[0.1, 0.5]`` times ``step``. A
+    Newton step far too long for the loss (a joint collapsing towards zeros) is cut by
+    ten at a time instead of halved each trial. Where the loss changed by rounding only
+    (near the optimum) the model is noise: halved, as Armijo's rule does."""
+    slope = -decrease / step
+    curvature = (value - base - slope * step) / (step * step)
+    if not (curvature > 0 and math.isfinite(curvature)
+            and value - base > 1e-12 * max(1.0, abs(base))):
+        return 0.5 * step
+    return min(max(-slope / (2.0 * curvature), 0.1 * step), 0.5 * step)
+
+
+#: Long steps are not tried while the projected gradient falls by more than this factor
+#: per iteration (Newton's own fast convergence).
+FAST_PROGRESS = 0.1
 
 #: Long steps are tried once the smallest mass on the support is below this (a joint
 #: collapsing towards zeros); an interior answer's Newton steps need none.

@@ -154,7 +154,7 @@ class DualProblem:
                         else deviations.cce_gains_adjoint)
         self.gains = deviations.ce_gains if self.concept == "ce" else deviations.cce_gains
         self.support = np.isfinite(self.base)
-        size = int(np.prod(self.shape))
+        size = math.prod(self.shape)
         # Small games: one dense constraint matrix makes every product a BLAS call
         # (built directly, without the sparse matrix, which only the support LP needs).
         self.dense = (dense_matrix(self.payoffs, self.concept)
