@@ -227,13 +227,15 @@ def certify(payoffs: Any, joint: Any, concept: str = "ce", *, epsilon: Any = 0.0
     payoffs = np.asarray(payoffs, dtype=float)
     joint = np.asarray(joint, dtype=float)
     n = payoffs.shape[0]
-    eps = np.broadcast_to(np.asarray(epsilon, dtype=float), (n,))
+    eps = np.asarray(epsilon, dtype=float)
+    if eps.shape != (n,):
+        eps = np.ascontiguousarray(np.broadcast_to(eps, (n,)))
     if not isinstance(tolerance, (int, float)):
         return _certify(payoffs, joint, concept, eps, tolerance)
     # small games: the same answer is certified twice in a row (by the solver that
     # labels it, then by the host's audit); the decision is a function of these bytes
     return _MEMO.get(lambda: _certify(payoffs, joint, concept, eps, tolerance), concept,
-                     payoffs, joint, np.ascontiguousarray(eps), float(tolerance))
+                     payoffs, joint, eps, float(tolerance))
 
 
 #: The last certificates of small games (a :class:`Certificate` is immutable).
