@@ -600,6 +600,23 @@ def test_solve_batch_matches_single_solves_and_compiles_once():
     assert "64 4x4 games" in str(out)
 
 
+@pytest.mark.parametrize("concept", ["ce", "cce"])
+def test_solve_batch_threads_give_the_same_answers(concept):
+    """Host threads only split the games between callers of the same compiled function:
+    every game's iterations and answer are those of one thread."""
+    from spielplatz.equilibria.mwmre.batched import default_threads
+
+    payoffs = np.random.default_rng(21).normal(size=(96, 2, 4, 4))
+    one = sp.solve_batch(payoffs, solver="maxent", concept=concept, threads=1, chunk=8)
+    three = sp.solve_batch(payoffs, solver="maxent", concept=concept, threads=3, chunk=8)
+    auto = sp.solve_batch(payoffs, solver="maxent", concept=concept, chunk=8)
+    assert one.all_optimal and three.all_optimal and auto.all_optimal
+    np.testing.assert_array_equal(one.iterations, three.iterations)
+    np.testing.assert_allclose(three.joints, one.joints, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(auto.joints, one.joints, rtol=0, atol=1e-13)
+    assert 1 <= default_threads() <= 4
+
+
 def test_solve_batch_returns_certified_zeros_exactly():
     """Issue 15: zeros the batch's duals prove (strictly dominated recommendations) come
     back as exact zeros, where the single-game path has its zeros; ``exact_zeros``

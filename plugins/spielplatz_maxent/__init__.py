@@ -39,7 +39,8 @@ OPTIONS = (
            "with masses below 1e-9 that the batch's duals do not prove zero, so that the "
            "zeros are the LP's exact ones (about 4 ms per such 8x8 game; needs fallback)",
            batch_only=True),
-    Option("threads", "int", 1, "host threads feeding the compiled function", minimum=1,
+    Option("threads", "int", None, "host threads feeding the compiled function (default: "
+           "one per CPU this process may use, at most 4)", minimum=1, nullable=True,
            batch_only=True),
 )
 

@@ -127,7 +127,7 @@ class MaxEntSolver:
                     mu: float = 0.0, welfare: Any = None, epsilon: Any = 0.0,
                     target_epsilon: Any = None, rho: Any = None, eps_plus: Any = None,
                     tol: float = 1e-10, max_iter: int = 200, fallback: bool = True,
-                    chunk: Any = None, steps_per_round: Any = None, threads: int = 1,
+                    chunk: Any = None, steps_per_round: Any = None, threads: Any = None,
                     initial_duals: Any = None, exact_zeros: bool = False,
                     **unknown: Any) -> Any:
         """Solve ``payoffs`` ``[B, N, A_1, ..., A_N]`` (many games of one shape) at once.
@@ -156,8 +156,9 @@ class MaxEntSolver:
         steps_per_round : int, optional
             Newton iterations per call before finished games leave the chunk; 4 for
             CE and 8 for CCE by default.
-        threads : int
-            Host threads feeding the compiled function.
+        threads : int, optional
+            Host threads feeding the compiled function; by default one per CPU
+            this process may use, at most 4.
         exact_zeros : bool
             Re-solve on the exact path (its support LP finds the zeros) every game
             whose masses below ``1e-9`` the batch's duals do not prove zero.
@@ -176,7 +177,7 @@ class MaxEntSolver:
         chunk = None if chunk is None else as_int(chunk, "chunk", minimum=1)
         steps_per_round = (None if steps_per_round is None
                            else as_int(steps_per_round, "steps_per_round", minimum=1))
-        threads = as_int(threads, "threads", minimum=1)
+        threads = None if threads is None else as_int(threads, "threads", minimum=1)
         exact_zeros = as_bool(exact_zeros, "exact_zeros")
         start = time.perf_counter()
         concept = deviations.check_concept(concept)
