@@ -21,8 +21,6 @@ Problems (see :mod:`spielplatz.equilibria.mwmre` for the duals):
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from typing import Any
 
@@ -192,26 +190,10 @@ class MaxEntSolver:
             wall_time=time.perf_counter() - start, extra=res.extra(), **res.measured())
 
 
-#: Solves whose constraint matrices need less than this are not checked against the
-#: default memory limit (a share of the available memory, read from /proc and the
-#: cgroup files on every call: slower than a small solve). A limit set in
-#: ``SPIELPLATZ_MEMORY_LIMIT`` is always checked.
-SMALL_SOLVE_BYTES = 4 * 1024 ** 2
-
-
 def _check_solve_memory(game: NormalFormGame, concept: str) -> None:
     from spielplatz.system import resources
 
-    if not os.environ.get(resources.ENV_VAR, "").strip() and _small(game.shape, concept):
-        return
     resources.check_solve_memory(game, concept, "maxent")
-
-
-@functools.lru_cache(maxsize=64)
-def _small(shape: tuple, concept: str) -> bool:
-    from spielplatz.system import resources
-
-    return resources.lp_solve_bytes(tuple(int(a) for a in shape), concept) <= SMALL_SOLVE_BYTES
 
 
 def _solution(game: NormalFormGame, concept: str, result: mwmre.Result,

@@ -16,6 +16,7 @@ with ``_Norm_0/BatchNorm_0`` inside).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import msgpack
@@ -89,8 +90,11 @@ def _pool(x: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     axes = tuple(axes)
     if not axes:
         return np.concatenate([x, x], axis=-1)
-    return np.concatenate([x.mean(axis=axes, keepdims=True), x.max(axis=axes, keepdims=True)],
-                          axis=-1)
+    count = math.prod(x.shape[a] for a in axes)
+    # the mean as sum / count: the same float32 numbers as x.mean (a division by the count,
+    # correctly rounded), without numpy's Python-level mean wrapper (31 calls per forward)
+    mean = x.sum(axis=axes, keepdims=True) / x.dtype.type(count)
+    return np.concatenate([mean, x.max(axis=axes, keepdims=True)], axis=-1)
 
 
 def _dense(p: dict, name: str, x: np.ndarray) -> np.ndarray:
