@@ -133,6 +133,14 @@ def _address_space_available() -> int | None:
     return max(soft - used, 0)
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (``os.sched_getaffinity``; ``os.cpu_count`` elsewhere)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):          # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def available_memory() -> int | None:
     """Bytes this process can still allocate (the smallest known bound), or None."""
     bounds = [b for b in (_meminfo_available(), _cgroup_available(),

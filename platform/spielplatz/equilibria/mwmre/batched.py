@@ -29,33 +29,19 @@ from spielplatz.equilibria.mwmre.exact import solve_exact, status_of
 from spielplatz.equilibria.mwmre.kernel import BATCH_ITERATIONS, batch_function
 from spielplatz.equilibria.mwmre.problem import single_thread
 from spielplatz.errors import SpielplatzError
+from spielplatz.system import resources
 
 __all__ = ["solve_batch", "BatchResult", "DEFAULT_ROUNDS"]
 
-#: ``(chunk, steps_per_round)`` by concept. A vmapped Newton-CG waits for the slowest
-#: game of its chunk (Newton and conjugate-gradient iterations), so small chunks
-#: waste less. Chosen by a sweep over 500 N(0, 1) and uniform 8x8 games (the batched
-#: part of one solve, on a machine shared with a training run): CE 32 games, 4
-#: iterations per call: 0.40 s against 0.50 s at 64 (8 and 16: 0.59-0.60 s); CCE 16
-#: games, 8 iterations: 0.030 s against 0.046 s at 64 / 4 (8 games: 0.049 s).
+#: ``(chunk, steps_per_round)`` by concept. A vmapped Newton-CG waits for the slowest game
+#: of its chunk, so small chunks waste less. Chosen by a sweep over 500 N(0, 1) and uniform
+#: 8x8 games (the batched part of one solve, on a machine shared with a training run): CE
+#: 32 games, 4 iterations per call: 0.40 s against 0.50 s at 64 (8 and 16: 0.59-0.60 s);
+#: CCE 16 games, 8 iterations: 0.030 s against 0.046 s at 64 / 4 (8 games: 0.049 s).
 DEFAULT_ROUNDS = {"ce": (32, 4), "cce": (16, 8)}
-#: Most host threads fed by default (one per CPU this process may use, up to this).
+#: Default host threads: one per usable CPU, at most this (docs/benchmarks.md: two
+#: threads on 2 cores, 500 8x8 games: CE 0.35 s, CCE 0.025 s; one: 0.53 s, 0.031 s).
 MAX_DEFAULT_THREADS = 4
-
-
-def default_threads() -> int:
-    """Host threads that feed the compiled solver by default: one per CPU this process
-    may run on (``os.sched_getaffinity``), at most :data:`MAX_DEFAULT_THREADS`. Measured
-    on an idle 2-core machine, 500 8x8 games: two threads 1.5x (CE 0.35 s against 0.53
-    s, CCE 0.025 s against 0.031 s) the throughput of one (docs/benchmarks.md)."""
-    import os
-
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):          # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_DEFAULT_THREADS))
-
 #: Masses below this count as zeros of the answer (``support_routes``).
 VANISHING = 1e-9
 
@@ -139,9 +125,8 @@ def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndar
     (padding with a repeated game), so the compiled function always sees one
     shape, and a game that has converged frees its slot: the work is about the
     sum of the games' iteration counts, not the batch size times the slowest.
-    With ``threads > 1`` the games are split between that many host threads
-    that feed the same compiled function: XLA's own threads barely fill the cores
-    on operations this small (two threads on two cores: 1.5x the throughput).
+    With ``threads > 1`` the games are split between that many host threads that feed
+    the same compiled function (XLA's own threads barely fill the cores on ops this small).
     """
     import jax
 
@@ -219,7 +204,7 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     ``fallback`` re-solves every uncertified game on the exact single-game path;
     ``chunk`` games are advanced together by one compiled call, ``steps_per_round``
     Newton iterations at a time, fed by ``threads`` host threads; ``None`` takes the
-    concept's default (:data:`DEFAULT_ROUNDS`) and :func:`default_threads`.
+    concept's default (:data:`DEFAULT_ROUNDS`, :data:`MAX_DEFAULT_THREADS`).
 
     Zeros: for exact CE (``epsilon = 0``) the joint actions the batch's duals prove
     unplayable (:func:`~spielplatz.equilibria.mwmre.dominance.batch_dominated`) are
@@ -236,7 +221,8 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     concept = deviations.check_concept(concept)
     chunk = DEFAULT_ROUNDS[concept][0] if chunk is None else chunk
     steps_per_round = DEFAULT_ROUNDS[concept][1] if steps_per_round is None else steps_per_round
-    threads = default_threads() if threads is None else threads
+    if threads is None:
+        threads = min(resources.usable_cpus(), MAX_DEFAULT_THREADS)
     try:
         payoffs = np.array(payoffs, dtype=np.float64)
     except (TypeError, ValueError):
