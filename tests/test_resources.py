@@ -127,3 +127,25 @@ def test_normal_games_pass_small_limits(monkeypatch):
                  ["show", "kuhn_poker"], ["solve", "l2_invariant(shape=8x8,seed=0)"]):
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 0, r.output
+
+
+def test_usable_cpus_follow_the_affinity_and_the_cgroup_quota(monkeypatch):
+    import io
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    files = {"/sys/fs/cgroup/cpu.max": "150000 100000\n"}
+
+    def fake_open(path, *args, **kwargs):
+        if path in files:
+            return io.StringIO(files[path])
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(resources, "open", fake_open, raising=False)
+    assert resources.usable_cpus() == 2                  # 1.5 CPUs of quota: 2 threads
+    files["/sys/fs/cgroup/cpu.max"] = "max 100000\n"
+    assert resources.usable_cpus() == 8                  # no quota: the affinity mask
+    del files["/sys/fs/cgroup/cpu.max"]                  # cgroup v1
+    files.update({"/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "300000",
+                  "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000"})
+    assert resources.usable_cpus() == 3

@@ -246,9 +246,14 @@ def _certify(payoffs: np.ndarray, joint: np.ndarray, concept: str, eps: np.ndarr
              tolerance: float) -> Certificate:
     flat = payoffs.reshape(payoffs.shape[0], -1)
     ranges = flat.max(axis=1) - flat.min(axis=1)
-    rng = float(ranges.max())        # deviations.payoff_scale; not finite iff a payoff is not
+    rng = float(ranges.max())        # deviations.payoff_scale
     allowed = tolerance * rng if rng > 0 else tolerance
-    # (a NaN fails every comparison: min() >= 0 is false for a joint holding one)
+    if not math.isfinite(rng) and np.isfinite(payoffs).all():
+        # finite payoffs whose range overflows float64 (|payoffs| near 1e308; games the
+        # host builds are capped far below): no bound can be computed, nothing certified
+        return Certificate(False, math.inf, 0.0, allowed, "undecided")
+    # (a NaN fails every comparison: min() >= 0 is false for a joint holding one; the
+    # range is finite here unless a payoff is not)
     finite = bool(joint.size and joint.min() >= 0 and joint.max() < math.inf
                   and abs(float(joint.sum()) - 1.0) <= 1e-9
                   and math.isfinite(rng) and np.isfinite(eps).all())

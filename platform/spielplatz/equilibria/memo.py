@@ -26,16 +26,10 @@ class ArrayMemo:
 
     def get(self, compute: Callable[[], Any], *parts: Any) -> Any:
         """``compute()``, or its remembered result for the same ``parts``."""
-        key, total = [], 0
-        for p in parts:
-            if isinstance(p, np.ndarray):
-                total += p.nbytes
-                key.append((p.dtype.str, p.shape, p.tobytes()))
-            else:
-                key.append(p)
-        if total > self.max_bytes:
-            return compute()
-        key = tuple(key)
+        if sum(p.nbytes for p in parts if isinstance(p, np.ndarray)) > self.max_bytes:
+            return compute()                       # (large games: no copies for a key)
+        key = tuple((p.dtype.str, p.shape, p.tobytes()) if isinstance(p, np.ndarray) else p
+                    for p in parts)
         found = self._results.get(key, _MISSING)
         if found is _MISSING:
             if len(self._results) >= self.size:

@@ -209,7 +209,8 @@ class Solution(Evaluation):
                    iterations: int = 0, wall_time: float = 0.0,
                    objective: float | None = None, extra: Mapping | None = None) -> "Solution":
         """Measure ``joint`` on ``game`` and attach the solver's details."""
-        return cls(**_evaluation_fields(game, joint, concept), solver=solver, config=dict(config or {}), status=status,
+        return cls(**_evaluation_fields(game, joint, concept), solver=solver,
+                   config=dict(config or {}), status=status,
                    iterations=int(iterations), wall_time=float(wall_time),
                    objective=objective, extra=dict(extra or {}))
 

@@ -134,11 +134,24 @@ def _address_space_available() -> int | None:
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on (``os.sched_getaffinity``; ``os.cpu_count`` elsewhere)."""
+    """CPUs this process may run on (``os.sched_getaffinity``; ``os.cpu_count`` elsewhere),
+    fewer where a cgroup CPU quota allows less (``cpu.max``; v1 ``cpu.cfs_quota_us``)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):          # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    quota = period = None
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as fh:
+            text = fh.read().split()
+        if text and text[0] != "max":
+            quota, period = int(text[0]), int(text[1])
+    except (OSError, ValueError, IndexError):
+        quota = _read_int("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+        period = _read_int("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+    if quota is not None and period and quota > 0:
+        cpus = min(cpus, math.ceil(quota / period))
+    return max(1, cpus)
 
 
 def available_memory() -> int | None:

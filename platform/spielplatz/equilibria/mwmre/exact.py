@@ -1,6 +1,7 @@
 """The exact single-game MWMRE solve: projected Newton from zero (or warm-started)
 duals, the support LP when the answer has zeros, continuation in ``mu`` for large
-welfare terms; numpy's BLAS on one thread meanwhile."""
+welfare terms; numpy's BLAS on one thread meanwhile (games too small for OpenBLAS to
+thread excepted)."""
 
 from __future__ import annotations
 

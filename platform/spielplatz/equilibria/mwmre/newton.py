@@ -26,8 +26,9 @@ __all__ = ["newton", "NewtonResult", "support_lp", "min_mass"]
 
 def _projected_gradient(alpha: np.ndarray, grad: np.ndarray,
                         unbounded: np.ndarray | None = None) -> np.ndarray:
-    """``alpha - max(alpha - grad, 0)`` (``= min(grad, alpha)``, exactly), ``grad`` on
-    the multipliers of equalities (``unbounded``)."""
+    """``min(grad, alpha)``: ``alpha - max(alpha - grad, 0)`` without its rounding (the
+    two differ where ``alpha`` is large against ``grad``); ``grad`` on the multipliers
+    of equalities (``unbounded``)."""
     bounded = np.minimum(grad, alpha)
     return bounded if unbounded is None else np.where(unbounded, grad, bounded)
 
@@ -90,6 +91,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     state = problem.evaluate(alpha)
     # whether the gradient may be non-zero on fixed duals (then the sums skip them)
     fixed_grad = any_fixed and bool(np.any(state["grad"][fixed] != 0))
+    moving = np.flatnonzero(~fixed) if fixed_grad else None
     it = 0
     residual = _residual(alpha, state["grad"], unbounded)
     previous = math.inf
@@ -145,8 +147,9 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         for _ in range(40):
             trial = _project(alpha + step * d, unbounded, fixed if any_fixed else None)
             new = value_at(trial)
-            # (over the free and the active-but-not-fixed duals: grad is 0 on the fixed)
-            decrease = float(grad @ np.where(fixed, 0.0, alpha - trial) if fixed_grad
+            # (over the duals that are not fixed, where the gradient may be non-zero
+            # on the fixed ones; elsewhere the fixed ones add 0)
+            decrease = float(grad[moving] @ (alpha[moving] - trial[moving]) if fixed_grad
                              else grad @ (alpha - trial))
             if new["value"] <= base_value - 1e-4 * decrease + 1e-15 * abs(base_value):
                 accepted = new

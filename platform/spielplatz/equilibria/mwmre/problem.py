@@ -41,7 +41,8 @@ _BLAS: dict = {}
 #: many entries skip :func:`single_thread`: OpenBLAS runs their products on one thread
 #: anyway, and limiting its pool costs about 40 us, a tenth of an 8x8 CCE solve (measured
 #: on 2 cores, idle and loaded: 8x8 and 10x10 CE, 8x8 and 32x32 CCE as fast without the
-#: limit; 12x12 CE 4x and 16x16 CE 6-17x slower, docs/benchmarks.md).
+#: limit, 12x12 CE 4x and 16x16 CE 6-17x slower, docs/benchmarks.md; the bar stays below
+#: the 10x10 CE's 20,000 entries, on the safe side).
 SMALL_BLAS_ENTRIES = 16_384
 
 
