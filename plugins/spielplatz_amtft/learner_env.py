@@ -190,8 +190,9 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     apart = joint or coop_steps != steps or _config(opts, True) != _config(opts)
     profiles = (["utilitarian"] if "utilitarian" in names and not apart else []) + [
         "punish_1", "punish_2", "selfish"]
-    total_runs = len(profiles) + ("inequity_averse" in names) + (
-        ("utilitarian" in names and apart) or warm)
+    # a utilitarian joint profile of its own: W holds it, or the ia warm start needs it
+    util_run = ("utilitarian" in names and apart) or warm
+    total_runs = len(profiles) + ("inequity_averse" in names) + util_run
     params, diverged = _train(game, opts, seeds, profiles, steps, None)
     if progress is not None:
         progress(len(profiles), total_runs)
@@ -203,7 +204,7 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     if "utilitarian" in names and not apart:
         coop["utilitarian"] = [[_nets(params, i * per + profiles.index("utilitarian"), s)
                                 for s in (0, 1)] for i in range(n)]
-    elif "utilitarian" in names or warm:      # on its own (warm: the ia profile's start)
+    elif util_run:
         if joint:
             util, bad_u = _train_joint(JointActions(game, reward="total"), opts, seeds, 2,
                                        coop_steps)
@@ -295,7 +296,7 @@ def learn_environment(game: Any, opts: dict, steps: int, seeds: tuple,
     info = [{"W": names, "start": names[s]} for s in starts]
     final, metrics = _report(game, players, coop, selfish, names, seeds, opts)
     config = {**opts, "W": names, "gamma": gamma, "profiles": profiles + (
-        ["utilitarian"] if ("utilitarian" in names and apart) or warm else []) + (
+        ["utilitarian"] if util_run else []) + (
         ["inequity_averse"] if "inequity_averse" in names else []),
         "coop_steps": coop_steps,
         **({"ia_steps": ia_steps} if "inequity_averse" in names else {}),

@@ -28,6 +28,7 @@ from spielplatz.api import normal_form_game
 from spielplatz.equilibria import deviations, mwmre
 from spielplatz.games.normal_form import NormalFormGame
 from spielplatz.results import BatchSolution, Solution
+from spielplatz.system import resources
 from spielplatz.validation import as_bool, as_int, check_option_names
 
 from . import OPTIONS
@@ -113,7 +114,7 @@ class MaxEntSolver:
         check_option_names(unknown, SOLVE_OPTIONS, "the maxent solver")
         concept = deviations.check_concept(concept)
         game = normal_form_game(game, "the maxent solver")
-        _check_solve_memory(game, concept)
+        resources.check_solve_memory(game, concept, "maxent")
         start = time.perf_counter()
         result = mwmre.solve(game.payoffs, concept, prior=prior, mu=mu, welfare=welfare,
                              epsilon=epsilon, target_epsilon=target_epsilon, rho=rho,
@@ -188,12 +189,6 @@ class MaxEntSolver:
         return BatchSolution.from_joints(
             res.payoffs, res.joints, concept, solver="maxent", config=res.config,
             wall_time=time.perf_counter() - start, extra=res.extra(), **res.measured())
-
-
-def _check_solve_memory(game: NormalFormGame, concept: str) -> None:
-    from spielplatz.system import resources
-
-    resources.check_solve_memory(game, concept, "maxent")
 
 
 def _solution(game: NormalFormGame, concept: str, result: mwmre.Result,

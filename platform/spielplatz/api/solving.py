@@ -73,12 +73,12 @@ def audit_solution(sol: Any, game: Any, concept: str, *, solver: str, plugin: st
         raise PluginError(f"solver {solver!r} (plugin {plugin!r}) returned a joint of shape "
                           f"{joint.shape} for a game of shape {tuple(game.shape)}")
     eps = sol.extra.get("epsilon_required", sol.config.get("epsilon", 0.0))
-    if not (type(eps) is np.ndarray and eps.dtype == float
-            and eps.shape == (game.num_players,)):
-        try:
-            eps = np.broadcast_to(np.asarray(eps, dtype=float), (game.num_players,))
-        except (TypeError, ValueError):
-            eps = np.zeros(game.num_players)
+    try:
+        eps = np.asarray(eps, dtype=float)
+        if eps.shape != (game.num_players,):
+            eps = np.broadcast_to(eps, (game.num_players,))
+    except (TypeError, ValueError):
+        eps = np.zeros(game.num_players)
     cert = certify(game.payoffs, joint, concept, epsilon=eps)
     extra = dict(sol.extra)
     extra["certificate"] = cert.to_dict()

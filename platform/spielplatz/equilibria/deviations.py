@@ -249,9 +249,8 @@ def epsilons(payoffs: Any, joint: Any, concept: str = "ce") -> Any:
     negative (no deviation is even as good as following the recommendation).
     """
     xp = array_module(payoffs, joint)
-    if xp is np:
-        return np.array([g.max() for g in gains(payoffs, joint, concept)])
-    return xp.stack([g.max() for g in gains(payoffs, joint, concept)])
+    maxima = [g.max() for g in gains(payoffs, joint, concept)]
+    return np.array(maxima) if xp is np else xp.stack(maxima)
 
 
 def batch_epsilons(payoffs: np.ndarray, joints: np.ndarray, concept: str = "ce") -> np.ndarray:
@@ -298,6 +297,5 @@ def payoff_scale(payoffs: Any) -> Any:
     """The largest payoff range of any player (1 for a game normalised to range 1)."""
     xp = array_module(payoffs)
     flat = payoffs.reshape(payoffs.shape[0], -1)
-    if xp is np:
-        return (flat.max(axis=1) - flat.min(axis=1)).max()
-    return (flat.max(axis=1) - flat.min(axis=1)).max() + xp.zeros(())
+    scale = (flat.max(axis=1) - flat.min(axis=1)).max()
+    return scale if xp is np else scale + xp.zeros(())

@@ -199,6 +199,11 @@ def memory_limit() -> tuple[int | None, str]:
 SMALL_NEED = 4 * 1024 ** 2
 
 
+def _unchecked(estimate: float) -> bool:
+    """Whether ``estimate`` is small enough to skip the default limit (none is set)."""
+    return estimate <= SMALL_NEED and not os.environ.get(ENV_VAR, "").strip()
+
+
 def check_memory(estimate: float, what: str, *, hint: str = "",
                  error: type = MemoryLimitError) -> None:
     """Raise ``error`` (one line: estimate and limit) if ``estimate`` bytes exceed the limit.
@@ -215,7 +220,7 @@ def check_memory(estimate: float, what: str, *, hint: str = "",
         A :class:`~spielplatz.errors.SpielplatzError` subclass (default
         :class:`~spielplatz.errors.MemoryLimitError`).
     """
-    if estimate <= SMALL_NEED and not os.environ.get(ENV_VAR, "").strip():
+    if _unchecked(estimate):
         return
     limit, source = memory_limit()
     if limit is None or estimate <= limit:
@@ -286,8 +291,8 @@ def check_solve_memory(game: Any, concept: str, solver: str) -> None:
     matrices (:func:`lp_solve_bytes`) would not fit the memory limit."""
     shape = tuple(int(a) for a in game.shape)
     need = _solve_need(shape, str(concept).lower())
-    if need <= SMALL_NEED and not os.environ.get(ENV_VAR, "").strip():
-        return                                   # (check_memory's own shortcut, earlier)
+    if _unchecked(need):
+        return                          # (before the message's entry count is computed)
     entries = constraint_entries(shape, concept)
     check_memory(need,
                  f"{game.name}: the {solver} {str(concept).upper()} solve "

@@ -175,10 +175,10 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
     else:
         with np.errstate(over="ignore", invalid="ignore"):
             welfare_term = mu * (w - w.max())
-    if mu != 0 and not np.all(np.isfinite(welfare_term)):
-        raise SpielplatzError(f"mu = {mu:g} times the welfare range {float(np.ptp(w)):g} "
-                              f"overflows float64; use a smaller mu (large mu tends to the "
-                              f"maximum-welfare (C)CE: --solver welfare)")
+        if not np.all(np.isfinite(welfare_term)):
+            raise SpielplatzError(f"mu = {mu:g} times the welfare range {float(np.ptp(w)):g} "
+                                  f"overflows float64; use a smaller mu (large mu tends to "
+                                  f"the maximum-welfare (C)CE: --solver welfare)")
     tol = as_float(tol, "tol", positive=True)
     max_iter = as_int(max_iter, "max_iter", minimum=1)
     eps_fixed = target = eplus = rho_int = None

@@ -53,7 +53,8 @@ def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
     small games excepted, whose products OpenBLAS does not thread).
     """
     # a diverging direct attempt (huge mu) may overflow; the certificate judges the answer
-    with single_thread(blas_entries(payoffs.shape[1:], concept)), np.errstate(over="ignore", invalid="ignore"):
+    with (single_thread(blas_entries(payoffs.shape[1:], concept)),
+          np.errstate(over="ignore", invalid="ignore")):
         result = _solve_exact(payoffs, concept, opts, alpha0, lp_first)
         if not result.converged and alpha0 is not None:
             cold = _solve_exact(payoffs, concept, opts, None, lp_first)

@@ -88,6 +88,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     finish = getattr(problem, "finish", None) or (lambda st: st)
     fixed = problem.fixed
     any_fixed = bool(fixed.any())
+    pinned = fixed if any_fixed else None          # what _project sets to 0
     state = problem.evaluate(alpha)
     # whether the gradient may be non-zero on fixed duals (then the sums skip them)
     fixed_grad = any_fixed and bool(np.any(state["grad"][fixed] != 0))
@@ -145,7 +146,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         step, accepted = 1.0, None
         base_value = state["value"]
         for _ in range(40):
-            trial = _project(alpha + step * d, unbounded, fixed if any_fixed else None)
+            trial = _project(alpha + step * d, unbounded, pinned)
             new = value_at(trial)
             # (over the duals that are not fixed, where the gradient may be non-zero
             # on the fixed ones; elsewhere the fixed ones add 0)
@@ -156,7 +157,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
                 break
             step = _backtrack(step, base_value, new["value"], decrease)
         if accepted is None:  # rounding floor: accept the full step if it helps
-            trial = _project(alpha + d, unbounded, fixed if any_fixed else None)
+            trial = _project(alpha + d, unbounded, pinned)
             new = finish(value_at(trial))
             if _residual(trial, new["grad"], unbounded) < residual:
                 accepted = new
@@ -169,8 +170,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
             # long steps along the last one (not while it converges fast).
             y = accepted["alpha"] - alpha
             for factor in (32.0, 4.0):
-                trial = _project(accepted["alpha"] + factor * y, unbounded,
-                                 fixed if any_fixed else None)
+                trial = _project(accepted["alpha"] + factor * y, unbounded, pinned)
                 new = value_at(trial)
                 if new["value"] < accepted["value"] - 1e-14 * abs(accepted["value"]):
                     accepted = new

@@ -49,8 +49,7 @@ SMALL_BLAS_ENTRIES = 16_384
 def blas_entries(shape: tuple, concept: str) -> int:
     """Entries of the dense constraint matrix of a game of ``shape`` (diagonal CE rows
     included)."""
-    size = int(np.prod(shape))
-    return size * int(sum(a * a if concept == "ce" else a for a in shape))
+    return math.prod(shape) * sum(a * a if concept == "ce" else a for a in shape)
 
 
 @contextlib.contextmanager
