@@ -179,8 +179,8 @@ def feature_contractions(shape: Sequence[int], concept: str = "ce") -> tuple:
     8x8 CE games). ``features(G)`` precomputes, per player, the deviation tensor
     ``D_p[z, a] = G_p(z, a_-p) - G_p(a)`` and its square, laid out for batched
     dot products (CE: ``[x, z, R]`` with ``x = a_p`` and ``R`` the other
-    players' joint actions; CCE: ``[z, |A|]`` with ``a`` in player-``p``-first
-    order); then, as one contraction per player,
+    players' joint actions); CCE keeps ``G_p`` ``[A_p, R]`` alone, from
+    which its contractions follow at a fraction of the memory; then, per player,
 
     * ``gains(D, sigma)``: the CE gains ``sum_{a: a_p = x} sigma(a) D_p[z, a]``
       (``[A_p, A_p]``, zero diagonal) or CCE gains ``sum_a sigma(a) D_p[z, a]``,
@@ -194,7 +194,6 @@ def feature_contractions(shape: Sequence[int], concept: str = "ce") -> tuple:
     import jax.numpy as jnp
 
     n = len(shape)
-    size = int(np.prod(shape))
     moved = [(shape[p],) + tuple(a for i, a in enumerate(shape) if i != p) for p in range(n)]
 
     def view(x, p):                      # joint [A...] -> [A_p, R] (player p first)
@@ -209,25 +208,43 @@ def feature_contractions(shape: Sequence[int], concept: str = "ce") -> tuple:
             gp = view(g[p], p)                                    # [A_p, R]
             if concept == "ce":
                 d = gp[None, :, :] - gp[:, None, :]               # [x, z, r]: G(z,r) - G(x,r)
+                ds.append((d, d * d))
             else:
-                d = (gp[:, None, :] - gp[None, :, :]).reshape(shape[p], size)  # [z, (x, r)]
-            ds.append((d, d * d))
+                # CCE: the deviation tensor [z, (x, r)] would repeat G_p A_p times; its
+                # contractions follow from G_p itself (8x less memory; with chunks of 32
+                # games, 500 8x8 games 0.018-0.021 s against 0.024-0.028 s)
+                ds.append((gp, None))
         return ds
 
-    def _gains(ds, sigma, k):
-        out = []
-        for p in range(n):
-            if concept == "ce":
-                out.append(jnp.einsum("xr,xzr->xz", view(sigma, p), ds[p][k]).ravel())
-            else:
-                out.append(ds[p][k] @ view(sigma, p).reshape(-1))
-        return jnp.concatenate(out)
+    def _cce_gains(gp, s):
+        """``sum_{x,r} s(x,r) (G(z,r) - G(x,r))`` per ``z``, from ``G`` ``[A_p, R]``."""
+        return gp @ s.sum(axis=0) - (s * gp).sum()
 
     def gains(ds, sigma):
-        return _gains(ds, sigma, 0)
+        out = []
+        for p in range(n):
+            s = view(sigma, p)
+            if concept == "ce":
+                out.append(jnp.einsum("xr,xzr->xz", s, ds[p][0]).ravel())
+            else:
+                out.append(_cce_gains(ds[p][0], s))
+        return jnp.concatenate(out)
 
     def second(ds, sigma):
-        return _gains(ds, sigma, 1)
+        out = []
+        for p in range(n):
+            s = view(sigma, p)
+            if concept == "ce":
+                out.append(jnp.einsum("xr,xzr->xz", s, ds[p][1]).ravel())
+            else:
+                # sum_x,r s(x,r) (G(z,r) - G(x,r))^2 expanded (faster in the kernel than
+                # forming the differences: 500 8x8 games 0.020 s against 0.025 s; its
+                # rounding, ~1e-16 of payoffs of range 1, only touches the preconditioner)
+                gp = ds[p][0]
+                g2 = gp * gp
+                out.append(g2 @ s.sum(axis=0) - 2.0 * (gp @ (s * gp).sum(axis=0))
+                           + (s * g2).sum())
+        return jnp.concatenate(out)
 
     def adjoint(ds, alphas):
         total = 0.0
@@ -235,7 +252,8 @@ def feature_contractions(shape: Sequence[int], concept: str = "ce") -> tuple:
             if concept == "ce":
                 part = jnp.einsum("xz,xzr->xr", alphas[p], ds[p][0])
             else:
-                part = (alphas[p] @ ds[p][0]).reshape(shape[p], -1)
+                gp = ds[p][0]
+                part = (alphas[p] @ gp)[None, :] - alphas[p].sum() * gp
             total = total + unview(part, p)
         return total
 

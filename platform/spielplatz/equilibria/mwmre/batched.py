@@ -37,8 +37,8 @@ __all__ = ["solve_batch", "BatchResult", "DEFAULT_ROUNDS"]
 #: of its chunk, so small chunks waste less. Chosen by a sweep over 500 N(0, 1) and uniform
 #: 8x8 games (the batched part of one solve, on a machine shared with a training run): CE
 #: 32 games, 4 iterations per call: 0.40 s against 0.50 s at 64 (8 and 16: 0.59-0.60 s);
-#: CCE 16 games, 8 iterations: 0.030 s against 0.046 s at 64 / 4 (8 games: 0.049 s).
-DEFAULT_ROUNDS = {"ce": (32, 4), "cce": (16, 8)}
+#: CCE (compact contractions, two threads) 32 games, 8 iterations: 0.018 s against 0.024 s at 16.
+DEFAULT_ROUNDS = {"ce": (32, 4), "cce": (32, 8)}
 #: Default host threads: one per usable CPU, at most this (docs/benchmarks.md: two
 #: threads on 2 cores, 500 8x8 games: CE 0.35 s, CCE 0.025 s; one: 0.53 s, 0.031 s).
 MAX_DEFAULT_THREADS = 4
