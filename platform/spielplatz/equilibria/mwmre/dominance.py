@@ -101,30 +101,30 @@ def dominated(problem: DualProblem, alpha: np.ndarray) -> np.ndarray | None:
     cache = problem.__dict__.get("_dominance")
     if cache is None:
         flat = np.arange(int(np.prod(shape))).reshape(shape)
+        starts = np.cumsum([0] + [a * a for a in shape])
         cache = problem.__dict__["_dominance"] = [
             (deviations.player_matrix(problem.payoffs[p], p, n),            # G_p [A_p, R]
              np.ascontiguousarray(deviations.player_matrix(flat, p, n)),     # cells [A_p, R]
              1.0 - np.eye(shape[p]),
-             margin_factor(shape[p]) * float(np.abs(problem.payoffs[p]).max(initial=0.0)))
+             margin_factor(shape[p]) * float(np.abs(problem.payoffs[p]).max(initial=0.0)),
+             slice(int(starts[p]), int(starts[p + 1])))
             for p in range(n)]
     support = problem.support.ravel().copy()
-    starts = np.cumsum([0] + [a * a for a in shape])
     changed, any_change = True, False
     while changed:
         changed = False
         for p in range(n):
-            g, cells, off, margin = cache[p]
+            g, cells, off, margin, duals = cache[p]
             a = shape[p]
-            sp_ = support[cells]                                       # [A_p, R]
-            w = np.maximum(alpha[starts[p]:starts[p + 1]].reshape(a, a), 0.0) * off
+            on = support[cells]                                        # [A_p, R]
+            w = np.maximum(alpha[duals].reshape(a, a), 0.0) * off
             mass = w.sum(axis=1)
-            rows = np.flatnonzero(sp_.any(axis=1) & (mass > 0))
-            if rows.size == 0:
-                continue
-            comb = w[rows] @ g - mass[rows, None] * g[rows]
-            ok = np.where(sp_[rows], comb > margin * mass[rows, None], True).all(axis=1)
-            if ok.any():
-                support[cells[rows[ok]]] = False
+            # every row at once (A_p x A_p products are cheaper than selecting rows)
+            comb = w @ g - mass[:, None] * g
+            ok = (comb > margin * mass[:, None]) | ~on
+            rows = ok.all(axis=1) & (mass > 0) & on.any(axis=1)
+            if rows.any():
+                support[cells[rows]] = False
                 changed = any_change = True
     support = support.reshape(shape)
     if not any_change or not support.any():
