@@ -5,9 +5,10 @@ on the dual of NES appendix Section A, Theorems 1/2, or on the fixed-epsilon
 dual of :mod:`spielplatz.equilibria.mwmre`) is written as a pure JAX function of one game
 and ``jax.vmap``-ed over a chunk of games:
 
-* Newton systems are solved by Jacobi-preconditioned conjugate gradients whose
-  Hessian-vector products are two tensor contractions (the deviation gains and
-  their adjoint, as single ``einsum`` calls), so no constraint matrix is built;
+* Newton systems are solved by conjugate gradients on the Jacobi-scaled system, in
+  float32 (the loss, gradient and line search stay float64), whose Hessian-vector
+  products are two tensor contractions (the deviation gains and their adjoint, as
+  single ``einsum`` calls), so no constraint matrix is built;
 * the line search tries all step lengths of :data:`STEPS` at once (a vectorised
   Armijo search along the projection arc; lengths above 1 take the long steps
   that tails need, where the dual runs off to infinity because the answer has
@@ -17,8 +18,8 @@ and ``jax.vmap``-ed over a chunk of games:
   the games' iteration counts rather than the batch size times the slowest.
 
 Each (chunk shape, concept, formulation) is ``jax.jit``-compiled once and
-cached. Everything runs in float64 inside a scoped ``jax.enable_x64(True)``;
-the global JAX configuration is left alone.
+cached. Everything but the conjugate gradients runs in float64 inside a scoped
+``jax.enable_x64(True)``; the global JAX configuration is left alone.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ CG_FORCING = 0.3
 TIE = 1e-13
 #: Relative curvature (and absolute gradient) below which a dual is frozen.
 DEAD = 1e-13
+#: Duals whose Hessian diagonal is below this fraction of the largest are left out of the
+#: float32 conjugate gradients (they move along ``-grad``; their rows have all but vanished).
+F32_FLOOR = 1e-24
 #: Newton iterations a game may use in the batch before the exact path takes over.
 BATCH_ITERATIONS = 80
 
@@ -98,6 +102,9 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
         notfixed = free_ok.astype(g.dtype)
         ts = jnp.asarray(steps_np, g.dtype)
         ds = features_fn(g)
+        f32 = jnp.float32
+        ds32 = [tuple(None if d is None else d.astype(f32) for d in pair) for pair in ds]
+        onehot32 = onehot.astype(f32)
 
         def eps_terms(sums):
             """``(eps, value term, curvature)`` per player (:func:`dual.epsilon_terms`)."""
@@ -131,15 +138,6 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
                 d = d + st["curv"][owner]
             return notfixed * jnp.maximum(d, 0.0)
 
-        def hvp(st, v):
-            sigma = st["sigma"]
-            u = adjoint_fn(ds, unflat(v))
-            w = sigma * (u - (sigma * u).sum())
-            hv = gains_fn(ds, w)
-            if target_mode:
-                hv = hv + (st["curv"] * (onehot.T @ v))[owner]
-            return hv * notfixed
-
         def newton_direction(st, residual):
             alpha, grad = st["alpha"], st["grad"]
             delta = jnp.minimum(1e-3, residual)
@@ -152,17 +150,31 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             hd = hd_all * freem
             damping = jnp.minimum(residual, 1e-6)
             shift = damping * hd + 1e-14 * jnp.maximum(hd.max(), 1e-300)
-            precond = jnp.where(freem > 0, 1.0 / jnp.maximum(hd + shift, 1e-300), 0.0)
-            b = -grad * freem
+            # Conjugate gradients in float32 on the Jacobi-scaled system S H S y = S b,
+            # x = S y, S = (diag H + shift)^(-1/2): unit diagonal, so float32's range and
+            # precision suffice for a direction solved to a forcing tolerance of at least
+            # 1e-5 (the loss, gradient and line search stay float64). Duals with
+            # curvature below F32_FLOOR of the largest move along -grad, as held ones.
+            solved = (freem > 0) & (hd >= F32_FLOOR * hd.max())
+            scale = jnp.where(solved, 1.0 / jnp.sqrt(jnp.where(solved, hd + shift, 1.0)), 0.0)
+            s32 = scale.astype(f32)
+            sig32 = st["sigma"].astype(f32)
+            diag32 = (shift * scale * scale).astype(f32)
+            curv32 = st["curv"].astype(f32)
 
-            def apply(v):
-                return hvp(st, v * freem) * freem + shift * v
+            def apply(y):
+                v = s32 * y
+                u = adjoint_fn(ds32, unflat(v))
+                hv = gains_fn(ds32, sig32 * (u - (sig32 * u).sum()))
+                if target_mode:
+                    hv = hv + (curv32 * (onehot32.T @ v))[owner]
+                return s32 * hv + diag32 * y
 
-            # jax's conjugate gradients, Jacobi-preconditioned, to the forcing tolerance
-            x, _ = cg(apply, b, tol=jnp.minimum(CG_FORCING, jnp.sqrt(residual)),
-                      maxiter=cg_max, M=lambda r: precond * r)
-            act = active & free_ok
-            return x * freem + jnp.where(act, -grad, 0.0)
+            y, _ = cg(apply, (-scale * grad).astype(f32),
+                      tol=jnp.minimum(CG_FORCING, jnp.sqrt(residual)).astype(f32),
+                      maxiter=cg_max)
+            steep = (active & free_ok) | ((freem > 0) & ~solved)
+            return scale * y.astype(g.dtype) + jnp.where(steep, -grad, 0.0)
 
         def line_search(st, d, residual):
             """All step lengths at once; the lowest loss among those passing Armijo.
