@@ -14,6 +14,7 @@ prediction); the duals of the answers come back in payoff units.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,7 +119,7 @@ class BatchResult:
 def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndarray,
                 eplus: np.ndarray, rho: np.ndarray, concept: str, target_mode: bool, *, tol: float,
                 max_iter: int, chunk: int, steps_per_round: int, threads: int,
-                alpha0: np.ndarray | None = None) -> dict:
+                alpha0: np.ndarray | None = None, eliminate: bool = False) -> dict:
     """Advance every game by rounds of ``steps_per_round`` Newton iterations.
 
     Each round fills a fixed-size chunk with games that are still running
@@ -127,6 +128,7 @@ def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndar
     sum of the games' iteration counts, not the batch size times the slowest.
     With ``threads > 1`` the games are split between that many host threads that feed
     the same compiled function (XLA's own threads barely fill the cores on ops this small).
+    ``eliminate`` (exact CE): proven zeros get ``base`` ``-inf`` as games go (``out["base"]``).
     """
     import jax
 
@@ -136,7 +138,7 @@ def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndar
     out = {"alpha": np.zeros((b, k)) if alpha0 is None else np.array(alpha0, dtype=float),
            "joint": np.zeros((b,) + g.shape[2:]),
            "eps": np.zeros((b, n)), "residual": np.full(b, np.inf),
-           "iterations": np.zeros(b, dtype=int)}
+           "iterations": np.zeros(b, dtype=int), "base": np.array(base, dtype=float)}
 
     def work(games: list, fn: Any) -> None:
         pending = list(games)
@@ -144,12 +146,11 @@ def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndar
             idx = np.array(pending[:chunk])
             pad = np.concatenate([idx, np.full(chunk - idx.size, idx[-1])])
             budget = np.minimum(steps_per_round, max_iter - out["iterations"][pad])
-            # numpy arrays go to the compiled function as they are (jnp.asarray on
-            # each would cost a dispatch per array)
-            res = fn(g[pad], base[pad], eps[pad], target[pad], eplus[pad], rho[pad],
+            # numpy arrays go in as they are (jnp.asarray on each costs a dispatch)
+            res = fn(g[pad], out["base"][pad], eps[pad], target[pad], eplus[pad], rho[pad],
                      out["alpha"][pad], tol, budget)
             res = {key: np.asarray(v)[:idx.size] for key, v in res.items()}
-            for key in ("alpha", "joint", "eps", "residual"):
+            for key in ("alpha", "joint", "eps", "residual", "base"):
                 out[key][idx] = res[key]
             out["iterations"][idx] += res["iterations"]
             finished = ((res["residual"] <= tol) | res["stalled"]
@@ -159,13 +160,11 @@ def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndar
             pending = pending[idx.size:] + running
 
     with jax.enable_x64(True):
-        fn = batch_function((chunk,) + g.shape[1:], concept, target_mode)
+        fn = batch_function((chunk,) + g.shape[1:], concept, target_mode, eliminate)
         threads = int(max(1, min(threads, b // chunk)))
         if threads == 1:
             work(list(range(b)), fn)
         else:
-            from concurrent.futures import ThreadPoolExecutor
-
             parts = [list(range(i, b, threads)) for i in range(threads)]
 
             def run(part: list) -> None:
@@ -286,14 +285,15 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
 
     alpha0 = None if initial_duals is None else warm_start_duals(initial_duals, shape, concept,
                                                                    scales)
+    zeros_ok = concept == "ce" and not target_mode and not np.any(eps)
     out = run_rounds(g, base, eps, target, eplus, rho_int, concept, target_mode,
                       tol=float(tol), max_iter=min(int(max_iter), BATCH_ITERATIONS), chunk=chunk,
-                      steps_per_round=steps_per_round, threads=threads, alpha0=alpha0)
+                      steps_per_round=steps_per_round, threads=threads, alpha0=alpha0,
+                      eliminate=zeros_ok)
     batch_time = time.perf_counter() - start
-
     with single_thread():
-        zeros_ok = concept == "ce" and not target_mode and not np.any(eps)
-        support = batch_dominated(g, out["alpha"]) if zeros_ok else None
+        # zeros proven as Newton went, and by the final duals
+        support = batch_dominated(g, out["alpha"]) & np.isfinite(out["base"]) if zeros_ok else None
         return _finish(payoffs, concept, options_of, first.config, scales, out, fallback,
                        batch_time, support, bool(exact_zeros) and not target_mode)
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from spielplatz.equilibria import deviations
+from spielplatz.equilibria.mwmre.dominance import margin_factor
 from spielplatz.equilibria.mwmre.dual import epsilon_terms
 
 __all__ = ["compile_count", "batch_function", "BATCH_ITERATIONS"]
@@ -66,12 +67,20 @@ DEAD = 1e-13
 #: Duals whose Hessian diagonal is below this fraction of the largest are left out of the
 #: float32 conjugate gradients (they move along ``-grad``; their rows have all but vanished).
 F32_FLOOR = 1e-24
+#: Passes of the dominance certificate per Newton iteration (a dropped recommendation
+#: shrinks the others' supports; what a pass misses, the next iteration finds).
+PRUNE_PASSES = 2
 #: Newton iterations a game may use in the batch before the exact path takes over.
 BATCH_ITERATIONS = 80
 
 
-def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
-    """One game: at most ``steps`` projected Newton iterations from ``alpha0``."""
+def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool) -> Any:
+    """One game: at most ``steps`` projected Newton iterations from ``alpha0``.
+
+    ``eliminate`` (exact CE): after every iteration, the recommendations the duals prove
+    unplayable (the certificate of :func:`~spielplatz.equilibria.mwmre.dominance.dominated`)
+    leave the support: their joint actions get the logit ``-inf`` in ``base`` (exact
+    zeros), and Newton goes on with the smaller problem, whose duals stay finite."""
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -95,6 +104,29 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             start += sizes[p]
         return out
 
+    def view(x, p):                      # joint [A...] -> [A_p, R] (player p first)
+        return jnp.moveaxis(x, p, 0).reshape(shape[p], -1)
+
+    def unview(x, p):
+        moved = (shape[p],) + tuple(a for i, a in enumerate(shape) if i != p)
+        return jnp.moveaxis(x.reshape(moved), 0, p)
+
+    def prune(g, alpha, alive):
+        """``alive`` less the recommendations ``alpha`` proves unplayable (passes of
+        the float64 certificate of :func:`dominance.dominated`, same margin)."""
+        duals = unflat(alpha)
+        for _ in range(PRUNE_PASSES):
+            for p in range(n):
+                gp, on = view(g[p], p), view(alive, p)
+                w = jnp.maximum(duals[p], 0.0) * (1.0 - jnp.eye(shape[p], dtype=g.dtype))
+                mass = w.sum(axis=1)
+                margin = margin_factor(shape[p]) * jnp.abs(gp).max()
+                comb = w @ gp - mass[:, None] * gp
+                rows = (((comb > margin * mass[:, None]) | ~on).all(axis=1)
+                        & (mass > 0) & on.any(axis=1))
+                alive = alive & ~unview(jnp.broadcast_to(rows[:, None], gp.shape), p)
+        return alive
+
     def single(g, base, eps, target, eps_plus, rho, alpha0, tol, steps):
         onehot = jnp.asarray(onehot_np)
         owner = jnp.asarray(owner_np)
@@ -112,7 +144,7 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
                 return epsilon_terms(sums, target_epsilon=target, eps_plus=eps_plus, rho=rho)
             return epsilon_terms(sums, epsilon=eps)
 
-        def value_of(alpha):
+        def value_of(alpha, base):
             """Dual loss (proof form of Theorem 1) and the unnormalised logits."""
             z = base - adjoint_fn(ds, unflat(alpha))
             m = z.max()
@@ -120,14 +152,14 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             _, term, _ = eps_terms(onehot.T @ (alpha * notfixed))
             return lz + term.sum(), z - lz
 
-        def evaluate(alpha):
-            value, logp = value_of(alpha)
+        def evaluate(alpha, base):
+            value, logp = value_of(alpha, base)
             sigma = jnp.exp(logp)
             eps_now, _, curv = eps_terms(onehot.T @ (alpha * notfixed))
             gains = gains_fn(ds, sigma)
             grad = notfixed * (eps_now[owner] - gains)
             return dict(alpha=alpha, sigma=sigma, value=value, gains=gains, grad=grad,
-                        eps=eps_now, curv=curv)
+                        eps=eps_now, curv=curv, base=base)
 
         def residual_of(st):
             return jnp.abs(st["alpha"] - jnp.maximum(st["alpha"] - st["grad"], 0.0)).max()
@@ -185,14 +217,18 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             """
             alpha, grad, value = st["alpha"], st["grad"], st["value"]
             trials = jnp.maximum(alpha[None, :] + ts[:, None] * d[None, :], 0.0) * notfixed
-            values = jax.vmap(lambda a: value_of(a)[0])(trials)
+            values = jax.vmap(lambda a: value_of(a, st["base"])[0])(trials)
             dec = (alpha[None, :] - trials) @ grad
             slack = jnp.where(ts <= 1.0, 1e-15 * jnp.abs(value), 0.0)
             ok = (values <= value - 1e-4 * dec + slack) & jnp.isfinite(values)
             best = jnp.argmin(jnp.where(ok, values, jnp.inf))
             tie = TIE * (1.0 + jnp.abs(value))
             best = jnp.where(ok[unit] & (values[unit] <= values[best] + tie), unit, best)
-            new = evaluate(trials[jnp.where(ok.any(), best, unit)])
+            chosen = trials[jnp.where(ok.any(), best, unit)]
+            base = st["base"]
+            if eliminate:   # the recommendations the new duals prove unplayable leave
+                base = jnp.where(prune(g, chosen, jnp.isfinite(base)), base, -jnp.inf)
+            new = evaluate(chosen, base)
             new_res = residual_of(new)
             accept = ok.any() | (new_res < residual)
             return new, new_res, accept
@@ -209,27 +245,31 @@ def _make_single(shape: tuple, concept: str, target_mode: bool) -> Any:
             residual = jnp.where(accept, new_res, residual)
             return st, residual, it + 1, ~accept
 
-        st0 = evaluate(alpha0 * notfixed)
+        st0 = evaluate(alpha0 * notfixed, base)
         st, residual, it, stalled = lax.while_loop(outer_cond, outer_body,
                                                    (st0, residual_of(st0), 0, False))
         return {"joint": st["sigma"], "alpha": st["alpha"], "eps": st["eps"],
-                "residual": residual, "iterations": it, "stalled": stalled}
+                "residual": residual, "iterations": it, "stalled": stalled,
+                "base": st["base"]}
 
     return single
 
 
-def batch_function(batch_shape: tuple, concept: str, target_mode: bool) -> Any:
+def batch_function(batch_shape: tuple, concept: str, target_mode: bool,
+                   eliminate: bool = False) -> Any:
     """The jitted, vmapped solver for a chunk of payoffs ``batch_shape`` ``[C, N, A...]`` (cached).
 
     Arguments: ``(G, base, eps, target, eps_plus, rho, alpha0, tol, steps)``, ``steps``
-    the per-game iteration budget ``[C]``.
+    the per-game iteration budget ``[C]``; ``base`` is ``-inf`` on joint actions already
+    proven unplayable. Returns the games' new ``base`` too (``eliminate``: see
+    :func:`_make_single`).
     """
-    key = (tuple(batch_shape), concept, bool(target_mode))
+    key = (tuple(batch_shape), concept, bool(target_mode), bool(eliminate))
     fn = _CACHE.get(key)
     if fn is None:
         import jax
 
-        single = _make_single(tuple(batch_shape[2:]), concept, target_mode)
+        single = _make_single(tuple(batch_shape[2:]), concept, target_mode, bool(eliminate))
 
         def traced(*args):
             _TRACES["count"] += 1           # runs only while tracing
