@@ -121,7 +121,11 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
             used_lp, route = True, "lp"
             if (support != problem.support).any():
                 problem = problem.restrict(support)
-                res = newton(problem, tol=opts.tol, max_iter=opts.max_iter)
+                warm = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=res.alpha)
+                res = warm if warm.converged else newton(problem, tol=opts.tol,
+                                                         max_iter=opts.max_iter)
+                if res is not warm:
+                    total += warm.iterations
             elif not res.converged:
                 res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=res.alpha)
             total += res.iterations
