@@ -30,8 +30,8 @@ OPTIONS = (
            "network's)"),
     Option("fallback", "bool", True, "re-solve games the batched path does not certify on the "
            "exact single-game path", batch_only=True),
-    Option("chunk", "int", None, "games advanced together by one compiled call (default: 32 "
-           "for CE, 16 for CCE)", minimum=1, nullable=True, batch_only=True),
+    Option("chunk", "int", None, "games advanced together by one compiled call (default: 32)",
+           minimum=1, nullable=True, batch_only=True),
     Option("steps_per_round", "int", None, "Newton iterations per call before finished games "
            "leave the chunk (default: 4 for CE, 8 for CCE)", minimum=1, nullable=True,
            batch_only=True),

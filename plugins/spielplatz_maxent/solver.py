@@ -151,7 +151,7 @@ class MaxEntSolver:
             Re-solve uncertified games on the exact single-game path.
         chunk : int, optional
             Games advanced together by one compiled call (the compiled shape);
-            32 for CE and 16 for CCE by default.
+            32 by default.
         steps_per_round : int, optional
             Newton iterations per call before finished games leave the chunk; 4 for
             CE and 8 for CCE by default.
