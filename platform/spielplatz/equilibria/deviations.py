@@ -174,13 +174,14 @@ def feature_contractions(shape: Sequence[int], concept: str = "ce") -> tuple:
 
     Returns ``features``, ``gains``, ``adjoint`` and ``second`` (jax functions, fit for
     ``jit``/``vmap``) for games of ``shape``: the batched MWMRE kernel applies
-    them dozens of times per Newton step, where forming the deviation differences
-    once beats the player views above (measured: 0.52 s against 0.70 s for 500
-    8x8 CE games). ``features(G)`` precomputes, per player, the deviation tensor
-    ``D_p[z, a] = G_p(z, a_-p) - G_p(a)`` and its square, laid out for batched
-    dot products (CE: ``[x, z, R]`` with ``x = a_p`` and ``R`` the other
-    players' joint actions); CCE keeps ``G_p`` ``[A_p, R]`` alone, from
-    which its contractions follow at a fraction of the memory; then, per player,
+    them dozens of times per Newton step. For CE, ``features(G)`` precomputes per
+    player the deviation tensor ``D_p[z, a] = G_p(z, a_-p) - G_p(a)`` and its square
+    as ``[x, z, R]`` (``x = a_p``, ``R`` the other players' joint actions): its
+    ``einsum`` contractions beat both the player views above (500 8x8 games: 0.52 s
+    against 0.70 s) and matrix products with ``G_p`` (0.32 s against 0.40 s). For
+    CCE the tensor would repeat ``G_p`` ``A_p`` times: ``features`` keeps ``G_p``
+    ``[A_p, R]`` and the contractions are matrix products with it (8x less memory;
+    500 8x8 games 0.020 s against 0.025 s). Then, per player,
 
     * ``gains(D, sigma)``: the CE gains ``sum_{a: a_p = x} sigma(a) D_p[z, a]``
       (``[A_p, A_p]``, zero diagonal) or CCE gains ``sum_a sigma(a) D_p[z, a]``,

@@ -22,12 +22,14 @@ import numpy as np
 
 from spielplatz.equilibria import deviations
 from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify, rounding_bound
-from spielplatz.equilibria.mwmre.config import (KKT_TOLERANCE, prepare, warm_start_duals,
+from spielplatz.equilibria.mwmre.config import (KKT_TOLERANCE, per_game, prepare,
+                                                warm_start_duals,
                                                 welfare_values)
 from spielplatz.equilibria.mwmre.dominance import batch_dominated, certified_zeros
 from spielplatz.equilibria.mwmre.dual import unflatten_duals
-from spielplatz.equilibria.mwmre.exact import solve_exact, status_of
-from spielplatz.equilibria.mwmre.kernel import BATCH_ITERATIONS, batch_function
+from spielplatz.equilibria.mwmre.exact import result_of, solve_exact
+from spielplatz.equilibria.mwmre.kernel import (BATCH_ITERATIONS, FLOAT32_TOLERANCE,
+                                                batch_function, dual_gaps_ok)
 from spielplatz.equilibria.mwmre.problem import single_thread
 from spielplatz.errors import SpielplatzError
 from spielplatz.system import resources
@@ -40,8 +42,8 @@ __all__ = ["solve_batch", "BatchResult", "DEFAULT_ROUNDS"]
 #: 32 games, 4 iterations per call: 0.40 s against 0.50 s at 64 (8 and 16: 0.59-0.60 s);
 #: CCE (compact contractions, two threads) 32 games, 8 iterations: 0.018 s against 0.024 s at 16.
 DEFAULT_ROUNDS = {"ce": (32, 4), "cce": (32, 8)}
-#: Default host threads: one per usable CPU, at most this (docs/benchmarks.md: two
-#: threads on 2 cores, 500 8x8 games: CE 0.35 s, CCE 0.025 s; one: 0.53 s, 0.031 s).
+#: Default host threads: one per usable CPU, at most this (docs/benchmarks.md, second
+#: pass: two threads on 2 cores, 500 8x8 games CE 0.35 s, CCE 0.025 s; one 0.53 s, 0.031 s).
 MAX_DEFAULT_THREADS = 4
 #: Masses below this count as zeros of the answer (``support_routes``).
 VANISHING = 1e-9
@@ -64,7 +66,9 @@ class BatchResult:
     config : dict
         The validated options (per-game arrays left out).
     duals : list of ndarray
-        Per player ``[B, A_p, A_p]`` (CE) or ``[B, A_p]`` (CCE): the dual minimisers.
+        Per player ``[B, A_p, A_p]`` (CE) or ``[B, A_p]`` (CCE): the dual minimisers on
+        each answer's support (recommendations proven unplayable keep the duals that
+        proved it; a warm start from them proves those zeros again at once).
     residuals : dict
         ``kkt``: the projected dual gradient per game ``[B]`` (range-1 units).
     certificate : dict
@@ -138,7 +142,8 @@ def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndar
     out = {"alpha": np.zeros((b, k)) if alpha0 is None else np.array(alpha0, dtype=float),
            "joint": np.zeros((b,) + g.shape[2:]),
            "eps": np.zeros((b, n)), "residual": np.full(b, np.inf),
-           "iterations": np.zeros(b, dtype=int), "base": np.array(base, dtype=float)}
+           "iterations": np.zeros(b, dtype=int), "base": np.array(base, dtype=float),
+           "value": np.zeros(b)}
 
     def work(games: list, fn: Any) -> None:
         pending = list(games)
@@ -150,7 +155,7 @@ def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndar
             res = fn(g[pad], out["base"][pad], eps[pad], target[pad], eplus[pad], rho[pad],
                      out["alpha"][pad], tol, budget)
             res = {key: np.asarray(v)[:idx.size] for key, v in res.items()}
-            for key in ("alpha", "joint", "eps", "residual", "base"):
+            for key in ("alpha", "joint", "eps", "residual", "base", "value"):
                 out[key][idx] = res[key]
             out["iterations"][idx] += res["iterations"]
             finished = ((res["residual"] <= tol) | res["stalled"]
@@ -160,7 +165,8 @@ def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndar
             pending = pending[idx.size:] + running
 
     with jax.enable_x64(True):
-        fn = batch_function((chunk,) + g.shape[1:], concept, target_mode, eliminate)
+        fn = batch_function((chunk,) + g.shape[1:], concept, target_mode, eliminate,
+                            precise=tol < FLOAT32_TOLERANCE)
         threads = int(max(1, min(threads, b // chunk)))
         if threads == 1:
             work(list(range(b)), fn)
@@ -174,19 +180,8 @@ def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndar
             with ThreadPoolExecutor(threads) as pool:
                 for f in [pool.submit(run, part) for part in parts]:
                     f.result()
+    out["dual_ok"] = dual_gaps_ok(out, target_mode)
     return out
-
-
-def _per_game(value: Any, b: int, shape: tuple, name: str) -> list:
-    """``value`` for every game: ``None``, one ``[A...]`` array, or ``[B, A...]``."""
-    if value is None:
-        return [None] * b
-    arr = np.asarray(value, dtype=float)
-    if arr.shape == shape:
-        return [arr] * b
-    if arr.shape == (b,) + shape:
-        return list(arr)
-    raise SpielplatzError(f"{name} must have shape {shape} or {(b,) + shape}, got {arr.shape}")
 
 
 def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.0,
@@ -206,8 +201,9 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     concept's default (:data:`DEFAULT_ROUNDS`, :data:`MAX_DEFAULT_THREADS`).
 
     Zeros: for exact CE (``epsilon = 0``) the joint actions the batch's duals prove
-    unplayable (:func:`~spielplatz.equilibria.mwmre.dominance.batch_dominated`) are
-    returned as exact zeros (``support_routes`` ``"dominance"``); other masses below
+    unplayable (the kernel drops them as Newton goes, and
+    :func:`~spielplatz.equilibria.mwmre.dominance.batch_dominated` checks the final duals)
+    are returned as exact zeros (``support_routes`` ``"dominance"``); other masses below
     ``1e-9`` stay as the batch found them (``"vanishing"``) unless ``exact_zeros``
     (with ``fallback``; not in target mode) re-solves those games on the exact path,
     whose support LP finds their zeros (a re-solve that is not certified keeps the
@@ -239,8 +235,8 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     shape = payoffs.shape[2:]
     if isinstance(welfare, str):
         welfare = welfare_values(payoffs, welfare, player_axis=1)
-    priors = _per_game(prior, b, shape, "prior")
-    welfares = _per_game(welfare, b, shape, "welfare")
+    priors = per_game(prior, b, shape, "prior")
+    welfares = per_game(welfare, b, shape, "welfare")
     options = dict(mu=mu, epsilon=epsilon, target_epsilon=target_epsilon, rho=rho,
                    eps_plus=eps_plus, tol=tol, max_iter=max_iter)
     first = prepare(payoffs[0], prior=priors[0], welfare=welfares[0], **options)  # validates
@@ -312,7 +308,7 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
     achieved = deviations.batch_epsilons(payoffs, joints, concept)
     violations = (achieved - eps_req).max(axis=1)
     certified = (violations <= GAP_TOLERANCE * scales) & (residuals <= KKT_TOLERANCE) \
-        & np.all(np.isfinite(joints.reshape(b, -1)), axis=1)
+        & np.all(np.isfinite(joints.reshape(b, -1)), axis=1) & out["dual_ok"]
     # borderline games (within rounding of the tolerance) are decided rigorously
     # (the window is the certificate's rigorous rounding bound for this game size)
     window = rounding_bound(int(np.prod(payoffs.shape[2:])) + max(payoffs.shape[2:])) * scales
@@ -329,21 +325,23 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             # warm start from the batch's duals (solve_exact restarts from zero if needed)
             lp_first = opts_i.target is None and bool(joints[i].min() < VANISHING)
             res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i], lp_first=lp_first)
-            eps_i = res.eps_required * scales[i]
-            cert = certify(payoffs[i], res.joint, concept, epsilon=eps_i)
-            if for_zeros[i] and not (cert.certified and res.residual <= KKT_TOLERANCE):
+            if not np.isfinite(res.joint).all():
+                continue            # (the batch's answer stays, uncertified)
+            # certified as the single-game path does: the nearest (C)CE if Newton fell short
+            found = result_of(payoffs[i], concept, opts_i, res)
+            if for_zeros[i] and found.status != "optimal":
                 continue            # keep the certified batch answer and its small masses
-            joints[i] = res.joint
-            achieved[i] = np.asarray(deviations.epsilons(payoffs[i], res.joint, concept))
-            eps_req[i] = eps_i
+            joints[i] = found.joint
+            achieved[i] = np.asarray(deviations.epsilons(payoffs[i], found.joint, concept))
+            eps_req[i] = found.epsilon_required
             violations[i] = (achieved[i] - eps_req[i]).max()
             residuals[i] = res.residual
             alphas[i] = res.duals
             iterations[i] += res.iterations
             routes[i] = ("vanishing" if res.support_route == "none"
-                         and res.joint.min() < VANISHING else res.support_route)
-            statuses[i] = status_of(cert.certified, res.residual)
-            certified[i] = cert.certified
+                         and found.joint.min() < VANISHING else res.support_route)
+            statuses[i] = found.status
+            certified[i] = found.certificate.certified
             paths[i] = "exact"
     config = dict(config)
     config.pop("prior", None)

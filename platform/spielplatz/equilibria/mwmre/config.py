@@ -13,7 +13,8 @@ from spielplatz.equilibria import deviations
 from spielplatz.errors import SpielplatzError
 from spielplatz.validation import as_float, as_int, finite_float, per_player
 
-__all__ = ["Options", "prepare", "warm_start_duals", "welfare_values", "KKT_TOLERANCE"]
+__all__ = ["Options", "prepare", "warm_start_duals", "welfare_values", "per_game",
+           "KKT_TOLERANCE"]
 
 #: Projected dual gradient certified for status ``"optimal"`` (range-1 units).
 KKT_TOLERANCE = 1e-8
@@ -209,3 +210,15 @@ def prepare(payoffs: np.ndarray, *, prior: Any = None, mu: Any = 0.0, welfare: A
                    epsilon=eps_fixed, target=target, eps_plus=eplus, rho=rho_int, tol=tol,
                    max_iter=max_iter, config=config,
                    welfare_offset=float(mu * w.max()) if mu != 0 else 0.0)
+
+
+def per_game(value: Any, b: int, shape: tuple, name: str) -> list:
+    """``value`` for every game: ``None``, one ``[A...]`` array, or ``[B, A...]``."""
+    if value is None:
+        return [None] * b
+    arr = np.asarray(value, dtype=float)
+    if arr.shape == shape:
+        return [arr] * b
+    if arr.shape == (b,) + shape:
+        return list(arr)
+    raise SpielplatzError(f"{name} must have shape {shape} or {(b,) + shape}, got {arr.shape}")

@@ -189,4 +189,7 @@ def certified_zeros(joints: np.ndarray, support: np.ndarray | None,
         proven = (~support).any(axis=axes)
         left = (support & (joints < vanishing)).any(axis=axes)
         routes[proven & ~left] = "dominance"
-    return joints / joints.sum(axis=axes, keepdims=True), routes
+    total = joints.sum(axis=axes, keepdims=True)
+    # (a game whose every mass the certificate removed fails certification and is
+    # re-solved: its joint is left as it is, not divided by zero)
+    return np.where(total > 0, joints / np.where(total > 0, total, 1.0), joints), routes

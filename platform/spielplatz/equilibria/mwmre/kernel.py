@@ -6,20 +6,24 @@ dual of :mod:`spielplatz.equilibria.mwmre`) is written as a pure JAX function of
 and ``jax.vmap``-ed over a chunk of games:
 
 * Newton systems are solved by conjugate gradients on the Jacobi-scaled system, in
-  float32 (the loss, gradient and line search stay float64), whose Hessian-vector
-  products are two tensor contractions (the deviation gains and their adjoint, as
-  single ``einsum`` calls), so no constraint matrix is built;
+  float32 unless the tolerance asks for more (the loss, gradient and line search stay
+  float64), whose Hessian-vector products are two tensor contractions (the deviation
+  gains and their adjoint, :func:`~spielplatz.equilibria.deviations.feature_contractions`),
+  so no constraint matrix is built;
 * the line search tries all step lengths of :data:`STEPS` at once (a vectorised
   Armijo search along the projection arc; lengths above 1 take the long steps
   that tails need, where the dual runs off to infinity because the answer has
   zeros and Newton alone moves about one unit per iteration);
+* for exact CE, the recommendations the duals prove unplayable leave the support as
+  Newton goes (their joint actions get the logit ``-inf``: exact zeros);
 * games are advanced in rounds of a few iterations on fixed-size chunks;
   a game that has converged frees its slot, so the work is about the sum of
   the games' iteration counts rather than the batch size times the slowest.
 
-Each (chunk shape, concept, formulation) is ``jax.jit``-compiled once and
-cached. Everything but the conjugate gradients runs in float64 inside a scoped
-``jax.enable_x64(True)``; the global JAX configuration is left alone.
+Each (chunk shape, concept, formulation, elimination, CG precision) is
+``jax.jit``-compiled once and cached. Everything but the conjugate gradients runs in
+float64 inside a scoped ``jax.enable_x64(True)``; the global JAX configuration is left
+alone.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre.dominance import margin_factor
 from spielplatz.equilibria.mwmre.dual import epsilon_terms
 
-__all__ = ["compile_count", "batch_function", "BATCH_ITERATIONS"]
+__all__ = ["compile_count", "batch_function", "dual_gaps_ok", "BATCH_ITERATIONS"]
 
 _CACHE: dict = {}
 _TRACES = {"count": 0}
@@ -67,6 +71,9 @@ DEAD = 1e-13
 #: Duals whose Hessian diagonal is below this fraction of the largest are left out of the
 #: float32 conjugate gradients (they move along ``-grad``; their rows have all but vanished).
 F32_FLOOR = 1e-24
+#: Tolerances on the projected gradient below this get float64 conjugate gradients (float32
+#: directions rarely bring a game further).
+FLOAT32_TOLERANCE = 1e-10
 #: Passes of the dominance certificate per Newton iteration (a dropped recommendation
 #: shrinks the others' supports; what a pass misses, the next iteration finds).
 PRUNE_PASSES = 2
@@ -74,13 +81,17 @@ PRUNE_PASSES = 2
 BATCH_ITERATIONS = 80
 
 
-def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool) -> Any:
+def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool,
+                 precise: bool = False) -> Any:
     """One game: at most ``steps`` projected Newton iterations from ``alpha0``.
 
     ``eliminate`` (exact CE): after every iteration, the recommendations the duals prove
     unplayable (the certificate of :func:`~spielplatz.equilibria.mwmre.dominance.dominated`)
     leave the support: their joint actions get the logit ``-inf`` in ``base`` (exact
-    zeros), and Newton goes on with the smaller problem, whose duals stay finite."""
+    zeros), and Newton goes on with the smaller problem, whose duals stay finite; the
+    starting duals are checked first (a warm start from a batch's own answer).
+    ``precise``: conjugate gradients in float64 (tolerances below
+    :data:`FLOAT32_TOLERANCE`)."""
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -104,28 +115,28 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool)
             start += sizes[p]
         return out
 
-    def view(x, p):                      # joint [A...] -> [A_p, R] (player p first)
-        return jnp.moveaxis(x, p, 0).reshape(shape[p], -1)
-
-    def unview(x, p):
-        moved = (shape[p],) + tuple(a for i, a in enumerate(shape) if i != p)
-        return jnp.moveaxis(x.reshape(moved), 0, p)
+    off = [1.0 - np.eye(a) for a in shape]
+    # a recommendation's rows as a joint-shaped mask (broadcast over the others' actions)
+    along = [tuple(a if i == p else 1 for i, a in enumerate(shape)) for p in range(n)]
 
     def prune(g, alpha, alive):
         """``alive`` less the recommendations ``alpha`` proves unplayable (passes of
-        the float64 certificate of :func:`dominance.dominated`, same margin)."""
+        the float64 certificate of :func:`dominance.dominated`, same margin); never
+        empty (a support that holds a CE cannot be emptied by a valid certificate)."""
         duals = unflat(alpha)
+        gs = [deviations.player_matrix(g[p], p, n) for p in range(n)]      # [A_p, R]
+        margins = [margin_factor(shape[p]) * jnp.abs(gs[p]).max() for p in range(n)]
+        start = alive
         for _ in range(PRUNE_PASSES):
             for p in range(n):
-                gp, on = view(g[p], p), view(alive, p)
-                w = jnp.maximum(duals[p], 0.0) * (1.0 - jnp.eye(shape[p], dtype=g.dtype))
+                on = deviations.player_matrix(alive, p, n)
+                w = jnp.maximum(duals[p], 0.0) * off[p]
                 mass = w.sum(axis=1)
-                margin = margin_factor(shape[p]) * jnp.abs(gp).max()
-                comb = w @ gp - mass[:, None] * gp
-                rows = (((comb > margin * mass[:, None]) | ~on).all(axis=1)
+                comb = w @ gs[p] - mass[:, None] * gs[p]
+                rows = (((comb > margins[p] * mass[:, None]) | ~on).all(axis=1)
                         & (mass > 0) & on.any(axis=1))
-                alive = alive & ~unview(jnp.broadcast_to(rows[:, None], gp.shape), p)
-        return alive
+                alive = alive & ~rows.reshape(along[p])
+        return jnp.where(alive.any(), alive, start)
 
     def single(g, base, eps, target, eps_plus, rho, alpha0, tol, steps):
         onehot = jnp.asarray(onehot_np)
@@ -134,7 +145,7 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool)
         notfixed = free_ok.astype(g.dtype)
         ts = jnp.asarray(steps_np, g.dtype)
         ds = features_fn(g)
-        f32 = jnp.float32
+        f32 = jnp.float64 if precise else jnp.float32      # the CG's precision
         ds32 = [tuple(None if d is None else d.astype(f32) for d in pair) for pair in ds]
         onehot32 = onehot.astype(f32)
 
@@ -186,8 +197,9 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool)
             # x = S y, S = (diag H + shift)^(-1/2): unit diagonal, so float32's range and
             # precision suffice for a direction solved to a forcing tolerance of at least
             # 1e-5 (the loss, gradient and line search stay float64). Duals with
-            # curvature below F32_FLOOR of the largest move along -grad, as held ones.
-            solved = (freem > 0) & (hd >= F32_FLOOR * hd.max())
+            # curvature below F32_FLOOR of the largest (or below 1e-30 in range-1 units)
+            # move along -grad, as held ones; so does any whose CG result is not finite.
+            solved = (freem > 0) & (hd >= jnp.maximum(F32_FLOOR * hd.max(), 1e-30))
             scale = jnp.where(solved, 1.0 / jnp.sqrt(jnp.where(solved, hd + shift, 1.0)), 0.0)
             s32 = scale.astype(f32)
             sig32 = st["sigma"].astype(f32)
@@ -205,8 +217,10 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool)
             y, _ = cg(apply, (-scale * grad).astype(f32),
                       tol=jnp.minimum(CG_FORCING, jnp.sqrt(residual)).astype(f32),
                       maxiter=cg_max)
+            x = scale * y.astype(g.dtype)
             steep = (active & free_ok) | ((freem > 0) & ~solved)
-            return scale * y.astype(g.dtype) + jnp.where(steep, -grad, 0.0)
+            x = jnp.where(jnp.isfinite(x).all(), x, jnp.where(solved, -grad, 0.0))
+            return x + jnp.where(steep, -grad, 0.0)
 
         def line_search(st, d, residual):
             """All step lengths at once; the lowest loss among those passing Armijo.
@@ -230,7 +244,10 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool)
                 base = jnp.where(prune(g, chosen, jnp.isfinite(base)), base, -jnp.inf)
             new = evaluate(chosen, base)
             new_res = residual_of(new)
-            accept = ok.any() | (new_res < residual)
+            # without an Armijo step, a smaller residual is progress only if the loss did
+            # not grow (a growing loss can collapse the joint onto a pure CE whose
+            # projected gradient underflows to 0)
+            accept = ok.any() | ((new_res < residual) & (new["value"] <= value + tie))
             return new, new_res, accept
 
         def outer_cond(c):
@@ -245,31 +262,57 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool)
             residual = jnp.where(accept, new_res, residual)
             return st, residual, it + 1, ~accept
 
-        st0 = evaluate(alpha0 * notfixed, base)
+        start = alpha0 * notfixed
+        if eliminate:       # duals from a batch's own answer prove its zeros again
+            base = jnp.where(prune(g, start, jnp.isfinite(base)), base, -jnp.inf)
+        st0 = evaluate(start, base)
         st, residual, it, stalled = lax.while_loop(outer_cond, outer_body,
                                                    (st0, residual_of(st0), 0, False))
         return {"joint": st["sigma"], "alpha": st["alpha"], "eps": st["eps"],
                 "residual": residual, "iterations": it, "stalled": stalled,
-                "base": st["base"]}
+                "base": st["base"], "value": st["value"]}
 
     return single
 
 
+def dual_gaps_ok(out: dict, target_mode: bool) -> np.ndarray:
+    """Per game, whether the kernel's dual loss matches its joint's objective (bool ``[B]``).
+
+    With a fixed epsilon, weak duality makes ``loss - sum sigma (base - log sigma)`` equal
+    ``alpha . grad``, at most :data:`~spielplatz.equilibria.mwmre.config.KKT_TOLERANCE`
+    per unit of dual mass and constraint at a certified answer. A joint collapsed onto
+    a pure CE by duals that ran off (whose projected gradient underflows to 0 in float64)
+    fails by orders of magnitude. Target mode's duals are bounded by ``rho``: all true.
+    """
+    from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE
+
+    b = out["joint"].shape[0]
+    if target_mode:
+        return np.ones(b, dtype=bool)
+    sigma = out["joint"].reshape(b, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(sigma > 0, sigma * (out["base"].reshape(b, -1) - np.log(sigma)), 0.0)
+    gap = out["value"] - terms.sum(axis=1)
+    alpha = out["alpha"]
+    return np.abs(gap) <= KKT_TOLERANCE * (1.0 + np.abs(alpha).sum(axis=1) + alpha.shape[1])
+
+
 def batch_function(batch_shape: tuple, concept: str, target_mode: bool,
-                   eliminate: bool = False) -> Any:
+                   eliminate: bool = False, precise: bool = False) -> Any:
     """The jitted, vmapped solver for a chunk of payoffs ``batch_shape`` ``[C, N, A...]`` (cached).
 
     Arguments: ``(G, base, eps, target, eps_plus, rho, alpha0, tol, steps)``, ``steps``
     the per-game iteration budget ``[C]``; ``base`` is ``-inf`` on joint actions already
-    proven unplayable. Returns the games' new ``base`` too (``eliminate``: see
-    :func:`_make_single`).
+    proven unplayable. Returns the games' new ``base`` and dual loss too (``eliminate``,
+    ``precise``: see :func:`_make_single`).
     """
-    key = (tuple(batch_shape), concept, bool(target_mode), bool(eliminate))
+    key = (tuple(batch_shape), concept, bool(target_mode), bool(eliminate), bool(precise))
     fn = _CACHE.get(key)
     if fn is None:
         import jax
 
-        single = _make_single(tuple(batch_shape[2:]), concept, target_mode, bool(eliminate))
+        single = _make_single(tuple(batch_shape[2:]), concept, target_mode, bool(eliminate),
+                              bool(precise))
 
         def traced(*args):
             _TRACES["count"] += 1           # runs only while tracing
