@@ -145,9 +145,9 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool,
         notfixed = free_ok.astype(g.dtype)
         ts = jnp.asarray(steps_np, g.dtype)
         ds = features_fn(g)
-        f32 = jnp.float64 if precise else jnp.float32      # the CG's precision
-        ds32 = [tuple(None if d is None else d.astype(f32) for d in pair) for pair in ds]
-        onehot32 = onehot.astype(f32)
+        cg_dtype = jnp.float64 if precise else jnp.float32      # the CG's precision
+        ds_cg = [tuple(None if d is None else d.astype(cg_dtype) for d in pair) for pair in ds]
+        onehot_cg = onehot.astype(cg_dtype)
 
         def eps_terms(sums):
             """``(eps, value term, curvature)`` per player (:func:`dual.epsilon_terms`)."""
@@ -193,29 +193,30 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool,
             hd = hd_all * freem
             damping = jnp.minimum(residual, 1e-6)
             shift = damping * hd + 1e-14 * jnp.maximum(hd.max(), 1e-300)
-            # Conjugate gradients in float32 on the Jacobi-scaled system S H S y = S b,
-            # x = S y, S = (diag H + shift)^(-1/2): unit diagonal, so float32's range and
-            # precision suffice for a direction solved to a forcing tolerance of at least
-            # 1e-5 (the loss, gradient and line search stay float64). Duals with
-            # curvature below F32_FLOOR of the largest (or below 1e-30 in range-1 units)
-            # move along -grad, as held ones; so does any whose CG result is not finite.
+            # Conjugate gradients in cg_dtype (float32 unless precise) on the Jacobi-scaled
+            # system S H S y = S b, x = S y, S = (diag H + shift)^(-1/2): unit diagonal, so
+            # float32's range and precision suffice for a direction solved to a forcing
+            # tolerance of at least 1e-5 (the loss, gradient and line search stay float64).
+            # Duals with curvature below F32_FLOOR of the largest (or below 1e-30 in range-1
+            # units) move along -grad, as held ones; so does any whose CG result is not
+            # finite.
             solved = (freem > 0) & (hd >= jnp.maximum(F32_FLOOR * hd.max(), 1e-30))
             scale = jnp.where(solved, 1.0 / jnp.sqrt(jnp.where(solved, hd + shift, 1.0)), 0.0)
-            s32 = scale.astype(f32)
-            sig32 = st["sigma"].astype(f32)
-            diag32 = (shift * scale * scale).astype(f32)
-            curv32 = st["curv"].astype(f32)
+            s_cg = scale.astype(cg_dtype)
+            sig_cg = st["sigma"].astype(cg_dtype)
+            diag_cg = (shift * scale * scale).astype(cg_dtype)
+            curv_cg = st["curv"].astype(cg_dtype)
 
             def apply(y):
-                v = s32 * y
-                u = adjoint_fn(ds32, unflat(v))
-                hv = gains_fn(ds32, sig32 * (u - (sig32 * u).sum()))
+                v = s_cg * y
+                u = adjoint_fn(ds_cg, unflat(v))
+                hv = gains_fn(ds_cg, sig_cg * (u - (sig_cg * u).sum()))
                 if target_mode:
-                    hv = hv + (curv32 * (onehot32.T @ v))[owner]
-                return s32 * hv + diag32 * y
+                    hv = hv + (curv_cg * (onehot_cg.T @ v))[owner]
+                return s_cg * hv + diag_cg * y
 
-            y, _ = cg(apply, (-scale * grad).astype(f32),
-                      tol=jnp.minimum(CG_FORCING, jnp.sqrt(residual)).astype(f32),
+            y, _ = cg(apply, (-scale * grad).astype(cg_dtype),
+                      tol=jnp.minimum(CG_FORCING, jnp.sqrt(residual)).astype(cg_dtype),
                       maxiter=cg_max)
             x = scale * y.astype(g.dtype)
             steep = (active & free_ok) | ((freem > 0) & ~solved)
