@@ -23,8 +23,7 @@ import numpy as np
 from spielplatz.equilibria import deviations
 from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify, rounding_bound
 from spielplatz.equilibria.mwmre.config import (KKT_TOLERANCE, per_game, prepare,
-                                                warm_start_duals,
-                                                welfare_values)
+                                                warm_start_duals, welfare_values)
 from spielplatz.equilibria.mwmre.dominance import batch_dominated, certified_zeros
 from spielplatz.equilibria.mwmre.dual import unflatten_duals
 from spielplatz.equilibria.mwmre.exact import result_of, solve_exact

@@ -12,6 +12,8 @@ without such a certificate.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from spielplatz.equilibria import deviations
@@ -19,8 +21,8 @@ from spielplatz.equilibria.mwmre.config import Options
 from spielplatz.equilibria.mwmre.newton import min_mass, newton
 from spielplatz.equilibria.mwmre.problem import DualProblem
 
-__all__ = ["newton_eliminating", "dominated", "batch_dominated", "certified_zeros",
-           "margin_factor", "DOMINANCE_PATIENCE"]
+__all__ = ["newton_eliminating", "dominated", "dominated_rows", "batch_dominated",
+           "certified_zeros", "margin_factor", "DOMINANCE_PATIENCE"]
 
 #: Newton iterations of a collapsing phase that may still end in a dominance
 #: certificate (:func:`dominated`) before the support LP is run instead.
@@ -84,6 +86,21 @@ def margin_factor(actions: int) -> float:
     return max(1e-12, 8.0 * (actions + 2) * 2.0 ** -53)
 
 
+def dominated_rows(duals: Any, g: Any, margin: Any, on: Any, off: Any) -> Any:
+    """The recommendations of one player that its CE duals prove unplayable (bool ``[A_p]``).
+
+    ``duals`` ``[A_p, A_p]`` (the player's block), ``g`` its payoffs ``[A_p, R]``, ``on``
+    the support ``[A_p, R]``, ``off`` the off-diagonal mask: row ``a'`` qualifies when its
+    combined constraint ``(w G)(c) - sum(w) G(a', c)``, ``w = max(duals[a'], 0)``, exceeds
+    ``margin * sum(w)`` on every joint action of the row in the support. numpy and jax
+    arrays alike (the batched kernel runs the same certificate).
+    """
+    w = duals.clip(0.0, None) * off
+    mass = w.sum(axis=1)
+    comb = w @ g - mass[:, None] * g
+    return ((comb > margin * mass[:, None]) | ~on).all(axis=1) & (mass > 0) & on.any(axis=1)
+
+
 def dominated(problem: DualProblem, alpha: np.ndarray) -> np.ndarray | None:
     """The support of ``problem`` less the recommendations its CE duals ``alpha``
     prove unplayable (bool ``[A...]``), or ``None`` when they prove nothing new.
@@ -115,14 +132,9 @@ def dominated(problem: DualProblem, alpha: np.ndarray) -> np.ndarray | None:
         changed = False
         for p in range(n):
             g, cells, off, margin, duals = cache[p]
-            a = shape[p]
-            on = support[cells]                                        # [A_p, R]
-            w = np.maximum(alpha[duals].reshape(a, a), 0.0) * off
-            mass = w.sum(axis=1)
             # every row at once (A_p x A_p products are cheaper than selecting rows)
-            comb = w @ g - mass[:, None] * g
-            ok = (comb > margin * mass[:, None]) | ~on
-            rows = ok.all(axis=1) & (mass > 0) & on.any(axis=1)
+            rows = dominated_rows(alpha[duals].reshape(shape[p], shape[p]), g, margin,
+                                  support[cells], off)
             if rows.any():
                 support[cells[rows]] = False
                 changed = any_change = True
@@ -191,5 +203,5 @@ def certified_zeros(joints: np.ndarray, support: np.ndarray | None,
         routes[proven & ~left] = "dominance"
     total = joints.sum(axis=axes, keepdims=True)
     # (a game whose every mass the certificate removed fails certification and is
-    # re-solved: its joint is left as it is, not divided by zero)
-    return np.where(total > 0, joints / np.where(total > 0, total, 1.0), joints), routes
+    # re-solved: its all-zero joint is left as it is, not divided by zero)
+    return joints / np.where(total > 0, total, 1.0), routes

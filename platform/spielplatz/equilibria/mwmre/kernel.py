@@ -33,7 +33,9 @@ from typing import Any
 import numpy as np
 
 from spielplatz.equilibria import deviations
-from spielplatz.equilibria.mwmre.dominance import margin_factor
+from spielplatz.equilibria.measures import xlogx
+from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE
+from spielplatz.equilibria.mwmre.dominance import dominated_rows, margin_factor
 from spielplatz.equilibria.mwmre.dual import epsilon_terms
 
 __all__ = ["compile_count", "batch_function", "dual_gaps_ok", "BATCH_ITERATIONS"]
@@ -121,20 +123,16 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool,
 
     def prune(g, alpha, alive):
         """``alive`` less the recommendations ``alpha`` proves unplayable (passes of
-        the float64 certificate of :func:`dominance.dominated`, same margin); never
-        empty (a support that holds a CE cannot be emptied by a valid certificate)."""
+        :func:`dominance.dominated_rows`, same margin); never empty (a support that
+        holds a CE cannot be emptied by a valid certificate)."""
         duals = unflat(alpha)
         gs = [deviations.player_matrix(g[p], p, n) for p in range(n)]      # [A_p, R]
         margins = [margin_factor(shape[p]) * jnp.abs(gs[p]).max() for p in range(n)]
         start = alive
         for _ in range(PRUNE_PASSES):
             for p in range(n):
-                on = deviations.player_matrix(alive, p, n)
-                w = jnp.maximum(duals[p], 0.0) * off[p]
-                mass = w.sum(axis=1)
-                comb = w @ gs[p] - mass[:, None] * gs[p]
-                rows = (((comb > margins[p] * mass[:, None]) | ~on).all(axis=1)
-                        & (mass > 0) & on.any(axis=1))
+                rows = dominated_rows(duals[p], gs[p], margins[p],
+                                      deviations.player_matrix(alive, p, n), off[p])
                 alive = alive & ~rows.reshape(along[p])
         return jnp.where(alive.any(), alive, start)
 
@@ -285,15 +283,13 @@ def dual_gaps_ok(out: dict, target_mode: bool) -> np.ndarray:
     a pure CE by duals that ran off (whose projected gradient underflows to 0 in float64)
     fails by orders of magnitude. Target mode's duals are bounded by ``rho``: all true.
     """
-    from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE
-
     b = out["joint"].shape[0]
     if target_mode:
         return np.ones(b, dtype=bool)
     sigma = out["joint"].reshape(b, -1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(sigma > 0, sigma * (out["base"].reshape(b, -1) - np.log(sigma)), 0.0)
-    gap = out["value"] - terms.sum(axis=1)
+    # sum sigma base - sigma log sigma (base is -inf only where sigma is 0)
+    weighted = sigma * np.where(sigma > 0, out["base"].reshape(b, -1), 0.0)
+    gap = out["value"] - (weighted - xlogx(sigma)).sum(axis=1)
     alpha = out["alpha"]
     return np.abs(gap) <= KKT_TOLERANCE * (1.0 + np.abs(alpha).sum(axis=1) + alpha.shape[1])
 
