@@ -39,7 +39,10 @@ def _share_jax_compilations() -> None:
     ``JAX_COMPILATION_CACHE_DIR`` is respected (set it to keep the cache across runs).
     """
     if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
-        folder = tempfile.mkdtemp(prefix="spielplatz-xla-cache-")
+        try:
+            folder = tempfile.mkdtemp(prefix="spielplatz-xla-cache-")
+        except OSError:            # no writable temporary folder: run without the cache
+            return
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
     # programs that compile in under 0.2 s are not worth a disk round trip
