@@ -121,20 +121,21 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool,
     # a recommendation's rows as a joint-shaped mask (broadcast over the others' actions)
     along = [tuple(a if i == p else 1 for i, a in enumerate(shape)) for p in range(n)]
 
-    def prune(g, alpha, alive):
-        """``alive`` less the recommendations ``alpha`` proves unplayable (passes of
-        :func:`dominance.dominated_rows`, same margin); never empty (a support that
-        holds a CE cannot be emptied by a valid certificate)."""
+    def prune(g, alpha, base):
+        """``base`` with the logit ``-inf`` on the recommendations ``alpha`` proves
+        unplayable (passes of :func:`dominance.dominated_rows`, same margin); the
+        support (finite logits) is never emptied (one that holds a CE cannot be
+        emptied by a valid certificate)."""
         duals = unflat(alpha)
         gs = [deviations.player_matrix(g[p], p, n) for p in range(n)]      # [A_p, R]
         margins = [margin_factor(shape[p]) * jnp.abs(gs[p]).max() for p in range(n)]
-        start = alive
+        start = alive = jnp.isfinite(base)
         for _ in range(PRUNE_PASSES):
             for p in range(n):
                 rows = dominated_rows(duals[p], gs[p], margins[p],
                                       deviations.player_matrix(alive, p, n), off[p])
                 alive = alive & ~rows.reshape(along[p])
-        return jnp.where(alive.any(), alive, start)
+        return jnp.where(jnp.where(alive.any(), alive, start), base, -jnp.inf)
 
     def single(g, base, eps, target, eps_plus, rho, alpha0, tol, steps):
         onehot = jnp.asarray(onehot_np)
@@ -240,7 +241,7 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool,
             chosen = trials[jnp.where(ok.any(), best, unit)]
             base = st["base"]
             if eliminate:   # the recommendations the new duals prove unplayable leave
-                base = jnp.where(prune(g, chosen, jnp.isfinite(base)), base, -jnp.inf)
+                base = prune(g, chosen, base)
             new = evaluate(chosen, base)
             new_res = residual_of(new)
             # without an Armijo step, a smaller residual is progress only if the loss did
@@ -263,7 +264,7 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool,
 
         start = alpha0 * notfixed
         if eliminate:       # duals from a batch's own answer prove its zeros again
-            base = jnp.where(prune(g, start, jnp.isfinite(base)), base, -jnp.inf)
+            base = prune(g, start, base)
         st0 = evaluate(start, base)
         st, residual, it, stalled = lax.while_loop(outer_cond, outer_body,
                                                    (st0, residual_of(st0), 0, False))
