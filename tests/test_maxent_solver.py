@@ -222,7 +222,7 @@ def test_dominance_route_agrees_with_the_support_lp(monkeypatch):
     """CE zeros certified by the duals (strictly dominated recommendations, no LP) are
     the support LP's zeros, and the answer is the LP route's (issue 15)."""
     from spielplatz.equilibria import deviations
-    from spielplatz.equilibria.mwmre import dominance
+    from spielplatz.equilibria.mwmre import dominance, newton as newton_module
     from spielplatz.equilibria.mwmre.config import prepare
     from spielplatz.equilibria.mwmre.newton import support_lp
     from spielplatz.equilibria.mwmre.problem import DualProblem
@@ -240,6 +240,8 @@ def test_dominance_route_agrees_with_the_support_lp(monkeypatch):
                               epsilon=opts.epsilon)
         assert np.array_equal(support_lp(problem), sol.joint > 0)
         with monkeypatch.context() as m:
+            # the Python loop, whose certificate is then switched off
+            m.setattr(newton_module, "COMPILED", False)
             m.setattr(dominance, "dominated", lambda problem, alpha: None)
             lp = solve(g, "ce")
         assert lp.extra["support_route"] == "lp" and lp.status == "optimal"

@@ -100,8 +100,10 @@ class MaxEntSolver:
             ``epsilon_required`` (per player), ``relative_entropy``
             (nats), ``support_size``, ``support_lp`` (whether the LP that
             certifies zeros ran), ``support_route`` (``"none"``: no zeros;
-            ``"dominance"``: zeros certified by the duals, recommendations strictly
-            dominated on the support; ``"lp"``: the support LP) and ``duals`` (per player, payoff units: the
+            ``"interior"``: no zeros, its tiny masses proven positive by a (C)CE
+            that plays every joint action; ``"dominance"``: zeros certified by the
+            duals, recommendations strictly dominated on the support; ``"lp"``: the
+            support LP) and ``duals`` (per player, payoff units: the
             minimiser of the dual of :mod:`spielplatz.equilibria.mwmre`; on the support
             when the answer has zeros).
 

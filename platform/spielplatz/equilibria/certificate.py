@@ -131,7 +131,8 @@ def _float_gains(payoffs: np.ndarray, joint: np.ndarray, concept: str,
                 continue
             # the sums of row a' have |terms| <= s(a', r) * range: scale by its mass
             mass = player_matrix(joint, p, n).sum(axis=1)[:, None]
-            bound = _sum_bound(r) * rng * mass + _underflow(r)
+            # a recommendation never played has only exact zero products: gain 0 exactly
+            bound = np.where(mass > 0, _sum_bound(r) * rng * mass + _underflow(r), 0.0)
         else:
             k = a_p * r + a_p
             bound = _sum_bound(k) * rng + _underflow(k)

@@ -18,7 +18,7 @@ import numpy as np
 
 from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre.config import Options
-from spielplatz.equilibria.mwmre.newton import min_mass, newton
+from spielplatz.equilibria.mwmre.newton import compiled_for, min_mass, newton
 from spielplatz.equilibria.mwmre.problem import DualProblem
 
 __all__ = ["newton_eliminating", "dominated", "dominated_rows", "batch_dominated",
@@ -57,11 +57,18 @@ def newton_eliminating(problem: DualProblem, opts: Options, alpha0: np.ndarray |
                 if support is not None:
                     _found["support"] = support
                     return True
-            return ((it >= DOMINANCE_PATIENCE if eliminate else it >= 8)
-                    and min_mass(state, _problem) < 1e-9) or it >= 40
+            return (it >= patience and min_mass(state, _problem) < 1e-9) or it >= 40
 
-        res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, give_up=give_up,
-                     alpha0=alpha0)
+        patience = DOMINANCE_PATIENCE if eliminate else 8
+        compiled = compiled_for(problem)
+        if compiled is not None:        # the same rule, checked inside the compiled loop
+            res = compiled.newton_dense(problem, tol=opts.tol, max_iter=opts.max_iter,
+                                        alpha0=alpha0, patience=patience, eliminate=eliminate)
+            if res.support is not None:
+                found["support"] = res.support
+        else:
+            res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, give_up=give_up,
+                         alpha0=alpha0)
         total += res.iterations
         if ("support" not in found and eliminate and res.converged
                 and min_mass(res.state, problem) < 1e-9):

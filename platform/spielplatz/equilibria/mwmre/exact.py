@@ -14,6 +14,7 @@ import numpy as np
 from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE, Options
 from spielplatz.equilibria.mwmre.dominance import newton_eliminating
+from spielplatz.equilibria.mwmre import interior
 from spielplatz.equilibria.mwmre.newton import min_mass as _min_mass, newton, support_lp
 from spielplatz.equilibria.mwmre.problem import DualProblem, blas_entries, single_thread
 
@@ -33,7 +34,9 @@ class ExactResult:
     iterations: int
     support_lp: bool
     converged: bool
-    support_route: str = "none"     # "none", "dominance" (certified by the duals) or "lp"
+    # "none", "interior" (tiny masses proven positive), "dominance" (zeros certified by
+    # the duals) or "lp"
+    support_route: str = "none"
 
 
 def _collapsing(iteration: int, state: dict) -> bool:
@@ -115,20 +118,25 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
         eliminate = (concept == "ce" and opts.epsilon is not None
                      and not np.any(opts.epsilon))
         res, problem, total, route = newton_eliminating(problem, opts, alpha0, eliminate)
-        # Zeros in the answer (or no convergence): find the support exactly.
+        # Zeros in the answer (or no convergence): find the support exactly, by a joint
+        # that plays all of it (exact (C)CE) or else by the LP.
         if not res.converged or _min_mass(res.state, problem) < 1e-9:
-            support = support_lp(problem)
-            used_lp, route = True, "lp"
+            plain = opts.epsilon is not None and not np.any(opts.epsilon)
+            if plain and interior.full_support(problem, res.alpha, payoffs, np.zeros(problem.n)):
+                support = problem.support
+                route = "interior" if route == "none" else route
+            else:
+                support = support_lp(problem)
+                used_lp, route = True, "lp"
             if (support != problem.support).any():
                 problem = problem.restrict(support)
                 warm = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=res.alpha)
                 res = warm if warm.converged else newton(problem, tol=opts.tol,
                                                          max_iter=opts.max_iter)
-                if res is not warm:
-                    total += warm.iterations
+                total += res.iterations if res is warm else warm.iterations + res.iterations
             elif not res.converged:
                 res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=res.alpha)
-            total += res.iterations
+                total += res.iterations
     state = res.state
     grad = state["grad"]
     dual_gap = float(res.alpha @ grad)
@@ -183,6 +191,8 @@ class Result:
         The validated options.
     support_route : str
         How the zeros of the answer were found: ``"none"`` (no zeros),
+        ``"interior"`` (no zeros: masses below 1e-9 proven positive by a (C)CE that
+        plays every joint action, :mod:`~spielplatz.equilibria.mwmre.interior`, no LP),
         ``"dominance"`` (recommendations the duals prove unplayable, no LP) or
         ``"lp"`` (the support LP).
     """

@@ -21,7 +21,7 @@ from spielplatz.equilibria.mwmre.problem import DualProblem
 from spielplatz.equilibria.polytope import face_support
 from spielplatz.errors import SpielplatzError
 
-__all__ = ["newton", "NewtonResult", "support_lp", "min_mass"]
+__all__ = ["newton", "NewtonResult", "support_lp", "min_mass", "compiled_for", "COMPILED"]
 
 
 def _projected_gradient(alpha: np.ndarray, grad: np.ndarray,
@@ -67,6 +67,9 @@ class NewtonResult:
     iterations: int
     converged: bool
     residual: float
+    #: the smaller support a dominance certificate proved (the compiled path's give-up
+    #: rule, :func:`~spielplatz.equilibria.mwmre.compiled.newton_dense`), else ``None``
+    support: np.ndarray | None = None
 
 
 def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
@@ -80,6 +83,10 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     ``give_up(iteration, state)`` returns true (the caller then looks for
     zeros, e.g. because the joint is collapsing towards the boundary).
     """
+    compiled = compiled_for(problem, dense_limit) if give_up is None else None
+    if compiled is not None:
+        return compiled.newton_dense(problem, tol=tol, max_iter=max_iter, alpha0=alpha0,
+                                     extrapolate=extrapolate)
     alpha = np.zeros(problem.k) if alpha0 is None else np.where(problem.fixed, 0.0, alpha0)
     unbounded = getattr(problem, "unbounded", None)      # equality rows: free multipliers
     # trial points of the line searches need the loss only (gains and gradient are
@@ -178,6 +185,28 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
         alpha, state = accepted["alpha"], finish(accepted)
         previous, residual = residual, _residual(alpha, state["grad"], unbounded)
     return NewtonResult(alpha, state, it, residual <= tol, residual)
+
+
+#: Whether small dense problems with a fixed epsilon use the compiled Newton
+#: (:mod:`~spielplatz.equilibria.mwmre.dense_newton`, numba); the Python loop otherwise.
+COMPILED = True
+_NUMBA: dict = {}
+
+
+def compiled_for(problem: Any, dense_limit: int = 1200) -> Any:
+    """The compiled Newton's module where it solves ``problem`` (a dense
+    :class:`DualProblem` with a fixed epsilon and at most ``dense_limit`` duals, numba
+    importable), else ``None``."""
+    if not (COMPILED and type(problem) is DualProblem and problem.dense is not None
+            and problem.target is None and problem.k <= dense_limit):
+        return None
+    if "module" not in _NUMBA:
+        try:
+            from spielplatz.equilibria.mwmre import dense_newton as compiled
+        except ImportError:         # numba missing or broken: the Python loop
+            compiled = None
+        _NUMBA["module"] = compiled
+    return _NUMBA["module"]
 
 
 def _backtrack(step: float, base: float, value: float, decrease: float) -> float:

@@ -219,6 +219,15 @@ class DualProblem:
         out._layout()
         return out
 
+    def with_epsilon(self, epsilon: np.ndarray) -> "DualProblem":
+        """The same problem (support, matrices shared) with another fixed ``epsilon``."""
+        out = DualProblem.__new__(DualProblem)
+        out.__dict__.update(self.__dict__)
+        out.epsilon = np.asarray(epsilon, dtype=float)
+        out._eps_k = out.epsilon[self.owner] * self.notfixed
+        out._plain = not out._eps_k.any() and not self.fixed.any()
+        return out
+
     # -- flat <-> per player -------------------------------------------------
     def unflat(self, x: np.ndarray) -> list:
         out, start = [], 0
