@@ -3,13 +3,19 @@ for the small dense problems with a fixed epsilon that single-game solves mostly
 
 The algorithm, step for step, is :func:`~spielplatz.equilibria.mwmre.newton.newton`'s
 (Bertsekas 1982: held duals along ``-grad``, a Levenberg-Marquardt-damped Newton step by
-LAPACK's Cholesky on the free ones, the Armijo search along the projection arc with
-:func:`~spielplatz.equilibria.mwmre.newton._backtrack`'s interpolation, the long steps of
-the tails), and so is the stopping rule of
+Cholesky on the free ones, shifted while it fails, the Armijo search along the projection
+arc with :func:`~spielplatz.equilibria.mwmre.newton._backtrack`'s interpolation, the long
+steps of the tails), and so is the stopping rule of
 :func:`~spielplatz.equilibria.mwmre.dominance.newton_eliminating`, whose dominance
 certificate (:func:`~spielplatz.equilibria.mwmre.dominance.dominated_rows`, same margin)
-runs inside the loop. On an 8x8 game an iteration costs a few dozen small numpy calls in
-Python; compiled, it is one call (docs/benchmarks.md, "fifth pass").
+runs inside the loop. One difference: the Armijo test compares the loss change computed
+from the change of the logits
+(:func:`~spielplatz.equilibria.mwmre.compiled_ops.loss_change`), not the difference of
+two losses, whose rounding decides the test near the optimum. On an 8x8 game an
+iteration costs a few dozen small numpy calls in Python; compiled, it is one call
+(docs/benchmarks.md, "fifth pass").
+The constraint matrix is also held as compressed rows: a CE row is zero off ``1 / A_p``
+of the joint actions.
 
 :mod:`~spielplatz.equilibria.mwmre.dense_newton` calls them on a
 :class:`~spielplatz.equilibria.mwmre.problem.DualProblem`. Each function is compiled
@@ -24,120 +30,20 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["run", "compress", "FINISHED", "COLLAPSING", "DOMINATED", "STALLED", "FEASIBLE"]
+from spielplatz.equilibria.mwmre.compiled_ops import (cholesky_solve, descent, gains_of,
+                                                      gradient_of, hessian_free, loss,
+                                                      loss_change, scale_into, smallest)
+from spielplatz.equilibria.mwmre.newton import EXTRAPOLATE_BELOW, FAST_PROGRESS, RETRY_SHIFTS
+
+__all__ = ["run", "FINISHED", "COLLAPSING", "DOMINATED", "STALLED", "FEASIBLE"]
 
 #: Outcomes of :func:`run`.
 FINISHED, COLLAPSING, DOMINATED, STALLED, FEASIBLE = 0, 1, 2, 3, 4
 
-#: Long steps are tried only while the projected gradient falls by less than this
-#: factor per iteration, and only once the smallest mass is below the second
-#: (:data:`~spielplatz.equilibria.mwmre.newton.FAST_PROGRESS`, ``EXTRAPOLATE_BELOW``).
-_FAST_PROGRESS, _EXTRAPOLATE_BELOW = 0.1, 1e-4
+#: The Python loop's constants (numba reads them when it compiles).
+_SHIFTS = (0.0,) + RETRY_SHIFTS
 #: Masses below this mean a collapsing joint (the give-up rule of ``newton_eliminating``).
 _COLLAPSED = 1e-9
-
-
-@njit(cache=True)
-def _solve_spd(h, b):
-    """``h^-1 b`` in place of ``b`` by LAPACK's Cholesky (numba's binding); ``False``
-    where ``h`` is not numerically positive definite."""
-    try:
-        low = np.linalg.cholesky(h)
-    except Exception:       # (numba raises LinAlgError for a non-positive pivot)
-        return False
-    n = b.size
-    for i in range(n):                  # L y = b
-        t = b[i]
-        for j in range(i):
-            t -= low[i, j] * b[j]
-        b[i] = t / low[i, i]
-    for i in range(n - 1, -1, -1):      # L^T x = y
-        t = b[i]
-        for j in range(i + 1, n):
-            t -= low[j, i] * b[j]
-        b[i] = t / low[i, i]
-    return True
-
-
-@njit(cache=True)
-def compress(A):
-    """``A``'s non-zero entries as compressed rows ``(indptr, indices, data)``."""
-    k, s = A.shape
-    count = 0
-    for r in range(k):
-        for j in range(s):
-            if A[r, j] != 0.0:
-                count += 1
-    indptr = np.zeros(k + 1, dtype=np.int64)
-    indices = np.empty(count, dtype=np.int64)
-    data = np.empty(count)
-    q = 0
-    for r in range(k):
-        for j in range(s):
-            if A[r, j] != 0.0:
-                indices[q] = j
-                data[q] = A[r, j]
-                q += 1
-        indptr[r + 1] = q
-    return indptr, indices, data
-
-
-@njit(cache=True)
-def _combine(rows, x, out):
-    """``out = x A`` for ``A`` in compressed rows ``(indptr, indices, data)`` (rows in
-    order, each column's sum in the same order as a dense loop's)."""
-    indptr, indices, data = rows
-    out[:] = 0.0
-    for r in range(x.size):
-        a = x[r]
-        if a != 0.0:
-            for q in range(indptr[r], indptr[r + 1]):
-                out[indices[q]] += a * data[q]
-
-
-@njit(cache=True)
-def _apply(rows, sig, out):
-    """``out = A sig`` (every constraint's gain)."""
-    indptr, indices, data = rows
-    for r in range(out.size):
-        t = 0.0
-        for q in range(indptr[r], indptr[r + 1]):
-            t += data[q] * sig[indices[q]]
-        out[r] = t
-
-
-@njit(cache=True)
-def _value(rows, base, alpha, eps_k, z):
-    """The dual loss at ``alpha`` (``logsumexp(base - alpha A) + eps . alpha``); ``z`` gets
-    ``exp(logits - max)``; returns ``(loss, sum z)``."""
-    _combine(rows, alpha, z)    # alpha A first, then from base (numpy's order: a smooth
-    s = z.size                  # loss near the optimum, where Armijo compares rounding)
-    for j in range(s):
-        z[j] = base[j] - z[j]
-    m = z.max()
-    total = 0.0
-    for j in range(s):
-        z[j] = math.exp(z[j] - m)
-        total += z[j]
-    return m + math.log(total) + np.dot(eps_k, alpha), total
-
-
-@njit(cache=True)
-def _change(rows, alpha, trial, sig, eps_k, dz, step, new, value):
-    """``loss(trial) - loss(alpha)``: where no logit grows by more than 1,
-    ``log1p(sum sigma expm1(dz)) + eps . (trial - alpha)`` from the logits' change
-    ``dz`` (accurate to the change's own precision, not the loss's: near the optimum the
-    Armijo test then compares decreases, not rounding); elsewhere ``new - value``.
-    ``step`` is scratch ``[K]``."""
-    for r in range(alpha.size):
-        step[r] = alpha[r] - trial[r]
-    _combine(rows, step, dz)
-    if dz.max() > 1.0:      # a mass too small for sigma to hold could grow
-        return new - value
-    x = 0.0
-    for j in range(dz.size):
-        x += sig[j] * math.expm1(dz[j])
-    return math.log1p(x) - np.dot(eps_k, step)
 
 
 @njit(cache=True)
@@ -209,10 +115,15 @@ def _dominated(alpha, alive, starts, sizes, act, rest, g, margins):
                         if act[p, j] == a:
                             keep[j] = False
                     changed = True
-    if not keep.any():
+    left = 0
+    for j in range(s):
+        left += keep[j]
+    if left == 0:
         return False
-    dropped = (keep != alive).any()
-    alive[:] = keep
+    for j in range(s):
+        if keep[j] != alive[j]:
+            dropped = True
+        alive[j] = keep[j]
     return dropped
 
 
@@ -244,11 +155,13 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, extra
     """
     k, s = A.shape
     z = np.empty(s)
-    value, total = _value(rows, base, alpha, eps_k, z)
-    sig = z / total
+    value, total = loss(rows, base, alpha, eps_k, z)
+    sig = np.empty(s)
+    scale_into(z, 1.0 / total, sig)
     gains = np.empty(k)
-    _apply(rows, sig, gains)
-    grad = np.where(fixed, 0.0, eps_k - gains)
+    gains_of(rows, sig, gains)
+    grad = np.empty(k)
+    gradient_of(eps_k, gains, fixed, grad)
     residual = _residual(alpha, grad)
     previous = np.inf
     trial = np.empty(k)
@@ -259,13 +172,17 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, extra
     dz = np.empty(s)
     scratch = np.empty(k)
     free = np.empty(k, dtype=np.int64)
+    x = np.empty(k)
+    h = np.empty((k, k))
+    low = np.empty((k, k))
     it, outcome = 0, FINISHED
+    previous_shift = 0.0
     while residual > tol and it < max_iter:
         if rule == 3 and _below(gains, fixed, sig, strict):
             outcome = FEASIBLE
             break
         if rule == 1 or rule == 2:
-            small = sig.min() < _COLLAPSED
+            small = smallest(sig) < _COLLAPSED
             if rule == 2 and it >= 2 and small:
                 if _dominated(alpha, alive, starts, sizes, act, rest, g, margins):
                     outcome = DOMINATED
@@ -286,52 +203,54 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, extra
                 free[nf] = r
                 nf += 1
         if nf:
-            sel = free[:nf]
-            af = A[sel]
-            h = (af * sig) @ af.T
-            gf = gains[sel]
-            hmax = 1e-300
-            for i in range(nf):
-                for j in range(nf):
-                    h[i, j] -= gf[i] * gf[j]
-                hmax = max(hmax, h[i, i])
+            hf = h[:nf, :nf]
+            hmax = hessian_free(A, rows, sig, gains, free, nf, hf)
             damping = min(residual, 1e-6)
             for i in range(nf):
-                h[i, i] += damping * h[i, i] + 1e-14 * hmax
-            x = grad[sel]
-            if not _solve_spd(h, x):
-                # (numpy's lstsq default cut-off, rcond=None)
-                x = np.linalg.lstsq(h, grad[sel], rcond=np.finfo(np.float64).eps * nf)[0]
+                hf[i, i] += damping * hf[i, i] + 1e-14 * hmax
+            xf = x[:nf]
+            for shift in _SHIFTS:       # newton.RETRY_SHIFTS while Cholesky fails
+                if shift > 0.0:
+                    for i in range(nf):
+                        hf[i, i] += (shift - previous_shift) * hmax
+                previous_shift = shift
+                for i in range(nf):     # (steepest descent if every shift fails)
+                    xf[i] = grad[free[i]]
+                if cholesky_solve(hf, xf, low):
+                    break
+            previous_shift = 0.0
             for i in range(nf):
-                d[sel[i]] = -x[i]
+                d[free[i]] = -xf[i]
         # Armijo along the projection arc
         step, accepted = 1.0, False
         for _ in range(40):
             _project(alpha, d, step, fixed, trial)
-            new, new_total = _value(rows, base, trial, eps_k, z2)
-            change = _change(rows, alpha, trial, sig, eps_k, dz, scratch, new, value)
-            decrease = np.dot(grad, alpha - trial)
+            new, new_total = loss(rows, base, trial, eps_k, z2)
+            change = loss_change(rows, alpha, trial, sig, eps_k, dz, scratch, new, value)
+            decrease = descent(grad, alpha, trial)
             if change <= -1e-4 * decrease + 1e-15 * abs(value):
                 accepted = True
                 break
             step = _backtrack(step, value, value + change, decrease)
         if not accepted:        # rounding floor: the full step if it helps
             _project(alpha, d, 1.0, fixed, trial)
-            new, new_total = _value(rows, base, trial, eps_k, z2)
-            trial_gains = np.empty(k)
-            _apply(rows, z2 / new_total, trial_gains)
-            if not _residual(trial, np.where(fixed, 0.0, eps_k - trial_gains)) < residual:
+            new, new_total = loss(rows, base, trial, eps_k, z2)
+            scale_into(z2, 1.0 / new_total, dz)
+            gains_of(rows, dz, scratch)
+            gradient_of(eps_k, scratch, fixed, scratch)
+            if not _residual(trial, scratch) < residual:
                 outcome = STALLED
                 break
-        if extrapolate and residual > _FAST_PROGRESS * previous and sig.min() < _EXTRAPOLATE_BELOW:
+        if (extrapolate and residual > FAST_PROGRESS * previous
+                and smallest(sig) < EXTRAPOLATE_BELOW):
             # the tails: long steps along the last one
-            change = _change(rows, alpha, trial, sig, eps_k, dz, scratch, new, value)
+            change = loss_change(rows, alpha, trial, sig, eps_k, dz, scratch, new, value)
             for factor in (32.0, 4.0):
                 for r in range(k):
                     d[r] = trial[r] - alpha[r]
                 _project(trial, d, factor, fixed, best)
-                longer, longer_total = _value(rows, base, best, eps_k, z3)
-                if (_change(rows, alpha, best, sig, eps_k, dz, scratch, longer, value)
+                longer, longer_total = loss(rows, base, best, eps_k, z3)
+                if (loss_change(rows, alpha, best, sig, eps_k, dz, scratch, longer, value)
                         < change - 1e-14 * abs(new)):
                     trial[:] = best
                     z2[:] = z3
@@ -339,9 +258,9 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, extra
                     break
         alpha[:] = trial
         value = new
-        sig = z2 / new_total
-        _apply(rows, sig, gains)
-        grad = np.where(fixed, 0.0, eps_k - gains)
+        scale_into(z2, 1.0 / new_total, sig)
+        gains_of(rows, sig, gains)
+        gradient_of(eps_k, gains, fixed, grad)
         previous, residual = residual, _residual(alpha, grad)
     if rule == 3 and outcome == FINISHED and _below(gains, fixed, sig, strict):
         outcome = FEASIBLE

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from spielplatz.equilibria.mwmre.compiled import DOMINATED, compress, run
+from spielplatz.equilibria.mwmre.compiled import DOMINATED, run
+from spielplatz.equilibria.mwmre.compiled_ops import compress
 from spielplatz.equilibria.mwmre.newton import NewtonResult
 
 __all__ = ["newton_dense"]

@@ -21,7 +21,8 @@ from spielplatz.equilibria.mwmre.problem import DualProblem
 from spielplatz.equilibria.polytope import face_support
 from spielplatz.errors import SpielplatzError
 
-__all__ = ["newton", "NewtonResult", "support_lp", "min_mass", "compiled_for", "COMPILED"]
+__all__ = ["newton", "NewtonResult", "support_lp", "min_mass", "compiled_for", "COMPILED",
+           "COMPILED_DUALS"]
 
 
 def _projected_gradient(alpha: np.ndarray, grad: np.ndarray,
@@ -130,11 +131,7 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
                 diag += damping * hd + 1e-14 * scale
                 # LAPACK's Cholesky directly (scipy's cho_factor / cho_solve, without
                 # their per-call checks): upper factor, as cho_factor
-                factor, info = _potrf(h, lower=False, overwrite_a=False, clean=False)
-                if info == 0:
-                    d[free] = -_potrs(factor, gf, lower=False)[0]
-                else:
-                    d[free] = -np.linalg.lstsq(h, gf, rcond=None)[0]
+                d[free] = -_damped_solve(h, gf, scale)
             else:
                 mask = np.zeros(problem.k, dtype=bool)
                 mask[free] = True
@@ -190,6 +187,9 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
 #: Whether small dense problems with a fixed epsilon use the compiled Newton
 #: (:mod:`~spielplatz.equilibria.mwmre.dense_newton`, numba); the Python loop otherwise.
 COMPILED = True
+#: Most duals the compiled Newton takes (its Cholesky is a plain loop: beyond a few
+#: hundred free duals LAPACK's, from the Python loop, is faster; docs/benchmarks.md).
+COMPILED_DUALS = 256
 _NUMBA: dict = {}
 
 
@@ -198,15 +198,34 @@ def compiled_for(problem: Any, dense_limit: int = 1200) -> Any:
     :class:`DualProblem` with a fixed epsilon and at most ``dense_limit`` duals, numba
     importable), else ``None``."""
     if not (COMPILED and type(problem) is DualProblem and problem.dense is not None
-            and problem.target is None and problem.k <= dense_limit):
+            and problem.target is None and problem.k <= min(dense_limit, COMPILED_DUALS)):
         return None
     if "module" not in _NUMBA:
         try:
             from spielplatz.equilibria.mwmre import dense_newton as compiled
-        except ImportError:         # numba missing or broken: the Python loop
+        except Exception:           # numba missing or broken: the Python loop
             compiled = None
         _NUMBA["module"] = compiled
     return _NUMBA["module"]
+
+
+#: Multiples of the largest Hessian diagonal entry added to the diagonal, in turn, where
+#: the damped Hessian is not numerically positive definite (Nocedal and Wright,
+#: *Numerical Optimization*, Section 3.4, Cholesky with added multiple of the identity).
+RETRY_SHIFTS = (1e-10, 1e-8, 1e-6, 1e-4)
+
+
+def _damped_solve(h: np.ndarray, g: np.ndarray, scale: float) -> np.ndarray:
+    """``h^-1 g`` by LAPACK's Cholesky, with :data:`RETRY_SHIFTS` ``* scale`` added to the
+    diagonal while it fails; ``g`` itself (a steepest-descent step) if every one does."""
+    for shift in (0.0,) + RETRY_SHIFTS:
+        m = h if shift == 0.0 else h + shift * scale * np.eye(h.shape[0])
+        # LAPACK directly (scipy's cho_factor / cho_solve, without their per-call
+        # checks): upper factor, as cho_factor
+        factor, info = _potrf(m, lower=False, overwrite_a=False, clean=False)
+        if info == 0:
+            return _potrs(factor, g, lower=False)[0]
+    return g
 
 
 def _backtrack(step: float, base: float, value: float, decrease: float) -> float:
