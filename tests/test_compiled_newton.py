@@ -1,6 +1,10 @@
 """The compiled projected Newton (numba) against the Python loop it replaces on small
 dense problems: the same iterates, the same certificate, the same answers."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,6 +13,12 @@ from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre import compiled, dense_newton, dominance, newton as newton_module
 from spielplatz.equilibria.mwmre.config import prepare
 from spielplatz.equilibria.mwmre.problem import DualProblem
+
+
+@pytest.fixture(autouse=True)
+def _compiled_always(monkeypatch):
+    """These tests compare the two loops: the compiled one from the first solve."""
+    monkeypatch.setattr(newton_module, "COMPILED", True)
 
 
 def _problem(g, concept, epsilon=0.0):
@@ -98,3 +108,37 @@ def test_diverging_loss_is_not_converged():
         assert np.isnan(compiled._residual(np.ones(3), np.array(grad)))
     with pytest.raises(sp.SpielplatzError, match="polytope is empty"):
         sp.solve(pd, solver="maxent", concept="ce", epsilon=-0.5)
+
+
+def test_auto_compiles_after_enough_python_time(monkeypatch):
+    """``"auto"``: the Python loop until this process has spent ``COMPILE_AFTER`` seconds
+    in it on problems the compiled loop takes (a one-game command never imports numba),
+    the compiled loop from then on; ``False``: never; problems it does not take (target
+    mode, more duals than ``COMPILED_DUALS``) never."""
+    problem = _problem(np.random.default_rng(1).standard_normal((2, 4, 4)), "ce")
+    monkeypatch.setattr(newton_module, "COMPILED", "auto")
+    monkeypatch.setattr(newton_module, "_NUMBA", {})
+    assert newton_module.compiled_for(problem) is None
+    newton_module.newton(problem)                       # the Python loop, timed
+    spent = newton_module._NUMBA["seconds"]
+    assert 0.0 < spent < newton_module.COMPILE_AFTER
+    assert newton_module.compiled_for(problem) is None
+    monkeypatch.setattr(newton_module, "COMPILE_AFTER", spent / 2)
+    assert newton_module.compiled_for(problem) is dense_newton
+    monkeypatch.setattr(newton_module, "COMPILED", False)
+    assert newton_module.compiled_for(problem) is None
+    monkeypatch.setattr(newton_module, "COMPILED", True)
+    monkeypatch.setattr(newton_module, "COMPILED_DUALS", problem.k - 1)
+    assert newton_module.compiled_for(problem) is None
+
+
+def test_environment_variable_sets_the_mode():
+    """``SPIELPLATZ_COMPILED_NEWTON`` read at import: always, never, auto (anything
+    else: auto)."""
+    code = "from spielplatz.equilibria.mwmre import newton; print(repr(newton.COMPILED))"
+    for value, expected in (("always", "True"), ("never", "False"), ("auto", "'auto'"),
+                            (" NEVER ", "False"), ("sometimes", "'auto'")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "SPIELPLATZ_COMPILED_NEWTON": value},
+                             check=True)
+        assert out.stdout.strip() == expected, (value, out.stdout, out.stderr)

@@ -321,8 +321,10 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
     if fallback and fallback_idx.size:
         for i in fallback_idx:
             opts_i = options_of(i)
-            # warm start from the batch's duals (solve_exact restarts from zero if needed)
-            lp_first = opts_i.target is None and bool(joints[i].min() < VANISHING)
+            # warm start from the batch's duals (solve_exact restarts from zero if needed);
+            # a certified answer's small masses get the single path's proofs before its LP
+            lp_first = (opts_i.target is None and bool(joints[i].min() < VANISHING)
+                        and not for_zeros[i])
             res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i], lp_first=lp_first)
             if not np.isfinite(res.joint).all():
                 continue            # (the batch's answer stays, uncertified)

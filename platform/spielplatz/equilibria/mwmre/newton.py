@@ -11,6 +11,8 @@ relative interior of the (C)CE polytope when the answer has zeros.
 from __future__ import annotations
 
 import math
+import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,7 @@ from spielplatz.equilibria.polytope import face_support
 from spielplatz.errors import SpielplatzError
 
 __all__ = ["newton", "NewtonResult", "support_lp", "min_mass", "compiled_for", "COMPILED",
-           "COMPILED_DUALS"]
+           "COMPILED_DUALS", "COMPILE_AFTER"]
 
 
 def _projected_gradient(alpha: np.ndarray, grad: np.ndarray,
@@ -82,12 +84,25 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     complementarity, in units of the payoff range) is below ``tol``, after
     ``max_iter`` iterations, or when
     ``give_up(iteration, state)`` returns true (the caller then looks for
-    zeros, e.g. because the joint is collapsing towards the boundary).
+    zeros, e.g. because the joint is collapsing towards the boundary). Small dense
+    problems with a fixed epsilon run compiled where :func:`compiled_for` says so (the
+    same iterates), the others in Python.
     """
     compiled = compiled_for(problem, dense_limit) if give_up is None else None
     if compiled is not None:
         return compiled.newton_dense(problem, tol=tol, max_iter=max_iter, alpha0=alpha0,
                                      extrapolate=extrapolate)
+    start = time.perf_counter()
+    try:
+        return _loop(problem, tol, max_iter, alpha0, dense_limit, give_up, extrapolate)
+    finally:
+        if _eligible(problem, dense_limit):     # (the clock of COMPILED's "auto")
+            _NUMBA["seconds"] = _NUMBA.get("seconds", 0.0) + time.perf_counter() - start
+
+
+def _loop(problem: DualProblem, tol: float, max_iter: int, alpha0: np.ndarray | None,
+          dense_limit: int, give_up: Any, extrapolate: bool) -> NewtonResult:
+    """:func:`newton`'s Python loop."""
     alpha = np.zeros(problem.k) if alpha0 is None else np.where(problem.fixed, 0.0, alpha0)
     unbounded = getattr(problem, "unbounded", None)      # equality rows: free multipliers
     # trial points of the line searches need the loss only (gains and gradient are
@@ -184,23 +199,40 @@ def newton(problem: DualProblem, *, tol: float = 1e-10, max_iter: int = 200,
     return NewtonResult(alpha, state, it, residual <= tol, residual)
 
 
-#: Whether small dense problems with a fixed epsilon use the compiled Newton
-#: (:mod:`~spielplatz.equilibria.mwmre.dense_newton`, numba); the Python loop otherwise.
-COMPILED = True
-#: Most duals the compiled Newton takes (its Cholesky is a plain loop: beyond a few
-#: hundred free duals LAPACK's, from the Python loop, is faster; docs/benchmarks.md).
-COMPILED_DUALS = 256
+#: When small dense problems with a fixed epsilon use the compiled Newton
+#: (:mod:`~spielplatz.equilibria.mwmre.dense_newton`, numba) instead of the Python loop:
+#: ``"auto"`` once this process has spent :data:`COMPILE_AFTER` seconds in the Python loop
+#: on such problems (importing numba and loading the compiled code, about 0.2 s, would
+#: double a one-game command's 0.45 s and is paid back only over many solves), ``True``
+#: always, ``False`` never. The environment variable ``SPIELPLATZ_COMPILED_NEWTON``
+#: (``auto``, ``always``, ``never``) sets it at import.
+COMPILED: bool | str = {"always": True, "never": False}.get(
+    os.environ.get("SPIELPLATZ_COMPILED_NEWTON", "auto").strip().lower(), "auto")
+#: Seconds of Python-loop Newton after which ``"auto"`` switches to the compiled one (an
+#: 8x8 CE spends about 1 ms more there than compiled: a few hundred solves).
+COMPILE_AFTER = 0.5
+#: Most duals the compiled Newton takes: its Hessian and Cholesky are plain loops, as fast
+#: as the Python loop's BLAS and LAPACK at 16x16 CE (512 duals, 8.3 against 8.2 ms per
+#: game), faster below (12x12: 2.1 against 3.4 ms; 8x8: 0.53 against 1.6 ms).
+COMPILED_DUALS = 384
 _NUMBA: dict = {}
 
 
+def _eligible(problem: Any, dense_limit: int) -> bool:
+    """A dense :class:`DualProblem` with a fixed epsilon and at most ``dense_limit`` and
+    :data:`COMPILED_DUALS` duals."""
+    return (type(problem) is DualProblem and problem.dense is not None
+            and problem.target is None and problem.k <= min(dense_limit, COMPILED_DUALS))
+
+
 def compiled_for(problem: Any, dense_limit: int = 1200) -> Any:
-    """The compiled Newton's module where it solves ``problem`` (a dense
-    :class:`DualProblem` with a fixed epsilon and at most ``dense_limit`` duals, numba
-    importable), else ``None``."""
-    if not (COMPILED and type(problem) is DualProblem and problem.dense is not None
-            and problem.target is None and problem.k <= min(dense_limit, COMPILED_DUALS)):
+    """The compiled Newton's module where it solves ``problem`` (see :data:`COMPILED`;
+    numba importable), else ``None``."""
+    if COMPILED is False or not _eligible(problem, dense_limit):
         return None
     if "module" not in _NUMBA:
+        if COMPILED is not True and _NUMBA.get("seconds", 0.0) < COMPILE_AFTER:
+            return None
         try:
             from spielplatz.equilibria.mwmre import dense_newton as compiled
         except Exception:           # numba missing or broken: the Python loop
