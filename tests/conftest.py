@@ -60,6 +60,20 @@ def _share_jax_compilations() -> None:
 
 _share_jax_compilations()
 
+
+def _compiled_newton_from_the_start() -> None:
+    """The exact solver's compiled Newton from the first solve in this process, not after
+    its ``"auto"`` switch (which would land in the middle of some test and change the
+    rounding of everything after it); CLI subprocesses keep the default. A
+    ``SPIELPLATZ_COMPILED_NEWTON`` set by the user is respected."""
+    if "SPIELPLATZ_COMPILED_NEWTON" not in os.environ:
+        from spielplatz.equilibria.mwmre import newton
+
+        newton.COMPILED = True
+
+
+_compiled_newton_from_the_start()
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(__file__).resolve().parent / "data"
 GAMBIT_ENV = "SPIELPLATZ_GAMBIT_GAMES"

@@ -142,3 +142,24 @@ def test_environment_variable_sets_the_mode():
                              env={**os.environ, "SPIELPLATZ_COMPILED_NEWTON": value},
                              check=True)
         assert out.stdout.strip() == expected, (value, out.stdout, out.stderr)
+
+
+def test_numba_cache_key_follows_the_dependencies():
+    """numba's cache of ``compiled.run`` is keyed on compiled.py alone: a change to
+    compiled_ops.py or to the constants it takes from newton.py must come with a new
+    ``compiled.DEPENDENCIES`` (that edit to compiled.py makes numba compile afresh)."""
+    assert compiled.dependency_hash() == compiled.DEPENDENCIES, (
+        f"set DEPENDENCIES = {compiled.dependency_hash()!r} in compiled.py")
+
+
+def test_self_check_and_dtypes():
+    """The check run once when the compiled loop is switched on; duals of any float
+    dtype are taken as float64 (numba would reject float32 ones)."""
+    assert dense_newton.self_check()
+    problem = _problem(np.random.default_rng(4).standard_normal((2, 5, 5)), "ce")
+    start = np.full(problem.k, 0.01, dtype=np.float32)
+    ours = dense_newton.newton_dense(problem, tol=1e-10, max_iter=100, alpha0=start)
+    theirs = _python(problem, tol=1e-10, max_iter=100, alpha0=start.astype(float))
+    assert ours.converged and theirs.converged
+    assert start.dtype == np.float32 and np.all(start == np.float32(0.01))   # untouched
+    assert np.abs(ours.state["sigma"] - theirs.state["sigma"]).sum() < 1e-9

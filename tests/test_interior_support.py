@@ -34,7 +34,7 @@ def test_full_support_is_never_claimed_where_the_lp_finds_zeros():
             continue
         problem, alpha = found
         full = bool((support_lp(problem) == problem.support).all())
-        claim = interior.full_support(problem, alpha, g, np.zeros(2))
+        claim = interior.full_support(problem, alpha, g)
         assert not claim or full
         proven += claim
         interior_games += full
@@ -65,7 +65,7 @@ def test_a_thin_polytope_goes_to_the_lp():
     opts = prepare(pennies)
     problem = DualProblem(deviations.remove_offsets(pennies) / opts.scale, "ce",
                           opts.log_prior, epsilon=opts.epsilon)
-    assert not interior.full_support(problem, np.zeros(problem.k), pennies, np.zeros(2))
+    assert not interior.full_support(problem, np.zeros(problem.k), pennies)
     assert support_lp(problem).all()
 
 
@@ -79,3 +79,19 @@ def test_unplayed_recommendations_need_no_exact_arithmetic():
     wrong = np.array([[1.0, 0.0], [0.0, 0.0]])
     cert = certify(pd, wrong, "ce", tolerance=0.0)
     assert not cert.certified and cert.violation == 1.0
+
+
+def test_duplicate_strategies_do_not_block_the_proof():
+    """Chicken with a duplicated action: the two copies' CE constraints vanish
+    identically (every joint satisfies them), so the proof still finds a full-support
+    CE; a positive epsilon is not the proof's to decide."""
+    chicken = np.array([[[0.0, -1.0], [1.0, -10.0]], [[0.0, 1.0], [-1.0, -10.0]]])
+    twice = np.concatenate([chicken, chicken[:, :1]], axis=1)       # row player's copy
+    twice = np.concatenate([twice, twice[:, :, :1]], axis=2)        # column player's
+    for game in (chicken, twice):
+        opts = prepare(game)
+        problem = DualProblem(deviations.remove_offsets(game) / opts.scale, "ce",
+                              opts.log_prior, epsilon=opts.epsilon)
+        assert interior.full_support(problem, np.zeros(problem.k), game)
+        loose = problem.with_epsilon(np.full(2, 0.01))
+        assert not interior.full_support(loose, np.zeros(problem.k), game)

@@ -84,6 +84,7 @@ class BatchResult:
         ``dominance`` (every mass below ``1e-9`` is an exact zero certified by the
         duals), ``lp`` (the exact path's support LP: its zeros are exact; cells it
         keeps may hold masses far below ``1e-9``, as in the single-game path),
+        ``interior`` (the exact path proved its masses below ``1e-9`` positive),
         ``vanishing`` (some masses below ``1e-9`` are left as found, besides any
         exact zeros the duals certified).
     """

@@ -25,8 +25,6 @@ numba's user cache folder where that is read-only).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
@@ -34,6 +32,7 @@ from spielplatz.equilibria.mwmre.compiled_ops import (cholesky_solve, descent, g
                                                       gradient_of, hessian_free, loss,
                                                       loss_change, scale_into, smallest)
 from spielplatz.equilibria.mwmre.newton import EXTRAPOLATE_BELOW, FAST_PROGRESS, RETRY_SHIFTS
+from spielplatz.equilibria.mwmre.newton import _backtrack as newton_backtrack
 
 __all__ = ["run", "FINISHED", "COLLAPSING", "DOMINATED", "STALLED", "FEASIBLE"]
 
@@ -42,6 +41,25 @@ FINISHED, COLLAPSING, DOMINATED, STALLED, FEASIBLE = 0, 1, 2, 3, 4
 
 #: The Python loop's constants (numba reads them when it compiles).
 _SHIFTS = (0.0,) + RETRY_SHIFTS
+
+#: :func:`dependency_hash` when this file was last written. numba's cache of
+#: :func:`run` is keyed on this file only, yet it holds compiled_ops.py's functions and
+#: what it takes from newton.py: tests/test_compiled_newton.py fails when they change until
+#: this line is updated, and that edit is what makes numba compile afresh.
+DEPENDENCIES = "ed39e6645f20"
+
+
+def dependency_hash() -> str:
+    """The first 12 hex digits of the SHA-256 of compiled_ops.py's source and of what
+    this module takes from newton.py (``_backtrack`` and three constants)."""
+    import hashlib
+    import inspect
+
+    from spielplatz.equilibria.mwmre import compiled_ops
+
+    text = (inspect.getsource(compiled_ops) + inspect.getsource(newton_backtrack)
+            + repr((EXTRAPOLATE_BELOW, FAST_PROGRESS, RETRY_SHIFTS)))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 #: Masses below this mean a collapsing joint (the give-up rule of ``newton_eliminating``).
 _COLLAPSED = 1e-9
 
@@ -58,20 +76,16 @@ def _residual(alpha, grad):
     """numpy's ``abs(min(grad, alpha)).max()``, NaN included (a diverged loss)."""
     r = 0.0
     for i in range(alpha.size):
-        v = abs(min(grad[i], alpha[i]))
-        if v > r or v != v:
+        if grad[i] != grad[i] or alpha[i] != alpha[i]:
+            return np.nan
+        v = abs(grad[i] if grad[i] < alpha[i] else alpha[i])
+        if v > r:
             r = v
     return r
 
 
-@njit(cache=True)
-def _backtrack(step, base, value, decrease):
-    slope = -decrease / step
-    curvature = (value - base - slope * step) / (step * step)
-    if not (curvature > 0 and math.isfinite(curvature)
-            and value - base > 1e-12 * max(1.0, abs(base))):
-        return 0.5 * step
-    return min(max(-slope / (2.0 * curvature), 0.1 * step), 0.5 * step)
+#: The Python loop's interpolating backtrack, compiled as it is.
+_backtrack = njit(cache=True)(newton_backtrack)
 
 
 @njit(cache=True)

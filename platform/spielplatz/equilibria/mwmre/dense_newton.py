@@ -75,7 +75,8 @@ def newton_dense(problem, *, tol: float, max_iter: int, alpha0: np.ndarray | Non
     ``strict`` ``[K]`` (instead of ``patience``): stop at the first joint with every mass
     positive and every gain below it (rule 3 of
     :func:`~spielplatz.equilibria.mwmre.compiled.run`)."""
-    alpha = np.zeros(problem.k) if alpha0 is None else np.where(problem.fixed, 0.0, alpha0)
+    alpha = (np.zeros(problem.k) if alpha0 is None
+             else np.where(problem.fixed, 0.0, np.asarray(alpha0, dtype=np.float64)))
     starts, sizes, act, rest, g, margins = _layout(problem)
     cols = problem._cols
     if cols is not None:
@@ -104,3 +105,14 @@ def newton_dense(problem, *, tol: float, max_iter: int, alpha0: np.ndarray | Non
         full[np.flatnonzero(problem.support.ravel())[alive]] = True
         support = full.reshape(problem.shape)
     return NewtonResult(alpha, state, it, residual <= tol, residual, support=support)
+
+
+def self_check() -> bool:
+    """Whether the compiled loop loads (or compiles) and solves matching pennies: its
+    uniform CE, a tenth of a millisecond once compiled."""
+    from spielplatz.equilibria.mwmre.problem import DualProblem
+
+    pennies = np.array([[[0.5, -0.5], [-0.5, 0.5]], [[-0.5, 0.5], [0.5, -0.5]]])
+    problem = DualProblem(pennies, "ce", np.full((2, 2), -math.log(4.0)), epsilon=np.zeros(2))
+    res = newton_dense(problem, tol=1e-10, max_iter=50)
+    return bool(res.converged and np.allclose(res.state["sigma"], 0.25, atol=1e-8))

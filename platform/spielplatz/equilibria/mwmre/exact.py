@@ -122,7 +122,7 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
         # that plays all of it (exact (C)CE) or else by the LP.
         if not res.converged or _min_mass(res.state, problem) < 1e-9:
             plain = opts.epsilon is not None and not np.any(opts.epsilon)
-            if plain and interior.full_support(problem, res.alpha, payoffs, np.zeros(problem.n)):
+            if plain and interior.full_support(problem, res.alpha, payoffs):
                 support = problem.support
                 route = "interior" if route == "none" else route
             else:

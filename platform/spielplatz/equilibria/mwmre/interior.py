@@ -38,19 +38,23 @@ TIGHTENING = 1e-8
 ITERATIONS = 8
 
 
-def full_support(problem: DualProblem, alpha: np.ndarray, payoffs: np.ndarray,
-                 epsilon: np.ndarray) -> bool:
-    """Whether a (C)CE of ``problem``'s polytope (``gains <= epsilon`` on ``payoffs``,
-    payoff units, zeros outside ``problem.support``) plays every joint action of the
-    support, proven by one found from the duals ``alpha``; ``False`` if none was found
-    (the caller runs the support LP)."""
+def full_support(problem: DualProblem, alpha: np.ndarray, payoffs: np.ndarray) -> bool:
+    """Whether an exact (C)CE of ``payoffs`` that is zero outside ``problem.support``
+    plays every joint action of the support, proven by one found from the duals
+    ``alpha``; ``False`` if none was found (the caller runs the support LP) and for
+    problems that are not exact (C)CE (``epsilon`` 0: the proof's certificate checks
+    ``gains <= 0`` on ``payoffs``; a positive epsilon would need it in their units).
+
+    Constraints that vanish on the support (duplicate strategies) are satisfied by every
+    joint there and left out of the tightened problem (:meth:`DualProblem.restrict`),
+    whose dual would otherwise have no minimum."""
     from spielplatz.equilibria.certificate import certify
 
-    if problem.epsilon is None or problem.target is not None:
+    if problem.epsilon is None or problem.target is not None or np.any(problem.epsilon):
         return False
-    tight = problem.with_epsilon(np.asarray(problem.epsilon, dtype=float) - TIGHTENING)
-    strict = (np.asarray(problem.epsilon, dtype=float)[problem.owner]
-              - 0.5 * TIGHTENING)
+    tight = problem.restrict(problem.support).with_epsilon(
+        np.full(problem.n, -TIGHTENING))
+    strict = np.full(problem.k, -0.5 * TIGHTENING)
     with np.errstate(over="ignore", invalid="ignore"):
         if compiled_for(tight) is not None:
             res = compiled_for(tight).newton_dense(tight, tol=1e-12, max_iter=ITERATIONS,
@@ -65,7 +69,7 @@ def full_support(problem: DualProblem, alpha: np.ndarray, payoffs: np.ndarray,
     joint = joint / joint.sum()
     if not (joint[problem.support] > 0).all():
         return False
-    return certify(payoffs, joint, problem.concept, epsilon=epsilon, tolerance=0.0).certified
+    return certify(payoffs, joint, problem.concept, epsilon=0.0, tolerance=0.0).certified
 
 
 def _below(state: dict, problem: DualProblem, strict: np.ndarray) -> bool:

@@ -235,7 +235,9 @@ def compiled_for(problem: Any, dense_limit: int = 1200) -> Any:
             return None
         try:
             from spielplatz.equilibria.mwmre import dense_newton as compiled
-        except Exception:           # numba missing or broken: the Python loop
+            if not compiled.self_check():
+                compiled = None
+        except Exception:   # numba missing, unable to cache or to compile: the Python loop
             compiled = None
         _NUMBA["module"] = compiled
     return _NUMBA["module"]
