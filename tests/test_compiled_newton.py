@@ -163,3 +163,55 @@ def test_self_check_and_dtypes():
     assert ours.converged and theirs.converged
     assert start.dtype == np.float32 and np.all(start == np.float32(0.01))   # untouched
     assert np.abs(ours.state["sigma"] - theirs.state["sigma"]).sum() < 1e-9
+
+
+def test_compiled_batch_cache_key_follows_the_dependencies():
+    """The same for the batch driver, whose cache holds compiled.py's loop."""
+    from spielplatz.equilibria.mwmre import compiled_batch
+
+    assert compiled_batch.dependency_hash() == compiled_batch.DEPENDENCIES, (
+        f"set DEPENDENCIES = {compiled_batch.dependency_hash()!r} in compiled_batch.py")
+
+
+@pytest.mark.parametrize("concept,shape", [("ce", (8, 8)), ("cce", (8, 8)),
+                                           ("ce", (3, 4, 2))])
+def test_compiled_batch_answers_are_the_kernels(monkeypatch, concept, shape):
+    """``solve_batch`` on small games with a fixed epsilon runs the compiled driver; its
+    answers are the JAX kernel's (both certified optimal, joints within 1e-6 in L1, the
+    same zeros proven by the duals where both prove them), and host threads change
+    nothing."""
+    from spielplatz.equilibria.mwmre import compiled_batch, newton
+
+    games = np.random.default_rng(31).standard_normal((40, len(shape)) + shape)
+    assert newton.compiled_batch_for(shape, concept) is compiled_batch
+    ours = sp.solve_batch(games, solver="maxent", concept=concept, threads=2)
+    one = sp.solve_batch(games, solver="maxent", concept=concept, threads=1)
+    np.testing.assert_array_equal(ours.joints, one.joints)
+    np.testing.assert_array_equal(ours.iterations, one.iterations)
+    monkeypatch.setattr(newton, "COMPILED", False)
+    assert newton.compiled_batch_for(shape, concept) is None
+    kernel = sp.solve_batch(games, solver="maxent", concept=concept)
+    assert ours.all_optimal and kernel.all_optimal
+    l1 = np.abs(np.asarray(ours.joints) - np.asarray(kernel.joints)).reshape(40, -1).sum(1)
+    assert l1.max() < 1e-6
+    routes_ours, routes_kernel = ours.extra["support_routes"], kernel.extra["support_routes"]
+    for i in range(len(games)):
+        if routes_ours[i] == routes_kernel[i] == "dominance":
+            np.testing.assert_array_equal(ours.joints[i] == 0, kernel.joints[i] == 0)
+
+
+def test_compiled_batch_leaves_target_mode_and_large_games_to_the_kernel(monkeypatch):
+    """Target mode (its duals are bounded, its epsilon is found) and games beyond
+    ``COMPILED_DUALS`` stay on the kernel."""
+    from spielplatz.equilibria.mwmre import compiled_batch, newton
+
+    assert newton.compiled_batch_for((16, 16), "ce") is None            # 512 duals
+    assert newton.compiled_batch_for((16, 16), "cce") is compiled_batch  # 32 duals
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("target mode reached the compiled driver")
+
+    monkeypatch.setattr(compiled_batch, "run_batch", refuse)
+    games = np.random.default_rng(5).standard_normal((8, 2, 3, 3))
+    out = sp.solve_batch(games, solver="maxent", concept="ce", target_epsilon=0.0, rho=10.0)
+    assert out.all_optimal

@@ -656,6 +656,9 @@ def test_batch_drops_unplayable_recommendations_as_newton_goes(monkeypatch):
     16.2 against 24.5, and 7 against 29 games left to the exact path)."""
     from spielplatz.equilibria.mwmre import batched
 
+    from spielplatz.equilibria.mwmre import newton
+
+    monkeypatch.setattr(newton, "COMPILED", False)          # the kernel, not the compiled driver
     games = np.random.default_rng(23).standard_normal((48, 2, 8, 8))
     seen = {}
     rounds = batched.run_rounds
@@ -770,12 +773,15 @@ def test_batch_never_returns_a_collapsed_joint_as_optimal():
     from spielplatz.equilibria.mwmre.kernel import dual_gaps_ok
 
     games = np.random.default_rng(77).standard_normal((16, 2, 4, 4))
+    rank = {"failed": 0, "approximate": 1, "optimal": 2}
     for mu in (200.0, -200.0):
         out = sp.solve_batch(games, solver="maxent", concept="ce", mu=mu)
         assert "failed" not in set(out.statuses)
         for i in range(len(games)):
             single = sp.solve(games[i], solver="maxent", concept="ce", mu=mu)
-            assert out.statuses[i] == single.status
+            # the compiled batch (exact Newton steps, 80 iterations) certifies two answers
+            # that the single path, giving up at 40, leaves approximate (L1 1e-10 apart)
+            assert rank[out.statuses[i]] >= rank[single.status]
             assert np.abs(out.joints[i] - single.joint).sum() < 1e-6
     # a pure joint with duals that ran off: its loss is far above its objective
     pure = np.zeros((2, 2, 2))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,11 +23,13 @@ from spielplatz.equilibria import deviations
 from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify, rounding_bound
 from spielplatz.equilibria.mwmre.config import (KKT_TOLERANCE, per_game, prepare,
                                                 warm_start_duals, welfare_values)
+from spielplatz.equilibria.mwmre.batch_result import BatchResult
 from spielplatz.equilibria.mwmre.dominance import batch_dominated, certified_zeros
 from spielplatz.equilibria.mwmre.dual import unflatten_duals
 from spielplatz.equilibria.mwmre.exact import result_of, solve_exact
 from spielplatz.equilibria.mwmre.kernel import (BATCH_ITERATIONS, FLOAT32_TOLERANCE,
                                                 batch_function, dual_gaps_ok)
+from spielplatz.equilibria.mwmre.newton import compiled_batch_for
 from spielplatz.equilibria.mwmre.problem import single_thread
 from spielplatz.errors import SpielplatzError
 from spielplatz.system import resources
@@ -46,78 +47,6 @@ DEFAULT_ROUNDS = {"ce": (32, 4), "cce": (32, 8)}
 MAX_DEFAULT_THREADS = 4
 #: Masses below this count as zeros of the answer (``support_routes``).
 VANISHING = 1e-9
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """The exact MWMRE answers of a batch of games (payoff units).
-
-    Attributes
-    ----------
-    payoffs : ndarray ``[B, N, A...]``
-        The games (float64).
-    joints : ndarray ``[B, A...]``
-    epsilons : ndarray ``[B, N]``
-        Achieved (C)CE gap per game and player.
-    statuses : ndarray of str ``[B]``
-        ``optimal``, ``approximate`` or ``failed`` (:func:`~spielplatz.equilibria.mwmre.exact.status_of`).
-    iterations : ndarray ``[B]``
-    config : dict
-        The validated options (per-game arrays left out).
-    duals : list of ndarray
-        Per player ``[B, A_p, A_p]`` (CE) or ``[B, A_p]`` (CCE): the dual minimisers on
-        each answer's support (recommendations proven unplayable keep the duals that
-        proved it; a warm start from them proves those zeros again at once).
-    residuals : dict
-        ``kkt``: the projected dual gradient per game ``[B]`` (range-1 units).
-    certificate : dict
-        ``certified``, ``violation`` and ``tolerance`` per game ``[B]``.
-    epsilon_required, payoff_scales : ndarray ``[B, N]``, ``[B]``
-    fallback : list of int
-        Games re-solved on the exact single-game path.
-    paths : ndarray of str ``[B]``
-        ``batch`` or ``exact``.
-    batch_time : float
-        Seconds on the batched path.
-    support_routes : ndarray of str ``[B]``
-        How the answer's zeros were found: ``none`` (no mass below ``1e-9``),
-        ``dominance`` (every mass below ``1e-9`` is an exact zero certified by the
-        duals), ``lp`` (the exact path's support LP: its zeros are exact; cells it
-        keeps may hold masses far below ``1e-9``, as in the single-game path),
-        ``interior`` (the exact path proved its masses below ``1e-9`` positive),
-        ``vanishing`` (some masses below ``1e-9`` are left as found, besides any
-        exact zeros the duals certified).
-    """
-
-    payoffs: np.ndarray
-    joints: np.ndarray
-    epsilons: np.ndarray
-    statuses: np.ndarray
-    iterations: np.ndarray
-    config: dict
-    duals: list
-    residuals: dict
-    certificate: dict
-    epsilon_required: np.ndarray
-    payoff_scales: np.ndarray
-    fallback: list = field(default_factory=list)
-    paths: Any = None
-    batch_time: float = 0.0
-    support_routes: Any = None
-
-    def measured(self) -> dict:
-        """``epsilons``, ``statuses`` and ``iterations``, as ``BatchSolution.from_joints``
-        takes them."""
-        return {"epsilons": self.epsilons, "statuses": self.statuses,
-                "iterations": self.iterations}
-
-    def extra(self) -> dict:
-        """The solver-specific details a ``BatchSolution`` carries in ``extra``."""
-        return {"duals": self.duals, "residuals": self.residuals,
-                "certificate": self.certificate, "epsilon_required": self.epsilon_required,
-                "payoff_scales": self.payoff_scales, "fallback": self.fallback,
-                "paths": self.paths, "batch_time": self.batch_time,
-                "support_routes": self.support_routes}
 
 
 def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndarray,
@@ -282,10 +211,16 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     alpha0 = None if initial_duals is None else warm_start_duals(initial_duals, shape, concept,
                                                                    scales)
     zeros_ok = concept == "ce" and not target_mode and not np.any(eps)
-    out = run_rounds(g, base, eps, target, eplus, rho_int, concept, target_mode,
-                      tol=float(tol), max_iter=min(int(max_iter), BATCH_ITERATIONS), chunk=chunk,
-                      steps_per_round=steps_per_round, threads=threads, alpha0=alpha0,
-                      eliminate=zeros_ok)
+    budget = min(int(max_iter), BATCH_ITERATIONS)
+    driver = None if target_mode else compiled_batch_for(shape, concept)
+    if driver is not None:          # small games, fixed epsilon: the compiled Newton
+        out = driver.run_batch(g, base, eps, concept, tol=float(tol), max_iter=budget,
+                               threads=threads, alpha0=alpha0, eliminate=zeros_ok)
+    else:
+        out = run_rounds(g, base, eps, target, eplus, rho_int, concept, target_mode,
+                         tol=float(tol), max_iter=budget, chunk=chunk,
+                         steps_per_round=steps_per_round, threads=threads, alpha0=alpha0,
+                         eliminate=zeros_ok)
     batch_time = time.perf_counter() - start
     with single_thread():
         # zeros proven as Newton went, and by the final duals

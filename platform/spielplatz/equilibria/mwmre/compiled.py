@@ -34,7 +34,7 @@ from spielplatz.equilibria.mwmre.compiled_ops import (cholesky_solve, descent, g
 from spielplatz.equilibria.mwmre.newton import EXTRAPOLATE_BELOW, FAST_PROGRESS, RETRY_SHIFTS
 from spielplatz.equilibria.mwmre.newton import _backtrack as newton_backtrack
 
-__all__ = ["run", "FINISHED", "COLLAPSING", "DOMINATED", "STALLED", "FEASIBLE"]
+__all__ = ["run", "dominated_columns", "FINISHED", "COLLAPSING", "DOMINATED", "STALLED", "FEASIBLE"]
 
 #: Outcomes of :func:`run`.
 FINISHED, COLLAPSING, DOMINATED, STALLED, FEASIBLE = 0, 1, 2, 3, 4
@@ -89,7 +89,7 @@ _backtrack = njit(cache=True)(newton_backtrack)
 
 
 @njit(cache=True)
-def _dominated(alpha, alive, starts, sizes, act, rest, g, margins):
+def dominated_columns(alpha, alive, starts, sizes, act, rest, g, margins):
     """The dominance certificate on ``alive`` columns (in place); whether it dropped any.
 
     Player ``p``'s recommendation ``a'`` with duals ``w = max(alpha_p[a', :], 0)`` (diagonal
@@ -153,14 +153,14 @@ def _below(gains, fixed, sig, strict):
 
 
 @njit(cache=True)
-def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, extrapolate,
-        starts, sizes, act, rest, g, margins, alive, strict):
+def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit,
+        extrapolate, starts, sizes, act, rest, g, margins, alive, strict):
     """Projected Newton from ``alpha`` (updated in place) on the dense problem ``A``
     ``[K, S]`` (the support's columns; ``rows``: the same, compressed), ``base`` ``[S]``,
     ``eps_k`` ``[K]``.
 
     ``rule`` 0: no give-up rule; 1: give up once the joint collapses (smallest mass below
-    1e-9) after ``patience`` iterations, or after 40; 2: the same, and from iteration 2
+    1e-9) after ``patience`` iterations, or after ``limit``; 2: the same, and from iteration 2
     on a collapse also runs the dominance certificate, which stops with
     :data:`DOMINATED` and ``alive`` cleared where it proves zeros; 3: stop with
     :data:`FEASIBLE` at the first joint with every mass positive and every gain below
@@ -198,10 +198,10 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, extra
         if rule == 1 or rule == 2:
             small = smallest(sig) < _COLLAPSED
             if rule == 2 and it >= 2 and small:
-                if _dominated(alpha, alive, starts, sizes, act, rest, g, margins):
+                if dominated_columns(alpha, alive, starts, sizes, act, rest, g, margins):
                     outcome = DOMINATED
                     break
-            if (it >= patience and small) or it >= 40:
+            if (it >= patience and small) or it >= limit:
                 outcome = COLLAPSING
                 break
         it += 1

@@ -24,7 +24,7 @@ from spielplatz.equilibria.polytope import face_support
 from spielplatz.errors import SpielplatzError
 
 __all__ = ["newton", "NewtonResult", "support_lp", "min_mass", "compiled_for", "COMPILED",
-           "COMPILED_DUALS", "COMPILE_AFTER"]
+           "COMPILED_DUALS", "COMPILE_AFTER", "compiled_batch_for"]
 
 
 def _projected_gradient(alpha: np.ndarray, grad: np.ndarray,
@@ -199,17 +199,14 @@ def _loop(problem: DualProblem, tol: float, max_iter: int, alpha0: np.ndarray | 
     return NewtonResult(alpha, state, it, residual <= tol, residual)
 
 
-#: When small dense problems with a fixed epsilon use the compiled Newton
-#: (:mod:`~spielplatz.equilibria.mwmre.dense_newton`, numba) instead of the Python loop:
-#: ``"auto"`` once this process has spent :data:`COMPILE_AFTER` seconds in the Python loop
-#: on such problems (importing numba and loading the compiled code, about 0.2 s, would
-#: double a one-game command's 0.45 s and is paid back only over many solves), ``True``
-#: always, ``False`` never. The environment variable ``SPIELPLATZ_COMPILED_NEWTON``
-#: (``auto``, ``always``, ``never``) sets it at import.
+#: When small dense problems with a fixed epsilon use the compiled Newton (numba,
+#: :mod:`~spielplatz.equilibria.mwmre.dense_newton`): ``"auto"`` after :data:`COMPILE_AFTER`
+#: seconds of this process in the Python loop on such problems (loading numba, 0.2 s,
+#: would double a one-game command), ``True`` always, ``False`` never; set at import by
+#: ``SPIELPLATZ_COMPILED_NEWTON`` (``auto``, ``always``, ``never``).
 COMPILED: bool | str = {"always": True, "never": False}.get(
     os.environ.get("SPIELPLATZ_COMPILED_NEWTON", "auto").strip().lower(), "auto")
-#: Seconds of Python-loop Newton after which ``"auto"`` switches to the compiled one (an
-#: 8x8 CE spends about 1 ms more there than compiled: a few hundred solves).
+#: Seconds of Python loop before ``"auto"`` switches (a few hundred 8x8 CE solves).
 COMPILE_AFTER = 0.5
 #: Most duals the compiled Newton takes: its Hessian and Cholesky are plain loops, as fast
 #: as the Python loop's BLAS and LAPACK at 16x16 CE (512 duals, 8.3 against 8.2 ms per
@@ -230,22 +227,46 @@ def compiled_for(problem: Any, dense_limit: int = 1200) -> Any:
     numba importable), else ``None``."""
     if COMPILED is False or not _eligible(problem, dense_limit):
         return None
+    if "module" not in _NUMBA and COMPILED is not True \
+            and _NUMBA.get("seconds", 0.0) < COMPILE_AFTER:
+        return None
+    return _load()
+
+
+def _load() -> Any:
+    """:mod:`~spielplatz.equilibria.mwmre.dense_newton` once its self-check passed, else
+    ``None`` (numba missing, unable to cache or to compile: the Python loop)."""
     if "module" not in _NUMBA:
-        if COMPILED is not True and _NUMBA.get("seconds", 0.0) < COMPILE_AFTER:
-            return None
         try:
             from spielplatz.equilibria.mwmre import dense_newton as compiled
             if not compiled.self_check():
                 compiled = None
-        except Exception:   # numba missing, unable to cache or to compile: the Python loop
+        except Exception:
             compiled = None
         _NUMBA["module"] = compiled
     return _NUMBA["module"]
 
 
-#: Multiples of the largest Hessian diagonal entry added to the diagonal, in turn, where
-#: the damped Hessian is not numerically positive definite (Nocedal and Wright,
-#: *Numerical Optimization*, Section 3.4, Cholesky with added multiple of the identity).
+def compiled_batch_for(shape: tuple, concept: str) -> Any:
+    """:mod:`~spielplatz.equilibria.mwmre.compiled_batch` for a batch of exact games of
+    ``shape`` with a fixed epsilon (as :func:`compiled_for` takes them; a batch is many
+    solves, so ``"auto"`` counts as on), else ``None``."""
+    from spielplatz.equilibria.mwmre.problem import DENSE_ENTRIES
+
+    k = sum(a * a if concept == "ce" else a for a in shape)
+    if COMPILED is False or k > COMPILED_DUALS or k * math.prod(shape) > DENSE_ENTRIES:
+        return None
+    if _load() is None:
+        return None
+    try:
+        from spielplatz.equilibria.mwmre import compiled_batch
+    except Exception:
+        return None
+    return compiled_batch
+
+
+#: Multiples of the largest Hessian diagonal entry added to the diagonal, in turn, while
+#: Cholesky fails (Nocedal and Wright, *Numerical Optimization*, Section 3.4).
 RETRY_SHIFTS = (1e-10, 1e-8, 1e-6, 1e-4)
 
 

@@ -1,0 +1,201 @@
+"""Batched exact CE / CCE with the compiled Newton (numba): each game runs
+:func:`~spielplatz.equilibria.mwmre.dominance.newton_eliminating`'s loop, restarts after a
+dominance certificate included, inside one compiled call per share of the games, on
+host threads that release the GIL.
+
+The batched path's JAX kernel (:mod:`~spielplatz.equilibria.mwmre.kernel`) advances
+chunks of games in lockstep with conjugate gradients; on small games with a fixed
+epsilon this driver does the same work with exact Newton steps and no per-game Python
+(docs/benchmarks.md, "fifth pass"). Its output is the kernel's (``joint``, ``alpha``,
+``base`` with ``-inf`` on proven zeros, ``value``, ``residual``, ``iterations``), so
+:func:`~spielplatz.equilibria.mwmre.batched.solve_batch` certifies both alike.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+
+from spielplatz.equilibria import deviations
+from spielplatz.equilibria.mwmre.compiled import DOMINATED, dominated_columns, run
+from spielplatz.equilibria.mwmre.compiled_ops import compress
+from spielplatz.equilibria.mwmre.dominance import margin_factor
+from spielplatz.equilibria.mwmre.kernel import dual_gaps_ok
+
+__all__ = ["run_batch"]
+
+#: The restarts after a dominance certificate that one game may take.
+_RESTARTS = 16
+#: Games per compiled call when host threads share a batch.
+SHARE = 32
+
+
+@njit(cache=True)
+def _matrix(g, fixed_diag, starts, sizes, act, rest, out):
+    """The dense constraint matrix of one game (``dense_matrix``'s numbers: each entry
+    the float64 difference ``G_p(a'', c) - G_p(a', c)``, CE rows ``(p, a', a'')`` on the
+    joint actions ``(a', c)``; CCE rows ``(p, a'')`` on every joint action)."""
+    out[:, :] = 0.0
+    s = out.shape[1]
+    for p in range(sizes.size):
+        n_p = sizes[p]
+        for j in range(s):
+            a, c = act[p, j], rest[p, j]
+            if fixed_diag:                              # CE
+                for b in range(n_p):
+                    if b != a:
+                        out[starts[p] + a * n_p + b, j] = g[p, b, c] - g[p, a, c]
+            else:                                       # CCE
+                for b in range(n_p):
+                    out[starts[p] + b, j] = g[p, b, c] - g[p, a, c]
+
+
+@njit(cache=True, nogil=True)
+def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, starts, sizes,
+           act, rest, tol, max_iter, joint_out, base_out, value_out, residual_out,
+           iterations_out, first, last):
+    """Games ``first`` to ``last - 1``: Newton from ``alpha_all`` (updated in place) with
+    the dominance restarts of ``newton_eliminating`` (``eliminate``), at most
+    ``max_iter`` iterations (the kernel's budget; a collapsing joint is not given up
+    early: its masses stay as found, ``vanishing``, unless a certificate drops them)."""
+    n = sizes.size
+    k = alpha_all.shape[1]
+    s = base_all.shape[1]
+    full = np.empty((k, s))
+    fixed0 = np.zeros(k, dtype=np.bool_)
+    if ce:
+        for p in range(n):
+            for a in range(sizes[p]):
+                fixed0[starts[p] + a * sizes[p] + a] = True
+    owner = np.empty(k, dtype=np.int64)
+    for p in range(n):
+        stop = starts[p + 1] if p + 1 < n else k
+        owner[starts[p]:stop] = p
+    for i in range(first, last):
+        _matrix(g_all[i], ce, starts, sizes, act, rest, full)
+        eps_k = np.empty(k)
+        for r in range(k):
+            eps_k[r] = 0.0 if fixed0[r] else eps_all[i, owner[r]]
+        cols = np.arange(s)
+        alpha = alpha_all[i].copy()
+        if eliminate:       # duals from a batch's own answer prove its zeros again
+            alive = np.ones(s, dtype=np.bool_)
+            if dominated_columns(alpha, alive, starts, sizes, act, rest, g_all[i],
+                                 margins_all[i]):
+                cols = cols[alive]
+        total, restarts = 0, 0
+        proof = alpha.copy()
+        while True:
+            sub = full[:, cols].copy()
+            fixed = fixed0.copy()
+            for r in range(k):
+                if not fixed[r]:
+                    empty = True
+                    for q in range(cols.size):
+                        if sub[r, q] != 0.0:
+                            empty = False
+                            break
+                    fixed[r] = empty
+                if fixed[r]:
+                    if alpha[r] != 0.0:         # (newly fixed: the duals that dropped it)
+                        proof[r] = alpha[r]
+                    alpha[r] = 0.0
+            alive = np.ones(cols.size, dtype=np.bool_)
+            eps_sub = eps_k.copy()
+            for r in range(k):
+                if fixed[r]:
+                    eps_sub[r] = 0.0
+            outcome, it, residual, value, sig, gains, grad = run(
+                sub, compress(sub), base_all[i, cols].copy(), eps_sub, fixed, alpha,
+                tol, max(max_iter - total, 0), 2 if eliminate else 1, 10 ** 9, max_iter, True,
+                starts,
+                sizes, act[:, cols].copy(), rest[:, cols].copy(), g_all[i], margins_all[i],
+                alive, np.zeros(0))
+            total += it
+            if outcome != DOMINATED or restarts >= _RESTARTS:
+                break
+            cols = cols[alive]
+            restarts += 1
+        joint_out[i, :] = 0.0
+        base_out[i, :] = -np.inf
+        for q in range(cols.size):
+            joint_out[i, cols[q]] = sig[q]
+            base_out[i, cols[q]] = base_all[i, cols[q]]
+        # the rows that vanish on the support keep the duals that dropped them (as the
+        # kernel's do): a warm start from this answer proves its zeros again at once
+        for r in range(k):
+            alpha_all[i, r] = proof[r] if (fixed[r] and not fixed0[r]) else alpha[r]
+        value_out[i] = value
+        residual_out[i] = residual
+        iterations_out[i] = total
+
+
+def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *, tol: float,
+              max_iter: int, threads: int, alpha0: np.ndarray | None = None,
+              eliminate: bool = False) -> dict:
+    """:func:`~spielplatz.equilibria.mwmre.batched.run_rounds`' output for games ``g``
+    ``[B, N, A...]`` (range 1) with a fixed epsilon ``eps`` ``[B, N]`` and logits ``base``
+    ``[B, A...]``: at most ``max_iter`` iterations per game, the games split evenly
+    between ``threads`` host threads (the compiled calls release the GIL)."""
+    b, n = g.shape[:2]
+    shape = g.shape[2:]
+    size = math.prod(shape)
+    sizes = np.asarray(shape, dtype=np.int64)
+    ce = concept == "ce"
+    per = sizes * sizes if ce else sizes
+    starts = np.concatenate([[0], np.cumsum(per)[:-1]]).astype(np.int64)
+    k = int(per.sum())
+    flat = np.arange(size).reshape(shape)
+    act = np.empty((n, size), dtype=np.int64)
+    rest = np.empty((n, size), dtype=np.int64)
+    g_all = np.zeros((b, n, int(sizes.max()), max(size // a for a in shape)))
+    margins = np.empty((b, n))
+    for p in range(n):
+        cells = deviations.player_matrix(flat, p, n)
+        act[p, cells] = np.arange(shape[p])[:, None]
+        rest[p, cells] = np.arange(cells.shape[1])[None, :]
+        gp = deviations.player_matrix(g[:, p], p, n)                  # [B, A_p, R]
+        g_all[:, p, :gp.shape[1], :gp.shape[2]] = gp
+        margins[:, p] = margin_factor(shape[p]) * np.abs(gp).max(axis=(1, 2))
+    out = {"alpha": np.zeros((b, k)) if alpha0 is None else np.array(alpha0, dtype=float),
+           "joint": np.zeros((b, size)), "base": np.empty((b, size)), "value": np.zeros(b),
+           "residual": np.zeros(b), "iterations": np.zeros(b, dtype=np.int64),
+           "eps": np.array(eps, dtype=float)}
+    args = (g_all, np.ascontiguousarray(base.reshape(b, size), dtype=float),
+            out["eps"], out["alpha"], margins, ce, bool(eliminate), starts, sizes, act, rest,
+            float(tol), int(max_iter), out["joint"], out["base"], out["value"],
+            out["residual"], out["iterations"])
+    threads = max(1, min(threads, b))
+    if threads == 1:
+        _games(*args, 0, b)
+    else:       # shares of about SHARE games, taken in turn (games differ in iterations)
+        bounds = np.unique(np.linspace(0, b, -(-b // SHARE) + 1).astype(int))
+        with ThreadPoolExecutor(threads) as pool:
+            for f in [pool.submit(_games, *args, int(lo), int(hi))
+                      for lo, hi in zip(bounds[:-1], bounds[1:])]:
+                f.result()
+    out["joint"] = out["joint"].reshape((b,) + shape)
+    out["base"] = out["base"].reshape((b,) + shape)
+    out["dual_ok"] = dual_gaps_ok(out, False)
+    return out
+
+
+#: :func:`dependency_hash` when this file was last written: numba's cache of
+#: :func:`_games` is keyed on this file only, yet it holds compiled.py's loop and what
+#: that compiles in (tests/test_compiled_newton.py fails until this line is updated).
+DEPENDENCIES = "966e7b72d002"
+
+
+def dependency_hash() -> str:
+    """The first 12 hex digits of the SHA-256 of compiled.py's source and of
+    :func:`~spielplatz.equilibria.mwmre.compiled.dependency_hash`."""
+    import hashlib
+    import inspect
+
+    from spielplatz.equilibria.mwmre import compiled
+
+    text = inspect.getsource(compiled) + compiled.dependency_hash()
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
