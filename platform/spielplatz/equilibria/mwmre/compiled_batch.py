@@ -108,12 +108,12 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
             for r in range(k):
                 if fixed[r]:
                     eps_sub[r] = 0.0
+            rule = 2 if eliminate else 1            # no patience: only the budget stops
             outcome, it, residual, value, sig, gains, grad = run(
-                sub, compress(sub), base_all[i, cols].copy(), eps_sub, fixed, alpha,
-                tol, max(max_iter - total, 0), 2 if eliminate else 1, 10 ** 9, max_iter, True,
-                starts,
-                sizes, act[:, cols].copy(), rest[:, cols].copy(), g_all[i], margins_all[i],
-                alive, np.zeros(0))
+                sub, compress(sub), base_all[i, cols].copy(), eps_sub, fixed, alpha, tol,
+                max(max_iter - total, 0), rule, 10 ** 9, max_iter, True, starts, sizes,
+                act[:, cols].copy(), rest[:, cols].copy(), g_all[i], margins_all[i], alive,
+                np.zeros(0))
             total += it
             if outcome != DOMINATED or restarts >= _RESTARTS:
                 break
