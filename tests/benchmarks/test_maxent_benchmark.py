@@ -231,7 +231,9 @@ def test_single_8x8_normal(concept):
     within 1e-8 of the payoff range. Reports the paths taken
     (``extra["support_route"]``: ``none``, ``interior``, ``dominance`` or ``lp``).
     Measured in the steady state of a loop of solves: after the warm-up solves that
-    switch the compiled Newton on (its ``"auto"`` mode; counted in the report).
+    switch the compiled Newton on (its ``"auto"`` mode; counted in the report: 0 under
+    tests/conftest.py, which turns it on from the first solve, 241 with
+    ``SPIELPLATZ_COMPILED_NEWTON=auto``).
     """
     count = int(os.environ.get("MAXENT_SINGLE_GAMES", "60"))
     games = np.random.default_rng(15).standard_normal((4, count, 2, 8, 8))

@@ -19,10 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from spielplatz.equilibria import deviations
 from spielplatz.equilibria.mwmre.compiled import DOMINATED, dominated_columns, run
 from spielplatz.equilibria.mwmre.compiled_ops import compress
-from spielplatz.equilibria.mwmre.dominance import margin_factor
+from spielplatz.equilibria.mwmre.dense_newton import compiled_layout
 from spielplatz.equilibria.mwmre.kernel import dual_gaps_ok
 
 __all__ = ["run_batch"]
@@ -138,28 +137,15 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
               eliminate: bool = False) -> dict:
     """:func:`~spielplatz.equilibria.mwmre.batched.run_rounds`' output for games ``g``
     ``[B, N, A...]`` (range 1) with a fixed epsilon ``eps`` ``[B, N]`` and logits ``base``
-    ``[B, A...]``: at most ``max_iter`` iterations per game, the games split evenly
-    between ``threads`` host threads (the compiled calls release the GIL)."""
-    b, n = g.shape[:2]
+    ``[B, A...]``: at most ``max_iter`` iterations per game, shares of :data:`SHARE`
+    games taken in turn by ``threads`` host threads (the compiled calls release the
+    GIL)."""
+    b = g.shape[0]
     shape = g.shape[2:]
     size = math.prod(shape)
-    sizes = np.asarray(shape, dtype=np.int64)
     ce = concept == "ce"
-    per = sizes * sizes if ce else sizes
-    starts = np.concatenate([[0], np.cumsum(per)[:-1]]).astype(np.int64)
-    k = int(per.sum())
-    flat = np.arange(size).reshape(shape)
-    act = np.empty((n, size), dtype=np.int64)
-    rest = np.empty((n, size), dtype=np.int64)
-    g_all = np.zeros((b, n, int(sizes.max()), max(size // a for a in shape)))
-    margins = np.empty((b, n))
-    for p in range(n):
-        cells = deviations.player_matrix(flat, p, n)
-        act[p, cells] = np.arange(shape[p])[:, None]
-        rest[p, cells] = np.arange(cells.shape[1])[None, :]
-        gp = deviations.player_matrix(g[:, p], p, n)                  # [B, A_p, R]
-        g_all[:, p, :gp.shape[1], :gp.shape[2]] = gp
-        margins[:, p] = margin_factor(shape[p]) * np.abs(gp).max(axis=(1, 2))
+    starts, sizes, act, rest, g_all, margins = compiled_layout(g, concept)
+    k = int((sizes * sizes if ce else sizes).sum())
     out = {"alpha": np.zeros((b, k)) if alpha0 is None else np.array(alpha0, dtype=float),
            "joint": np.zeros((b, size)), "base": np.empty((b, size)), "value": np.zeros(b),
            "residual": np.zeros(b), "iterations": np.zeros(b, dtype=np.int64),

@@ -16,37 +16,48 @@ from spielplatz.equilibria.mwmre.compiled import DOMINATED, run
 from spielplatz.equilibria.mwmre.compiled_ops import compress
 from spielplatz.equilibria.mwmre.newton import NewtonResult
 
-__all__ = ["newton_dense"]
+__all__ = ["newton_dense", "compiled_layout"]
 
 
-def _layout(problem) -> tuple:
-    """Per player: where its duals start, its number of actions, each joint action's
-    own action and rest index (``player_matrix`` columns), its payoffs ``[A_p, R]``
-    padded to ``[N, A_max, R_max]``, and the certificate's margin (cached on the problem:
-    the same for every support)."""
-    cached = problem.__dict__.get("_compiled_layout")
-    if cached is not None:
-        return cached
+def compiled_layout(payoffs: np.ndarray, concept: str) -> tuple:
+    """What the compiled loop's dominance certificate reads, for games ``payoffs``
+    ``[B, N, A...]``: per player where its duals start and its number of actions, each
+    joint action's own action and rest index (``player_matrix`` columns), and per game
+    each player's payoffs ``[A_p, R]`` padded to ``[B, N, A_max, R_max]`` and the
+    certificate's margin ``[B, N]``."""
     from spielplatz.equilibria import deviations
     from spielplatz.equilibria.mwmre.dominance import margin_factor
 
-    n, shape = problem.n, problem.shape
+    b, n = payoffs.shape[:2]
+    shape = payoffs.shape[2:]
     size = math.prod(shape)
     flat = np.arange(size).reshape(shape)
     sizes = np.asarray(shape, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(sizes * sizes)[:-1]]).astype(np.int64)
+    per = sizes * sizes if concept == "ce" else sizes
+    starts = np.concatenate([[0], np.cumsum(per)[:-1]]).astype(np.int64)
     act = np.empty((n, size), dtype=np.int64)
     rest = np.empty((n, size), dtype=np.int64)
-    g = np.zeros((n, int(sizes.max()), max(size // a for a in shape)))
-    margins = np.empty(n)
+    g = np.zeros((b, n, int(sizes.max()), max(size // a for a in shape)))
+    margins = np.empty((b, n))
     for p in range(n):
         cells = deviations.player_matrix(flat, p, n)                    # [A_p, R]
         act[p, cells] = np.arange(shape[p])[:, None]
         rest[p, cells] = np.arange(cells.shape[1])[None, :]
-        gp = deviations.player_matrix(problem.payoffs[p], p, n)
-        g[p, :gp.shape[0], :gp.shape[1]] = gp
-        margins[p] = margin_factor(shape[p]) * float(np.abs(problem.payoffs[p]).max(initial=0.0))
-    cached = problem.__dict__["_compiled_layout"] = (starts, sizes, act, rest, g, margins)
+        gp = deviations.player_matrix(payoffs[:, p], p, n)              # [B, A_p, R]
+        g[:, p, :gp.shape[1], :gp.shape[2]] = gp
+        margins[:, p] = margin_factor(shape[p]) * np.abs(gp).max(axis=(1, 2))
+    return starts, sizes, act, rest, g, margins
+
+
+def _layout(problem) -> tuple:
+    """:func:`compiled_layout` of one problem's game (cached on the problem: the same for
+    every support)."""
+    cached = problem.__dict__.get("_compiled_layout")
+    if cached is None:
+        starts, sizes, act, rest, g, margins = compiled_layout(problem.payoffs[None],
+                                                               problem.concept)
+        cached = problem.__dict__["_compiled_layout"] = (starts, sizes, act, rest, g[0],
+                                                         margins[0])
     return cached
 
 
@@ -89,8 +100,8 @@ def newton_dense(problem, *, tol: float, max_iter: int, alpha0: np.ndarray | Non
         rule = 3
     strict = np.zeros(0) if strict is None else np.asarray(strict, dtype=float)
     outcome, it, residual, value, sig, gains, grad = run(
-        problem._dense_s, _compressed(problem), problem._base_s, eps_k, problem.fixed, alpha, float(tol),
-        int(max_iter), rule, int(patience or 0), 40, bool(extrapolate), starts, sizes,
+        problem._dense_s, _compressed(problem), problem._base_s, eps_k, problem.fixed, alpha,
+        float(tol), int(max_iter), rule, int(patience or 0), 40, bool(extrapolate), starts, sizes,
         np.ascontiguousarray(act), np.ascontiguousarray(rest), g, margins, alive, strict)
     sigma = np.zeros(problem._base_flat.size)
     if cols is None:

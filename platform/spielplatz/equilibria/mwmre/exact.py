@@ -121,8 +121,7 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
         # Zeros in the answer (or no convergence): find the support exactly, by a joint
         # that plays all of it (exact (C)CE) or else by the LP.
         if not res.converged or _min_mass(res.state, problem) < 1e-9:
-            plain = opts.epsilon is not None and not np.any(opts.epsilon)
-            if plain and interior.full_support(problem, res.alpha, payoffs):
+            if interior.full_support(problem, res.alpha, payoffs):    # (exact (C)CE only)
                 support = problem.support
                 route = "interior" if route == "none" else route
             else:

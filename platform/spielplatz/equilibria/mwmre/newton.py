@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg.lapack import dpotrf as _potrf, dpotrs as _potrs
 
-from spielplatz.equilibria.mwmre.problem import DualProblem
+from spielplatz.equilibria.mwmre.problem import DENSE_ENTRIES, DualProblem
 from spielplatz.equilibria.polytope import face_support
 from spielplatz.errors import SpielplatzError
 
@@ -71,7 +71,7 @@ class NewtonResult:
     converged: bool
     residual: float
     #: the smaller support a dominance certificate proved (the compiled path's give-up
-    #: rule, :func:`~spielplatz.equilibria.mwmre.compiled.newton_dense`), else ``None``
+    #: rule, :func:`~spielplatz.equilibria.mwmre.dense_newton.newton_dense`), else ``None``
     support: np.ndarray | None = None
 
 
@@ -206,8 +206,7 @@ def _loop(problem: DualProblem, tol: float, max_iter: int, alpha0: np.ndarray | 
 #: ``SPIELPLATZ_COMPILED_NEWTON`` (``auto``, ``always``, ``never``).
 COMPILED: bool | str = {"always": True, "never": False}.get(
     os.environ.get("SPIELPLATZ_COMPILED_NEWTON", "auto").strip().lower(), "auto")
-#: Seconds of Python loop before ``"auto"`` switches (a few hundred 8x8 CE solves).
-COMPILE_AFTER = 0.5
+COMPILE_AFTER = 0.5  #: Python-loop seconds before ``"auto"`` switches (241 8x8 CE solves)
 #: Most duals the compiled Newton takes: its Hessian and Cholesky are plain loops, as fast
 #: as the Python loop's BLAS and LAPACK at 16x16 CE (512 duals, 8.3 against 8.2 ms per
 #: game), faster below (12x12: 2.1 against 3.4 ms; 8x8: 0.53 against 1.6 ms).
@@ -215,11 +214,16 @@ COMPILED_DUALS = 384
 _NUMBA: dict = {}
 
 
+def _takes(shape: tuple, concept: str, dense_limit: int = 1200) -> bool:
+    """Games of ``shape`` have a dense matrix and at most ``dense_limit``, COMPILED_DUALS duals."""
+    k = sum(a * a if concept == "ce" else a for a in shape)
+    return k <= min(dense_limit, COMPILED_DUALS) and k * math.prod(shape) <= DENSE_ENTRIES
+
+
 def _eligible(problem: Any, dense_limit: int) -> bool:
-    """A dense :class:`DualProblem` with a fixed epsilon and at most ``dense_limit`` and
-    :data:`COMPILED_DUALS` duals."""
-    return (type(problem) is DualProblem and problem.dense is not None
-            and problem.target is None and problem.k <= min(dense_limit, COMPILED_DUALS))
+    """A :class:`DualProblem` with a fixed epsilon whose games the compiled loop takes."""
+    return (type(problem) is DualProblem and problem.target is None
+            and _takes(problem.shape, problem.concept, dense_limit))
 
 
 def compiled_for(problem: Any, dense_limit: int = 1200) -> Any:
@@ -239,11 +243,9 @@ def _load() -> Any:
     if "module" not in _NUMBA:
         try:
             from spielplatz.equilibria.mwmre import dense_newton as compiled
-            if not compiled.self_check():
-                compiled = None
+            _NUMBA["module"] = compiled if compiled.self_check() else None
         except Exception:
-            compiled = None
-        _NUMBA["module"] = compiled
+            _NUMBA["module"] = None
     return _NUMBA["module"]
 
 
@@ -251,10 +253,7 @@ def compiled_batch_for(shape: tuple, concept: str) -> Any:
     """:mod:`~spielplatz.equilibria.mwmre.compiled_batch` for a batch of exact games of
     ``shape`` with a fixed epsilon (as :func:`compiled_for` takes them; a batch is many
     solves, so ``"auto"`` counts as on), else ``None``."""
-    from spielplatz.equilibria.mwmre.problem import DENSE_ENTRIES
-
-    k = sum(a * a if concept == "ce" else a for a in shape)
-    if COMPILED is False or k > COMPILED_DUALS or k * math.prod(shape) > DENSE_ENTRIES:
+    if COMPILED is False or not _takes(shape, concept):
         return None
     if _load() is None:
         return None

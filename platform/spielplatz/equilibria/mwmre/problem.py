@@ -176,6 +176,10 @@ class DualProblem:
             else:
                 self._dense_s = self.dense
                 self._base_s = self._base_flat
+        self._epsilon_layout()
+
+    def _epsilon_layout(self) -> None:
+        """Each constraint's epsilon (0 where fixed), and whether the problem is plain."""
         self._eps_k = (None if self.epsilon is None
                        else np.asarray(self.epsilon, dtype=float)[self.owner] * self.notfixed)
         # plain exact (C)CE with nothing fixed: the epsilon term and the mask drop out
@@ -224,8 +228,7 @@ class DualProblem:
         out = DualProblem.__new__(DualProblem)
         out.__dict__.update(self.__dict__)
         out.epsilon = np.asarray(epsilon, dtype=float)
-        out._eps_k = out.epsilon[self.owner] * self.notfixed
-        out._plain = not out._eps_k.any() and not self.fixed.any()
+        out._epsilon_layout()
         return out
 
     # -- flat <-> per player -------------------------------------------------
