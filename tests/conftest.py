@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -73,6 +74,18 @@ def _compiled_newton_from_the_start() -> None:
 
 
 _compiled_newton_from_the_start()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers of ``-n auto`` (pyproject's ``addopts``, with ``--dist loadscope``: each
+    module on one worker, so module fixtures train once): one per usable CPU, at most 4
+    (every worker imports JAX and compiles its own programs); none when benchmarks are
+    selected, whose timings need the machine to themselves. ``-n 0`` runs in-process."""
+    from spielplatz.system.resources import usable_cpus
+
+    if re.search(r"(?<!not )\bbenchmark\b", config.getoption("markexpr") or ""):
+        return 0
+    return max(1, min(4, usable_cpus()))
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(__file__).resolve().parent / "data"
