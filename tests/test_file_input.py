@@ -218,9 +218,17 @@ BAD_JOINTS = [
     ("matrix.csv", "0.5,0.5\n0,x\n", "line 2: 'x' is not a probability"),
     ("matrix_rows.csv", "0.5,0.5\n0,0\n0,0\n", "line 3: more than 2 rows does not match game "
                                               "'chicken' of shape [2, 2]"),
-    ("matrix_shape.csv", ",a,b,c\nSwerve,0.5,0.5,0\n", "line 2: a row of 3 values does not "
+    ("matrix_shape.csv", ",a,b,c\nSwerve,0.5,0.5,0\n", "line 1: a header of 4 cells does not "
                                                        "match game 'chicken' of shape [2, 2]"),
-    ("matrix_short.csv", "0.5,0.5\n", "distribution of shape [1, 2] does not match"),
+    ("matrix_short.csv", "0.5,0.5\n", "1 rows do not match game 'chicken' of shape [2, 2]"),
+    # labels are read, never skipped: a name that is no action, or one named twice
+    ("matrix_label.csv", ",Foo,Bar\nSwerve,0.5,0.5\nStraight,0,0\n",
+     "line 1: 'Foo' is not an action of player P2"),
+    ("matrix_row_label.csv", ",Swerve,Straight\nSwerve,0.5,0.5\nSwerve,0,0\n",
+     "first column: the labels ['Swerve', 'Swerve'] do not name each action of player P1 "
+     "once (['Swerve', 'Straight'])"),
+    ("long_players.csv", "P1,P3,probability\nSwerve,Swerve,1\n",
+     "the header names players ['P1', 'P3']; game 'chicken' has players ['P1', 'P2']"),
     ("matrix_inf.csv", "0.5,0.5\n0,1e400\n", "NaN or infinity"),
 ]
 
@@ -235,6 +243,22 @@ def test_malformed_joint_files_are_one_clear_error(tmp_path, name, content, mess
     assert len(text.splitlines()) == 1 and len(text) < 400, text
     line = one_error_line(CliRunner().invoke(cli, ["check", "chicken", str(path)]))
     assert message in line
+
+
+@pytest.mark.parametrize("content", [
+    ",Straight,Swerve\nSwerve,0.2,0.4\nStraight,0,0.4\n",      # columns in another order
+    ",Swerve,Straight\nStraight,0.4,0\nSwerve,0.4,0.2\n",      # rows in another order
+    "Straight,Swerve\nSwerve,0.2,0.4\nStraight,0,0.4\n",       # header without a corner
+    ",1,0\n0,0.2,0.4\n1,0,0.4\n",                             # 0-based indices as labels
+    "P2,P1,probability\nStraight,Swerve,0.2\nSwerve,Swerve,0.4\nSwerve,Straight,0.4\n",
+], ids=["columns", "rows", "no_corner", "indices", "long_players"])
+def test_csv_labels_place_the_probabilities(tmp_path, content):
+    """Labelled CSV joints are placed by their labels (action names or indices; player
+    names in long format), not by position: all give Pr(Swerve, Swerve) = 0.4,
+    Pr(Swerve, Straight) = 0.2, Pr(Straight, Swerve) = 0.4."""
+    path = write(tmp_path, "j.csv", content)
+    np.testing.assert_array_equal(read_joint_file(path, sp.load_game("chicken")),
+                                  [[0.4, 0.2], [0.4, 0.0]])
 
 
 def test_good_joint_files_still_read(tmp_path):

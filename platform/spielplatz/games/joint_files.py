@@ -1,7 +1,8 @@
 """Joint-distribution files: JSON (a nested list ``[A_1][A_2]...``, or an object with
 a ``"joint"`` key such as ``spielplatz solve --json`` writes) or CSV (a two-player
-matrix with optional action-name header row and column, or one row per joint
-action: one column per player, then ``probability``), read with the bounds of
+matrix with an optional header row and column of action labels, which place the
+numbers, or one row per joint action: one column per player, then ``probability``),
+read with the bounds of
 :mod:`spielplatz.system.inputs`.
 """
 
@@ -66,6 +67,118 @@ def _csv_rows(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
         raise GameFileError(f"{source}: invalid CSV ({exc})") from None
 
 
+def _action_index(cell: str, game: NormalFormGame, p: int, where: str) -> int:
+    """Action of player ``p`` named ``cell`` (its name, else its 0-based index)."""
+    cell = cell.strip()
+    names = game.action_names[p]
+    if cell in names:
+        return names.index(cell)
+    if cell.isascii() and cell.isdigit() and len(cell) < 19 and int(cell) < len(names):
+        return int(cell)
+    raise GameFileError(f"{where}: {cell[:40]!r} is not an action of player "
+                        f"{game.player_names[p]}")
+
+
+def _player_order(header: list[str], game: NormalFormGame, source: str) -> list[int]:
+    """Which player each action column of a long-format CSV holds: by the header's
+    player names when it names them (in any order), else the players in order."""
+    names = [str(x).strip().lower() for x in game.player_names]
+    cells = [c.strip().lower() for c in header]
+    named = [c for c in cells if c in names]
+    if not named:
+        return list(range(game.num_players))
+    if sorted(cells) != sorted(names) or len(set(cells)) != len(cells):
+        raise GameFileError(f"{source}: the header names players {header!r}; game "
+                            f"{game.name!r} has players {list(game.player_names)}")
+    return [names.index(c) for c in cells]
+
+
+def _csv_long(rows: Iterator, header: list[str], game: NormalFormGame,
+              source: str) -> np.ndarray:
+    """Long format: one row per joint action (action columns, then the probability)."""
+    n = game.num_players
+    if len(header) != n + 1:
+        raise GameFileError(f"{source}: long-format CSV needs {n} action columns and a "
+                            f"probability column, found {len(header)} columns")
+    order = _player_order(header[:n], game, source)
+    joint = np.zeros(game.shape)
+    for line, row in rows:
+        if len(row) != n + 1:
+            raise GameFileError(f"{source}: line {line} has {len(row)} columns, "
+                                f"expected {n + 1}")
+        idx = [0] * n
+        for column, cell in enumerate(row[:n]):
+            p = order[column]
+            idx[p] = _action_index(cell, game, p, f"{source}: line {line}")
+        if not _is_number(row[n]):
+            raise GameFileError(f"{source}: line {line}: {row[n][:40]!r} is not a "
+                                f"probability")
+        joint[tuple(idx)] += float(row[n])
+    return joint
+
+
+def _labels(cells: list[str], game: NormalFormGame, p: int, where: str) -> list[int]:
+    """The actions of player ``p`` that labels ``cells`` name, each exactly once."""
+    idx = [_action_index(c, game, p, where) for c in cells]
+    if sorted(idx) != list(range(game.shape[p])):
+        raise GameFileError(f"{where}: the labels {[c.strip() for c in cells]!r} do not name "
+                            f"each action of player {game.player_names[p]} once "
+                            f"({list(game.action_names[p])})")
+    return idx
+
+
+def _csv_matrix(rows: Iterator, first: tuple, game: NormalFormGame,
+                source: str) -> np.ndarray:
+    """Matrix format (two players): rows are player 1's actions, columns player 2's,
+    optionally labelled by a header row and a first column (action names or 0-based
+    indices, in any order; every label must name an action)."""
+    if game.num_players != 2:
+        raise GameFileError(f"{source}: a matrix CSV needs a 2-player game; for "
+                            f"{game.num_players} players use one row per joint action with "
+                            f"a 'probability' column")
+    a1, a2 = game.shape
+    line, row = first
+    columns = list(range(a2))
+    names_column = None                  # None: decided by the first data row
+    # a header: a blank corner cell, or labels that are not all numbers
+    if not row[0].strip() or not all(_is_number(c) for c in row[1:]):
+        cells = row[1:] if len(row) == a2 + 1 else row
+        if len(cells) != a2:
+            raise GameFileError(f"{source}: line {line}: a header of {len(row)} cells does "
+                                f"not match game {game.name!r} of shape {list(game.shape)}")
+        columns = _labels(cells, game, 1, f"{source}: line {line}")
+        names_column = True if len(row) == a2 + 1 else None
+        first = next(rows, None)
+    if first is not None and names_column is None:
+        names_column = not _is_number(first[1][0])
+    matrix = np.full((a1, a2), np.nan)
+    count, labels = 0, []
+    while first is not None:
+        line, row = first
+        if names_column:
+            labels.append(row[0])
+            row = row[1:]
+        if count == a1 or len(row) != a2:
+            found = f"more than {count} rows" if count == a1 else f"a row of {len(row)} values"
+            raise GameFileError(f"{source}: line {line}: {found} does not match game "
+                                f"{game.name!r} of shape {list(game.shape)}")
+        for cell in row:
+            if not _is_number(cell):
+                raise GameFileError(f"{source}: line {line}: {cell[:40]!r} is not a "
+                                    f"probability")
+        matrix[count, columns] = [float(c) for c in row]
+        count += 1
+        first = next(rows, None)
+    if count != a1:
+        raise GameFileError(f"{source}: {count} rows do not match game {game.name!r} of "
+                            f"shape {list(game.shape)}")
+    if names_column:
+        out = np.empty_like(matrix)
+        out[_labels(labels, game, 0, f"{source}: first column")] = matrix
+        return out
+    return matrix
+
+
 def _csv_joint(text: str, game: NormalFormGame, source: str) -> np.ndarray:
     rows = _csv_rows(text, source)
     first = next(rows, None)
@@ -73,57 +186,8 @@ def _csv_joint(text: str, game: NormalFormGame, source: str) -> np.ndarray:
         raise GameFileError(f"{source}: empty CSV file")
     header = [c.strip().lower() for c in first[1]]
     if header and header[-1] in ("probability", "prob", "p"):
-        # Long format: one row per joint action.
-        n = game.num_players
-        if len(header) != n + 1:
-            raise GameFileError(f"{source}: long-format CSV needs {n} action columns and a "
-                                f"probability column, found {len(header)} columns")
-        joint = np.zeros(game.shape)
-        for line, row in rows:
-            if len(row) != n + 1:
-                raise GameFileError(f"{source}: line {line} has {len(row)} columns, "
-                                    f"expected {n + 1}")
-            idx = []
-            for p, cell in enumerate(row[:n]):
-                cell = cell.strip()
-                names = game.action_names[p]
-                if cell in names:
-                    idx.append(names.index(cell))
-                elif cell.isascii() and cell.isdigit() and len(cell) < 19 \
-                        and int(cell) < len(names):
-                    idx.append(int(cell))
-                else:
-                    raise GameFileError(f"{source}: line {line}: {cell[:40]!r} is not an action "
-                                        f"of player {game.player_names[p]}")
-            if not _is_number(row[n]):
-                raise GameFileError(f"{source}: line {line}: {row[n][:40]!r} is not a "
-                                    f"probability")
-            joint[tuple(idx)] += float(row[n])
-        return joint
-    if game.num_players != 2:
-        raise GameFileError(f"{source}: a matrix CSV needs a 2-player game; for "
-                            f"{game.num_players} players use one row per joint action with "
-                            f"a 'probability' column")
-    line, row = first
-    if not all(_is_number(c) for c in row[1:]):
-        first = next(rows, None)                          # header row of action names
-    names_column = first is not None and not _is_number(first[1][0])
-    matrix = []
-    while first is not None:
-        line, row = first
-        row = row[1:] if names_column else row            # leading column of action names
-        if len(matrix) == game.shape[0] or len(row) != game.shape[1]:
-            found = (f"more than {len(matrix)} rows" if len(matrix) == game.shape[0]
-                     else f"a row of {len(row)} values")
-            raise GameFileError(f"{source}: line {line}: {found} does not match game "
-                                f"{game.name!r} of shape {list(game.shape)}")
-        for cell in row:
-            if not _is_number(cell):
-                raise GameFileError(f"{source}: line {line}: {cell[:40]!r} is not a "
-                                    f"probability")
-        matrix.append([float(c) for c in row])
-        first = next(rows, None)
-    return np.array(matrix, dtype=float).reshape(len(matrix), game.shape[1])
+        return _csv_long(rows, first[1], game, source)
+    return _csv_matrix(rows, first, game, source)
 
 
 def read_joint_file(path: str | Path, game: NormalFormGame) -> np.ndarray:
