@@ -672,3 +672,19 @@ def test_train_solve_and_evaluate_through_the_cli(tmp_path):
     res = runner.invoke(cli, ["train-solver", "--shape", "3x3", "--batch-size", "8",
                               "--architecture", "4/4/4", "--concept", "ce", "--out", str(out)])
     assert res.exit_code == 1 and "another configuration" in res.output
+
+
+def test_inputs_a_model_was_not_trained_for_are_refused():
+    """The default ME model takes neither a target joint nor a target epsilon: giving one
+    is an error naming the model, not an answer that silently ignores it."""
+    game = sp.load_game("chicken")
+    for option, value, what in (("target_joint", np.full((2, 2), 0.25), "target joint"),
+                                ("target_epsilon", 0.5, "target epsilon")):
+        with pytest.raises(sp.SpielplatzError, match=f"takes no {what}"):
+            sp.solve(game, solver="nes", concept="ce", **{option: value})
+    from click.testing import CliRunner
+
+    from spielplatz.cli.main import cli
+    result = CliRunner().invoke(cli, ["solve", "chicken", "--solver", "nes",
+                                      "-o", "target_epsilon=0.5"])
+    assert result.exit_code != 0 and "takes no target epsilon" in result.output
