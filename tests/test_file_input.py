@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -307,3 +308,26 @@ def test_shapes_take_ascii_digits_only():
 
     with pytest.raises(sp.SpielplatzError, match="shape must be of the form"):
         sp.load_game("random_game(shape=2x\u0663)")
+
+
+def test_the_python_api_checks_what_it_is_given(tmp_path):
+    """``load_game`` reads a path object as a file and refuses what is no game (it used to
+    return ``None``, numbers or dicts unchanged); ``evaluate`` needs a normal-form game;
+    ``sample_games`` refuses a shape or seed inside the class string, which its own
+    arguments set (they used to collide in a raw TypeError)."""
+
+    assert sp.load_game(DATA_DIR / "pd_payoff.nfg") == sp.load_game(
+        str(DATA_DIR / "pd_payoff.nfg"))
+    with pytest.raises(GameFileError, match="no such file"):
+        sp.load_game(tmp_path / "chicken")             # a path object is a file, not a name
+    for bad, kind in ((None, "NoneType None"), (5, "int 5"), ({}, "dict {}"),
+                      (b"chicken", "bytes b'chicken'")):
+        with pytest.raises(sp.SpielplatzError, match=f"cannot load a game from {re.escape(kind)}: "
+                                                     "give a name"):
+            sp.load_game(bad)
+    with pytest.raises(sp.SpielplatzError, match="evaluate needs a normal-form game; 'braess'"):
+        sp.evaluate("braess", np.full((2, 2), 0.25))
+    for spec in ("random_game(seed=5)", "random_game(shape=3x3)"):
+        with pytest.raises(sp.SpielplatzError, match=r"as sample_games' own arguments \(evaluate-solver: --shape, --seed\)"):
+            sp.sample_games(spec, "8x8", 2)
+    assert sp.sample_games("random_game", "3x3", 2, seed=5).shape == (2, 2, 3, 3)

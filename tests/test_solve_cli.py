@@ -79,3 +79,23 @@ def test_compare_side_by_side_and_figure(runner, tmp_path):
     np.testing.assert_allclose(data["welfare(maxent_tiebreak=true)"]["joint"],
                                [[0.2, 0.4], [0.4, 0.0]], atol=1e-9)
     assert data["maxent"]["entropy"] > data["welfare(maxent_tiebreak=true)"]["entropy"]
+
+
+def test_compare_takes_per_player_lists_like_solve(runner):
+    """``weights=1;2`` inside ``--solvers`` is the list ``-o weights=1;2`` gives ``solve``
+    (it used to reach the solver as the string '1;2')."""
+    import json
+
+    out = runner.invoke(cli, ["compare", "chicken", "--json", "--solvers",
+                              "welfare(objective=weighted,weights=1;2)"])
+    assert out.exit_code == 0, out.output
+    solved = runner.invoke(cli, ["solve", "chicken", "--solver", "welfare", "--json",
+                                 "-o", "objective=weighted", "-o", "weights=1;2"])
+    compared = json.loads(out.output)
+    joint = json.loads(solved.output)["joint"]
+    assert joint == [[0.0, 1.0], [0.0, 0.0]]            # weights 1:2 favour P2's payoff 5
+    assert compared["welfare(objective=weighted,weights=1;2)"]["joint"] == joint
+    bad = runner.invoke(cli, ["compare", "chicken", "--solvers",
+                              "welfare(objective=weighted,weights=1;;2)"])
+    assert bad.exit_code == 1 and "option weights='1;;2' of welfare has an empty value" in \
+        bad.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,24 @@ def load_game(spec: Any, **params: Any) -> Any:
 
     if isinstance(spec, NormalFormGame):
         return spec
+    if isinstance(spec, os.PathLike):                 # a path object is always a file
+        from spielplatz.games.files import read_game_file
+
+        return read_game_file(os.fspath(spec))
     if not isinstance(spec, str):
         if type(spec).__module__ == "pyspiel":
             return NormalFormGame.from_pyspiel(spec)
         if isinstance(spec, (list, tuple)) or hasattr(spec, "__array__"):
             return NormalFormGame.from_array(spec)
-        return spec  # a learner game object (see spielplatz.learning.games), used as it is
+        from spielplatz.learning.games import game_kinds
+
+        if game_kinds(spec):        # a learner game object (spielplatz.learning.games)
+            return spec
+        shown = repr(spec)
+        raise GameError(f"cannot load a game from {type(spec).__name__} "
+                        f"{shown[:60] + '...' if len(shown) > 60 else shown}: give a name, a "
+                        f"game string, a file path, a pyspiel game, payoffs [N, A_1, ..., "
+                        f"A_N] or a game object")
     spec = spec.strip()
     if is_game_file(spec):
         from spielplatz.games.files import read_game_file
@@ -122,6 +135,11 @@ def sample_games(spec: str, shape: Any, num_games: int, seed: int = 0) -> Any:
     from spielplatz.validation import as_int, as_seed, as_shape
 
     name, params = parse_game_string(spec)
+    clash = sorted(set(params) & {"shape", "seed"})
+    if clash:
+        raise SpielplatzError(f"game class {spec!r}: give {' and '.join(clash)} as "
+                              f"sample_games' own arguments (evaluate-solver: --shape, --seed), "
+                              f"not in the class string")
     shape_text = "x".join(str(a) for a in as_shape(shape, "shape"))
     num_games = as_int(num_games, "num_games", minimum=1)
     seed = as_seed(seed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spielplatz.api.games import load_game
+from spielplatz.api.games import load_game, normal_form_game
 from spielplatz.api.registry import (call_plugin, check_options, default_solver, instantiate,
                                      make, solver_entry)
 from spielplatz.errors import PluginError, SpielplatzError
@@ -128,5 +128,5 @@ def evaluate(game: Any, joint: Any, concept: str = "ce") -> Any:
     from spielplatz.games.joint_files import validate_joint
     from spielplatz.results import evaluate as _evaluate
 
-    game = load_game(game)
+    game = normal_form_game(game, "evaluate")
     return _evaluate(game, validate_joint(joint, game), check_concept(concept))
