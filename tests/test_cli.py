@@ -157,3 +157,8 @@ def test_listing_commands_do_not_import_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY=\n" in out.stdout, out.stdout[-500:]
+
+
+def test_show_refuses_two_output_formats(runner):
+    result = runner.invoke(cli, ["show", "chicken", "--json", "--nfg"])
+    assert result.exit_code == 2 and "--json and --nfg are two output formats" in result.output

@@ -139,6 +139,27 @@ def test_plot_suffix_is_checked_before_any_work(tmp_path, monkeypatch, command, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command, option, what", [
+    (["solve", "chicken"], "--plot", "file"), (["compare", "chicken"], "--plot", "file"),
+    (["region", "chicken"], "--plot", "file"),
+    (["learn", "braess", "--steps", "5"], "--plot", "file"),
+    (["learn", "braess", "--steps", "5"], "--out", "folder")])
+def test_an_empty_output_path_is_one_error_everywhere(monkeypatch, command, option, what):
+    """``--plot ''`` used to mean "no plot" for solve/compare/region and to name '.' for
+    learn; ``--out ''`` wrote into the current folder. Now every command refuses both."""
+    _no_work(monkeypatch)
+    result = CliRunner().invoke(cli, command + [option, ""])
+    _one_error_line(result, f"{option}: the {what} name is empty")
+
+
+def test_learners_given_twice_or_empty_are_usage_errors(monkeypatch):
+    _no_work(monkeypatch)
+    for learners, message in (("gd,gd", "'gd' is given twice"),
+                              ("gd,", "'gd,' has an empty entry")):
+        result = CliRunner().invoke(cli, ["learn", "braess", "--learner", learners])
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
 def test_other_matplotlib_formats_are_accepted(tmp_path):
     result = CliRunner().invoke(cli, ["solve", "chicken", "--plot", str(tmp_path / "p.JPG")])
     _ok(result)

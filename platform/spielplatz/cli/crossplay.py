@@ -68,7 +68,7 @@ def crossplay_command(game: str, specs: tuple, seeds: int, first_seed: int, step
     """
     import spielplatz as sp
 
-    if plot:
+    if plot is not None:
         from spielplatz.display.figures import check_plot_path
 
         check_plot_path(plot)

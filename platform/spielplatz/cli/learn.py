@@ -231,9 +231,16 @@ def learn_command(game: str, learners: str | None, seeds: int, first_seed: int, 
 
     if learners is None:
         learners = default_learner(game)
-    names = [n.strip() for n in learners.split(",") if n.strip()]
-    if not names:
+    names = [n.strip() for n in learners.split(",")]
+    if not any(names):
         raise click.BadParameter("give at least one learner", param_hint="'--learner'")
+    if not all(names):
+        raise click.BadParameter(f"{learners!r} has an empty entry (two commas, or a comma "
+                                 f"at the start or end)", param_hint="'--learner'")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise click.BadParameter(f"{repeated[0]!r} is given twice (each learner writes its "
+                                 f"own files)", param_hint="'--learner'")
     registry = get_host().registry("learner")
     for name in names:
         registry.get(name)                      # unknown names fail before training

@@ -120,6 +120,8 @@ def welfare_functions(as_json: bool) -> None:
 @click.option("--nfg", "as_nfg", is_flag=True, help="Print the game as Gambit .nfg text.")
 def show(game: str, show_all: bool, as_json: bool, as_nfg: bool) -> None:
     """Print the payoff table of GAME."""
+    if as_json and as_nfg:
+        raise click.UsageError("--json and --nfg are two output formats; give one")
     g = load_normal_form(game)
     if as_json:
         echo_json(g.to_dict())

@@ -30,7 +30,7 @@ def region_command(game: str, concept: str, as_json: bool, plot: str | None) -> 
     from spielplatz.equilibria.regions import equilibrium_region, feasible_region
 
     concept = concept.lower()
-    if plot:
+    if plot is not None:
         from spielplatz.display.figures import check_plot_path
 
         check_plot_path(plot)                   # folder and format checked before the LPs

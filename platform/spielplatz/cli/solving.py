@@ -101,7 +101,7 @@ def solve(game: str, solver: str, concept: str, options: tuple[str, ...], as_jso
     """Solve GAME for a (coarse) correlated equilibrium."""
     from spielplatz.api import solve as api_solve
 
-    if plot:
+    if plot is not None:
         from spielplatz.display.figures import check_plot_path
 
         check_plot_path(plot)                   # folder and format checked before the solve
@@ -134,7 +134,7 @@ def compare(game: str, solvers_text: str, concept: str, as_json: bool, plot: str
     """Solve GAME with several solvers and show the answers side by side."""
     from spielplatz.api import solve as api_solve
 
-    if plot:
+    if plot is not None:
         from spielplatz.display.figures import check_plot_path
 
         check_plot_path(plot)                   # folder and format checked before the solves

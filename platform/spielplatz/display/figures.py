@@ -38,6 +38,8 @@ def check_plot_path(path: str | Path, what: str = "--plot") -> Path:
     OutputPathError
         One line naming ``what`` (the option) and the problem.
     """
+    if not str(path).strip():
+        raise OutputPathError(f"{what}: the file name is empty")
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     formats = plot_formats()

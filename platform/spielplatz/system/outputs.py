@@ -43,6 +43,8 @@ def check_output_file(path: str | Path, what: str = "output file") -> Path:
     ------
     OutputPathError
     """
+    if not str(path).strip():
+        raise OutputPathError(f"{what}: the file name is empty")
     path = Path(path)
     folder = path.parent
     if str(path) in ("", ".") or path.name in ("", ".", ".."):
@@ -67,6 +69,8 @@ def check_output_folder(folder: str | Path, what: str = "output folder") -> Path
     ------
     OutputPathError
     """
+    if not str(folder).strip():
+        raise OutputPathError(f"{what}: the folder name is empty")
     folder = Path(folder)
     if folder.exists():
         if not folder.is_dir():
