@@ -94,3 +94,19 @@ def test_api_examples_run_as_written():
     wrong = [(line, printed, expected) for line, printed, expected in checks
              if len(printed) != len(expected) or not all(map(same, printed, expected))]
     assert not wrong, "docs/api.md outputs differ (line, printed, documented): " + repr(wrong)
+
+
+def test_cli_help_shown_in_the_docs_is_the_programs():
+    """Every ``$ spielplatz [COMMAND] --help`` block of docs/cli.md is what the program
+    prints (80-column terminal less a margin: click's width 78)."""
+    from click.testing import CliRunner
+
+    from spielplatz.cli.main import cli
+
+    text = (ROOT / "docs" / "cli.md").read_text()
+    blocks = re.findall(r"```console\n\$ spielplatz ?([\w-]*) --help\n(.*?)```", text, re.S)
+    assert len(blocks) >= 13
+    for args, shown in blocks:
+        out = CliRunner().invoke(cli, (args.split() if args else []) + ["--help"],
+                                 prog_name="spielplatz", terminal_width=78).output
+        assert out.strip() == shown.strip(), f"docs/cli.md: `spielplatz {args} --help`"
