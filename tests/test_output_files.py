@@ -182,3 +182,22 @@ def test_out_folder_may_be_created_but_not_its_parent(tmp_path, monkeypatch):
     result = runner.invoke(cli, ["learn", "braess", "--out", str(tmp_path / "f")])
     assert result.exit_code != 0
     assert not (tmp_path / "a").exists()
+
+
+def test_a_folder_that_refuses_files_is_found_before_any_work(tmp_path, monkeypatch):
+    """Writability is probed by creating a file (and a folder), not only by
+    ``os.access``, which says yes to root on read-only or virtual file systems (a
+    ``--out /proc/x`` used to train in full and then fail)."""
+    from spielplatz.system import outputs
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(30, "Read-only file system")
+
+    monkeypatch.setattr(outputs.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(outputs.tempfile, "mkdtemp", refuse)
+    _no_work(monkeypatch)
+    result = CliRunner().invoke(cli, ["solve", "chicken", "--plot", str(tmp_path / "p.png")])
+    _one_error_line(result, "--plot", "is not writable")
+    result = CliRunner().invoke(cli, ["learn", "braess", "--out", str(tmp_path / "new")])
+    _one_error_line(result, "--out", f"cannot create {str(tmp_path / 'new')!r}", "not writable")
+    assert list(tmp_path.iterdir()) == []
