@@ -394,6 +394,20 @@ def test_corrupt_and_mismatched_checkpoints_are_clear_errors(tmp_path):
     # more steps is fine (resuming a longer run)
     _, longer = _tiny(steps=9)
     assert Trainer(mc, longer, out=tmp_path / "run").resume()
+    # train-solver's own check (no jax, before its progress bar) finds the same mismatch
+    from spielplatz_nes.checkpoint import check_training
+
+    with pytest.raises(CheckpointError, match="another configuration.*concept"):
+        check_training(tmp_path / "run", other_mc, tc)
+    assert check_training(tmp_path / "run", mc, longer)["kind"] == "training"
+    from click.testing import CliRunner
+
+    from spielplatz.cli.main import cli
+    result = CliRunner().invoke(cli, ["train-solver", "--shape", "2x2", "--steps", "1",
+                                      "--out", str(tmp_path / "run")])
+    lines = [x for x in result.output.splitlines() if x.strip()]
+    assert result.exit_code == 1 and len(lines) == 1, result.output     # no progress line
+    assert "checkpoint was made for another configuration" in lines[0]
     # flipped bytes, truncation, garbage
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF

@@ -29,7 +29,7 @@ from spielplatz.results import to_json
 from .config import ModelConfig, TrainConfig
 
 __all__ = ["CheckpointError", "FORMAT", "exists", "save_training", "load_training",
-           "save_model", "read_model_file", "CHECKPOINT_NAME", "MODEL_NAME"]
+           "check_training", "save_model", "read_model_file", "CHECKPOINT_NAME", "MODEL_NAME"]
 
 FORMAT = "spielplatz-nes/1"
 CHECKPOINT_NAME = "checkpoint.msgpack"
@@ -135,6 +135,22 @@ def load_training(out: str | Path, model: ModelConfig, train: TrainConfig,
         Corrupt file, or model/training configuration mismatch.
     """
     path = Path(out) / CHECKPOINT_NAME
+    record = check_training(out, model, train)
+    state = _restore(path, target, record["state"])
+    _check_shapes(path, target, state)
+    return state, json.loads(record["extra"]).get("history", [])
+
+
+def check_training(out: str | Path, model: ModelConfig, train: TrainConfig) -> dict:
+    """The checkpoint record in ``out``, read and checked against ``model`` and ``train``
+    (corrupt file, configuration mismatch) without restoring its state: no jax, so
+    ``train-solver`` refuses a mismatched checkpoint before any setup.
+
+    Raises
+    ------
+    CheckpointError
+    """
+    path = Path(out) / CHECKPOINT_NAME
     record = _read(path, "training")
     saved_model = json.loads(record["model"])
     problems = _diff(saved_model, model.to_dict())
@@ -145,9 +161,7 @@ def load_training(out: str | Path, model: ModelConfig, train: TrainConfig,
     if problems:
         raise CheckpointError(f"{path}: checkpoint was made for another configuration ("
                               + "; ".join(problems) + "); use another --out folder")
-    state = _restore(path, target, record["state"])
-    _check_shapes(path, target, state)
-    return state, json.loads(record["extra"]).get("history", [])
+    return record
 
 
 def save_model(folder: str | Path, model: ModelConfig, variables: dict,

@@ -364,6 +364,10 @@ class NESSolver:
                      f"(channels {','.join(map(str, mc.payoff_channels))}/{mc.dual_channels}/"
                      f"{','.join(map(str, mc.dual_layers))})",
                      hint="use a smaller --shape, --batch-size or --architecture")
+        if out is not None and resume and exists(out):
+            from .checkpoint import check_training
+
+            check_training(out, mc, tc)       # a mismatched checkpoint: before any setup
         return mc, tc
 
     def evaluate(self, model: Any = None, *, concept: str = "cce", shape: Any = "8x8",
