@@ -162,3 +162,20 @@ def test_listing_commands_do_not_import_heavy_modules():
 def test_show_refuses_two_output_formats(runner):
     result = runner.invoke(cli, ["show", "chicken", "--json", "--nfg"])
     assert result.exit_code == 2 and "--json and --nfg are two output formats" in result.output
+
+
+def test_show_keeps_distinct_payoffs_apart(runner, tmp_path):
+    """Payoffs 1e15 + (0, 1, 3, 5) are shown with the digits that tell them apart (four
+    significant digits showed every cell as 1e+15); small integers stay short."""
+    from spielplatz.display.tables import distinguishing_digits
+
+    assert distinguishing_digits([3, 1, 5, 0]) == 4
+    assert distinguishing_digits([0.1234567, 0.1234568]) == 8
+    path = tmp_path / "offset.json"
+    payoffs = np.array([[[3, 1], [5, 0]], [[3, 5], [1, 0]]], float) + 1e15
+    path.write_text(json.dumps({"payoffs": payoffs.tolist()}))
+    out = runner.invoke(cli, ["show", str(path)]).output
+    for cell in ("1000000000000003, 1000000000000003", "1000000000000001, 1000000000000005",
+                 "1000000000000000, 1000000000000000"):
+        assert cell in out, out
+    assert "3, 3" in runner.invoke(cli, ["show", "chicken"]).output

@@ -21,6 +21,22 @@ def format_number(x: float, digits: int = 6) -> str:
     return f"{x:.{digits}g}"
 
 
+def distinguishing_digits(values: Any, digits: int = 4) -> int:
+    """Significant digits (at least ``digits``, at most 17) that keep distinct
+    ``values`` apart in :func:`format_number` (payoffs ``1e15 + 1`` and ``1e15 + 2``
+    need 16; four digits would show both as ``1e+15``)."""
+    import numpy as np            # (listing commands import this module without numpy)
+
+    vals = np.unique(np.asarray(values, dtype=float).ravel())
+    vals = vals[np.isfinite(vals)]
+    if vals.size < 2:
+        return digits
+    scale = np.maximum(np.abs(vals[1:]), np.abs(vals[:-1]))
+    rel = np.diff(vals) / np.where(scale > 0, scale, 1.0)
+    need = int(np.ceil(-np.log10(rel.min()))) + 1 if rel.min() > 0 else 17
+    return int(min(max(digits, need), 17))
+
+
 def _truncate(n: int, limit: int | None) -> list[int | None]:
     """Indices to show, with ``None`` for an ellipsis, when ``n > limit``."""
     if limit is None or n <= limit:
@@ -80,8 +96,9 @@ def payoff_table(game: Any, max_actions: int | None = 12, width: int | None = No
         return Group(table)
     row_labels, row_legend = _labels(game.action_names[0])
     col_labels, col_legend = _labels(game.action_names[1])
+    digits = max(distinguishing_digits(game.payoffs[p]) for p in range(n))
     if max_actions is not None:
-        cell_width = max(len(", ".join(format_number(v, 4) for v in game.payoffs[(slice(None),) + idx]))
+        cell_width = max(len(", ".join(format_number(v, digits) for v in game.payoffs[(slice(None),) + idx]))
                          for idx in itertools.islice(itertools.product(
                              *(range(a) for a in game.shape)), 4096))
         cell_width = max([cell_width] + [len(col_labels[j]) for j in cols_idx if j is not None])
@@ -113,7 +130,8 @@ def payoff_table(game: Any, max_actions: int | None = 12, width: int | None = No
                 if j is None:
                     cells.append("…")
                 else:
-                    cells.append(", ".join(format_number(game.payoffs[(p, i, j) + rest], 4)
+                    cells.append(", ".join(format_number(game.payoffs[(p, i, j) + rest],
+                                                         digits)
                                            for p in range(n)))
             table.add_row(row_labels[i], *cells)
         renders.append(table)
