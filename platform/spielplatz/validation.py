@@ -170,9 +170,15 @@ def as_seed(value: Any, name: str = "seed") -> int:
 
 
 def as_seeds(values: Any, name: str = "seeds") -> tuple[int, ...]:
-    """One seed or a sequence of seeds, each checked by :func:`as_seed`; at least one."""
+    """One seed or a sequence of seeds, each checked by :func:`as_seed`; at least one,
+    at most :data:`MAX_SEEDS`."""
     if isinstance(values, (int, np.integer)) and not isinstance(values, (bool, np.bool_)):
         values = (values,)
+    from spielplatz.system.inputs import MAX_SEEDS
+
+    if hasattr(values, "__len__") and len(values) > MAX_SEEDS:
+        raise OptionError(f"{name}: {len(values):,} seeds, more than the {MAX_SEEDS:,} one "
+                          f"call trains at once; train them in parts")
     try:
         seeds = tuple(as_seed(s, name) for s in values)
     except TypeError:

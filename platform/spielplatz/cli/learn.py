@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from spielplatz.system.inputs import MAX_SEEDS
+
 __all__ = ["learn_command", "save_run", "default_learner"]
 
 
@@ -199,7 +201,7 @@ def default_learner(game: str) -> str:
               help="Learner name (spielplatz learners), or a comma-separated list: each "
                    "trains on the same seeds and they are compared. [default: the game's "
                    "registered default learner, else the only installed learner]")
-@click.option("--seeds", type=click.IntRange(min=1), default=8, show_default=True,
+@click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=8, show_default=True,
               help="Number of runs (seeds first-seed, first-seed+1, ...), trained at once.")
 @click.option("--first-seed", type=int, default=0, show_default=True,
               help="First seed (seeds are 0..4294967295).")
