@@ -179,3 +179,27 @@ def test_show_keeps_distinct_payoffs_apart(runner, tmp_path):
                  "1000000000000000, 1000000000000000"):
         assert cell in out, out
     assert "3, 3" in runner.invoke(cli, ["show", "chicken"]).output
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path):
+    """Ctrl-C in the middle of a command: one line on stderr and the shell's status 130
+    (was click's 1, and a segmentation fault when it hit a JAX compilation), nothing
+    half-written."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("spielplatz"))
+    proc = subprocess.Popen([exe, "train-solver", "--shape", "3x3", "--steps", "100000",
+                             "--out", str(tmp_path / "run")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1] == "Aborted (interrupted).", err[-2000:]
+    assert out == ""
+    left = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert not [n for n in left if n.startswith(".") or n.endswith(".tmp")], left

@@ -14,6 +14,7 @@ Listing commands (``--help``, ``plugins``, ``games``, ``solvers``,
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from typing import Any
 
@@ -51,6 +52,9 @@ class SpielplatzGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except KeyboardInterrupt:
+            click.echo("Aborted (interrupted).", err=True)
+            ctx.exit(INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the one place errors become messages
             debug_env = os.environ.get("SPIELPLATZ_DEBUG", "").strip().lower()
             if ctx.params.get("debug") or debug_env not in ("", "0", "false", "no", "off"):
@@ -80,9 +84,24 @@ def cli(debug: bool) -> None:
     _warn_plugin_problems()
 
 
+#: Exit status of a command stopped by Ctrl-C (128 + SIGINT, the shell's convention).
+INTERRUPTED = 130
+
+
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="spielplatz")
+    try:
+        cli(prog_name="spielplatz")
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:
+            # Leave at once: interpreter finalisation with JAX/XLA threads stopped in the
+            # middle of a compilation can crash (a segmentation fault instead of 130).
+            # Files are already safe: atomic writes were abandoned while the interrupt
+            # unwound; only complete files were renamed into place.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(INTERRUPTED)
+        raise
 
 
 for _command in (*listing.COMMANDS, *solving.COMMANDS, learn.learn_command, play.play_command,
