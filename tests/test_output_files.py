@@ -206,11 +206,12 @@ def test_a_folder_that_refuses_files_is_found_before_any_work(tmp_path, monkeypa
 def test_seeds_beyond_what_one_call_trains_are_refused_at_once(monkeypatch):
     """``--seeds 100000000`` used more than 5 GB before any message."""
     import spielplatz as sp
-    from spielplatz.system.inputs import MAX_SEEDS
+    from spielplatz.validation import MAX_SEEDS
 
     with pytest.raises(sp.SpielplatzError, match="seeds, more than the 100,000 one call"):
         sp.get_learner("d3c").learn(sp.load_game("braess"), steps=1,
                                     seeds=range(10 ** 8))
     _no_work(monkeypatch)
-    result = CliRunner().invoke(cli, ["learn", "braess", "--seeds", str(MAX_SEEDS + 1)])
-    assert result.exit_code == 2 and f"1<=x<={MAX_SEEDS}" in result.output
+    for command in (["learn", "braess"], ["crossplay", "coins", "--agents", "amtft"]):
+        result = CliRunner().invoke(cli, command + ["--seeds", str(MAX_SEEDS + 1)])
+        _one_error_line(result, "--seeds", "100000")

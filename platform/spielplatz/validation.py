@@ -21,6 +21,9 @@ __all__ = ["per_player", "finite_float", "as_int", "as_float", "as_bool",
 
 #: Largest seed (seeds are unsigned 32-bit integers: numpy and JAX both accept them).
 SEED_MAX = 2 ** 32 - 1
+#: Most seeds one learner call trains at once (each holds its parameters, optimiser
+#: state and metric history in memory together).
+MAX_SEEDS = 100_000
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -174,8 +177,6 @@ def as_seeds(values: Any, name: str = "seeds") -> tuple[int, ...]:
     at most :data:`MAX_SEEDS`."""
     if isinstance(values, (int, np.integer)) and not isinstance(values, (bool, np.bool_)):
         values = (values,)
-    from spielplatz.system.inputs import MAX_SEEDS
-
     if hasattr(values, "__len__") and len(values) > MAX_SEEDS:
         raise OptionError(f"{name}: {len(values):,} seeds, more than the {MAX_SEEDS:,} one "
                           f"call trains at once; train them in parts")

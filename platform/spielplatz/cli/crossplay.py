@@ -6,8 +6,6 @@ from typing import Any
 
 import click
 
-from spielplatz.system.inputs import MAX_SEEDS
-
 from spielplatz.cli.common import CONCEPT_CHOICE, echo_json, make_console, parse_options
 
 __all__ = ["crossplay_command"]
@@ -28,7 +26,7 @@ def _floats(text: str | None, what: str) -> Any:
               help="An agent family: a learner with options, NAME(option=value,...) (see "
                    "`spielplatz learners`), or a saved run (learn --out folder or "
                    "*_run.json). Repeat for each family.")
-@click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=3, show_default=True,
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Seeds per learner spec (saved runs keep theirs).")
 @click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True,
@@ -69,7 +67,9 @@ def crossplay_command(game: str, specs: tuple, seeds: int, first_seed: int, step
     confidence interval.
     """
     import spielplatz as sp
+    from spielplatz.validation import MAX_SEEDS, as_int
 
+    as_int(seeds, "--seeds", minimum=1, maximum=MAX_SEEDS)
     if plot is not None:
         from spielplatz.display.figures import check_plot_path
 

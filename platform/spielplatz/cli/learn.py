@@ -18,8 +18,6 @@ from typing import Any
 
 import click
 
-from spielplatz.system.inputs import MAX_SEEDS
-
 __all__ = ["learn_command", "save_run", "default_learner"]
 
 
@@ -201,7 +199,7 @@ def default_learner(game: str) -> str:
               help="Learner name (spielplatz learners), or a comma-separated list: each "
                    "trains on the same seeds and they are compared. [default: the game's "
                    "registered default learner, else the only installed learner]")
-@click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=8, show_default=True,
+@click.option("--seeds", type=click.IntRange(min=1), default=8, show_default=True,
               help="Number of runs (seeds first-seed, first-seed+1, ...), trained at once.")
 @click.option("--first-seed", type=int, default=0, show_default=True,
               help="First seed (seeds are 0..4294967295).")
@@ -255,8 +253,9 @@ def learn_command(game: str, learners: str | None, seeds: int, first_seed: int, 
 
         check_output_folder(out, "--out")
     from spielplatz.errors import SpielplatzError
-    from spielplatz.validation import SEED_MAX, as_int
+    from spielplatz.validation import MAX_SEEDS, SEED_MAX, as_int
 
+    as_int(seeds, "--seeds", minimum=1, maximum=MAX_SEEDS)
     as_int(first_seed, "--first-seed", minimum=0, maximum=SEED_MAX)
     if first_seed + seeds - 1 > SEED_MAX:
         raise SpielplatzError(f"--first-seed {first_seed} with --seeds {seeds} goes past the "

@@ -15,13 +15,10 @@ from typing import Any
 
 from spielplatz.errors import GameFileError
 
-__all__ = ["read_text", "load_json", "type_name", "MAX_FILE_BYTES", "MAX_SEEDS"]
+__all__ = ["read_text", "load_json", "type_name", "MAX_FILE_BYTES"]
 
 #: Largest input file (bytes) that is read: 64 MiB.
 MAX_FILE_BYTES = 64 * 2**20
-#: Most seeds one learner call trains at once (each holds its parameters, optimiser
-#: state and metric history in memory together).
-MAX_SEEDS = 100_000
 
 
 def read_text(path: Path) -> str:
