@@ -252,7 +252,8 @@ def test_malformed_joint_files_are_one_clear_error(tmp_path, name, content, mess
     "Straight,Swerve\nSwerve,0.2,0.4\nStraight,0,0.4\n",       # header without a corner
     ",1,0\n0,0.2,0.4\n1,0,0.4\n",                             # 0-based indices as labels
     "P2,P1,probability\nStraight,Swerve,0.2\nSwerve,Swerve,0.4\nSwerve,Straight,0.4\n",
-], ids=["columns", "rows", "no_corner", "indices", "long_players"])
+    ",straight,SWERVE,\n0.2,0.4\n0,0.4\n",                    # case; trailing comma; no row labels
+], ids=["columns", "rows", "no_corner", "indices", "long_players", "case_trailing"])
 def test_csv_labels_place_the_probabilities(tmp_path, content):
     """Labelled CSV joints are placed by their labels (action names or indices; player
     names in long format), not by position: all give Pr(Swerve, Swerve) = 0.4,

@@ -143,7 +143,8 @@ def test_plot_suffix_is_checked_before_any_work(tmp_path, monkeypatch, command, 
     (["solve", "chicken"], "--plot", "file"), (["compare", "chicken"], "--plot", "file"),
     (["region", "chicken"], "--plot", "file"),
     (["learn", "braess", "--steps", "5"], "--plot", "file"),
-    (["learn", "braess", "--steps", "5"], "--out", "folder")])
+    (["learn", "braess", "--steps", "5"], "--out", "folder"),
+    (["train-solver", "--shape", "2x2", "--steps", "1"], "--out", "folder")])
 def test_an_empty_output_path_is_one_error_everywhere(monkeypatch, command, option, what):
     """``--plot ''`` used to mean "no plot" for solve/compare/region and to name '.' for
     learn; ``--out ''`` wrote into the current folder. Now every command refuses both."""

@@ -110,7 +110,7 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
     _check_training_arguments(shape, steps, batch_size, learning_rate, seed, rho)
     arch = _architecture(architecture)
     impl = _trainable(solver, "train")
-    out = out or f"nes-{concept.lower()}-{shape}"
+    out = f"nes-{concept.lower()}-{shape}" if out is None else out
     from spielplatz.system.outputs import check_output_folder
 
     check_output_folder(out, "--out")           # before training: its parent must exist

@@ -199,9 +199,6 @@ class TrainedModel:
             log_prior = np.log(tj / tj.reshape(b, -1).sum(1).reshape((b,) + (1,) * n))
         else:
             log_prior = np.full((b,) + cfg.shape, -np.log(size))
-        if target_joint is not None and not param.uses_target_joint:
-            raise SpielplatzError(f"nes: model {self.name!r} ({param.name}) takes no target "
-                                  f"joint (it was trained for the uniform one)")
         if target_epsilon is not None and not param.uses_target_epsilon:
             raise SpielplatzError(f"nes: model {self.name!r} ({param.name}) takes no target "
                                   f"epsilon (its target epsilon is {param.target_epsilon!r})")

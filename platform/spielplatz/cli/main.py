@@ -98,8 +98,11 @@ def main() -> None:
             # middle of a compilation can crash (a segmentation fault instead of 130).
             # Files are already safe: atomic writes were abandoned while the interrupt
             # unwound; only complete files were renamed into place.
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (AttributeError, OSError, ValueError):    # closed or broken
+                    pass
             os._exit(INTERRUPTED)
         raise
 

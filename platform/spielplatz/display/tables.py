@@ -22,18 +22,20 @@ def format_number(x: float, digits: int = 6) -> str:
 
 
 def distinguishing_digits(values: Any, digits: int = 4) -> int:
-    """Significant digits (at least ``digits``, at most 17) that keep distinct
-    ``values`` apart in :func:`format_number` (payoffs ``1e15 + 1`` and ``1e15 + 2``
-    need 16; four digits would show both as ``1e+15``)."""
+    """Significant digits for :func:`format_number` that show ``values`` to ``digits``
+    digits of their range, not of their magnitude (at most 17): payoffs ``1e15 + 1`` and
+    ``1e15 + 2`` need 16, where four digits would show both as ``1e+15``; payoffs of
+    range about their size keep ``digits``."""
     import numpy as np            # (listing commands import this module without numpy)
 
-    vals = np.unique(np.asarray(values, dtype=float).ravel())
+    vals = np.asarray(values, dtype=float).ravel()
     vals = vals[np.isfinite(vals)]
     if vals.size < 2:
         return digits
-    scale = np.maximum(np.abs(vals[1:]), np.abs(vals[:-1]))
-    rel = np.diff(vals) / np.where(scale > 0, scale, 1.0)
-    need = int(np.ceil(-np.log10(rel.min()))) + 1 if rel.min() > 0 else 17
+    spread = float(vals.max() - vals.min())
+    if spread <= 0:
+        return digits
+    need = digits + int(np.ceil(np.log10(float(np.abs(vals).max()) / spread)))
     return int(min(max(digits, need), 17))
 
 

@@ -70,9 +70,14 @@ def _csv_rows(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
 def _action_index(cell: str, game: NormalFormGame, p: int, where: str) -> int:
     """Action of player ``p`` named ``cell`` (its name, else its 0-based index)."""
     cell = cell.strip()
-    names = game.action_names[p]
-    if cell in names:
-        return names.index(cell)
+    names = list(game.action_names[p])
+    matches = [i for i, x in enumerate(names) if x == cell] or \
+        [i for i, x in enumerate(names) if x.casefold() == cell.casefold()]
+    if len(matches) > 1:
+        raise GameFileError(f"{where}: player {game.player_names[p]} has {len(matches)} "
+                            f"actions named {cell[:40]!r}; label them by 0-based index")
+    if matches:
+        return matches[0]
     if cell.isascii() and cell.isdigit() and len(cell) < 19 and int(cell) < len(names):
         return int(cell)
     raise GameFileError(f"{where}: {cell[:40]!r} is not an action of player "
@@ -137,20 +142,30 @@ def _csv_matrix(rows: Iterator, first: tuple, game: NormalFormGame,
                             f"{game.num_players} players use one row per joint action with "
                             f"a 'probability' column")
     a1, a2 = game.shape
+
+    def trimmed(item: tuple | None) -> tuple | None:     # spreadsheets' trailing commas
+        if item is None:
+            return None
+        cells = list(item[1])
+        while len(cells) > 1 and not cells[-1].strip():
+            cells.pop()
+        return item[0], cells
+
+    first = trimmed(first)
     line, row = first
     columns = list(range(a2))
-    names_column = None                  # None: decided by the first data row
-    # a header: a blank corner cell, or labels that are not all numbers
-    if not row[0].strip() or not all(_is_number(c) for c in row[1:]):
+    # a header: a blank corner cell, labels that are not all numbers, or (no corner)
+    # one label per column of which the first is not a number
+    if (not row[0].strip() or not all(_is_number(c) for c in row[1:])
+            or (len(row) == a2 and not _is_number(row[0]))):
         cells = row[1:] if len(row) == a2 + 1 else row
         if len(cells) != a2:
             raise GameFileError(f"{source}: line {line}: a header of {len(row)} cells does "
                                 f"not match game {game.name!r} of shape {list(game.shape)}")
         columns = _labels(cells, game, 1, f"{source}: line {line}")
-        names_column = True if len(row) == a2 + 1 else None
-        first = next(rows, None)
-    if first is not None and names_column is None:
-        names_column = not _is_number(first[1][0])
+        first = trimmed(next(rows, None))
+    # a first column of row labels: rows of one cell more than the columns
+    names_column = first is not None and len(first[1]) == a2 + 1
     matrix = np.full((a1, a2), np.nan)
     count, labels = 0, []
     while first is not None:
@@ -168,7 +183,7 @@ def _csv_matrix(rows: Iterator, first: tuple, game: NormalFormGame,
                                     f"probability")
         matrix[count, columns] = [float(c) for c in row]
         count += 1
-        first = next(rows, None)
+        first = trimmed(next(rows, None))
     if count != a1:
         raise GameFileError(f"{source}: {count} rows do not match game {game.name!r} of "
                             f"shape {list(game.shape)}")
