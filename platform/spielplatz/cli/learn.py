@@ -200,7 +200,8 @@ def default_learner(game: str) -> str:
                    "trains on the same seeds and they are compared. [default: the game's "
                    "registered default learner, else the only installed learner]")
 @click.option("--seeds", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Number of runs (seeds first-seed, first-seed+1, ...), trained at once.")
+              help="Number of runs (seeds first-seed, first-seed+1, ...), trained at once "
+                   "(at most 100000).")
 @click.option("--first-seed", type=int, default=0, show_default=True,
               help="First seed (seeds are 0..4294967295).")
 @click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True,

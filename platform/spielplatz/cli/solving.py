@@ -125,7 +125,8 @@ def solve(game: str, solver: str, concept: str, options: tuple[str, ...], as_jso
 @click.argument("game")
 @click.option("--solvers", "solvers_text", default=None,
               help="Comma-separated solvers, each with optional options, e.g. "
-                   "'a,b(key=value)'; by default every installed exact solver.")
+                   "'a,b(key=value)', per-player lists as 'weights=1;2'; by default every "
+                   "installed exact solver.")
 @click.option("--concept", type=CONCEPT_CHOICE, default="ce", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
