@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from spielplatz.cli.common import (CONCEPT_CHOICE, echo_json, load_normal_form, make_console,
-                                   parse_options)
+                                   option_value, parse_options)
 from spielplatz.errors import SpielplatzError
 
 
@@ -53,7 +53,7 @@ def check(game: str, file: str, concept: str, as_json: bool) -> None:
 
 def _solver_specs(text: str) -> list[tuple[str, str, dict[str, Any]]]:
     """``"a,b(key=value)"`` -> [(label, name, options), ...]."""
-    from spielplatz.games.gamestring import _split_top_level, _value, parse_game_string
+    from spielplatz.games.gamestring import _split_top_level, parse_game_string
 
     specs = []
     for part in _split_top_level(text, text, keep_empty=True) if text.strip() else []:
@@ -63,11 +63,10 @@ def _solver_specs(text: str) -> list[tuple[str, str, dict[str, Any]]]:
         name, options = parse_game_string(part)
         for key, value in options.items():        # per-player lists, as in -o weights=1;2
             if isinstance(value, str) and ";" in value and "(" not in value:
-                items = [v.strip() for v in value.split(";")]
-                if not all(items):
+                options[key] = option_value(value)
+                if options[key] is None:
                     raise SpielplatzError(f"--solvers: option {key}={value!r} of {name} has "
                                           f"an empty value")
-                options[key] = [_value(v) for v in items]
         specs.append((part, name, options))
     if not specs:
         raise SpielplatzError("no solvers given; `spielplatz solvers` lists them")

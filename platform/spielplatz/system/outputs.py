@@ -55,15 +55,15 @@ def check_output_file(path: str | Path, what: str = "output file") -> Path:
         raise _missing_folder(folder, what)
     if not folder.is_dir():
         raise OutputPathError(f"{what}: {str(folder)!r} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK) or not _can_create(folder, file=True):
+    if not _can_create(folder, file=True):
         raise OutputPathError(f"{what}: folder {str(folder)!r} is not writable")
     return path
 
 
 def _can_create(folder: Path, *, file: bool) -> bool:
     """Whether a file (or a folder) can really be created in ``folder``: a probe that is
-    removed at once. ``os.access`` alone says yes to root on read-only or virtual file
-    systems (``/proc``), where the write after the work would then fail."""
+    removed at once (``os.access`` says yes to root on read-only or virtual file systems
+    such as ``/proc``, where the write after the work would then fail)."""
     try:
         if file:
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".spielplatz-probe-"):
@@ -90,14 +90,14 @@ def check_output_folder(folder: str | Path, what: str = "output folder") -> Path
     if folder.exists():
         if not folder.is_dir():
             raise OutputPathError(f"{what}: {str(folder)!r} exists and is not a folder")
-        if not os.access(folder, os.W_OK | os.X_OK) or not _can_create(folder, file=True):
+        if not _can_create(folder, file=True):
             raise OutputPathError(f"{what}: folder {str(folder)!r} is not writable")
         return folder
     parent = folder.parent
     if not parent.is_dir():
         raise OutputPathError(f"{what}: cannot create {str(folder)!r}: its parent folder "
                               f"{str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create(parent, file=False):
+    if not _can_create(parent, file=False):
         raise OutputPathError(f"{what}: cannot create {str(folder)!r}: folder "
                               f"{str(parent)!r} is not writable")
     return folder
