@@ -380,6 +380,24 @@ def test_resumed_training_repeats_the_uninterrupted_loss_curve(tmp_path):
     assert (tmp_path / "run" / "metrics.json").is_file()
 
 
+def test_time_limit_stops_at_a_checkpoint_that_resumes_the_same_curve(tmp_path):
+    """``run(time_limit=...)`` ends at the next window with a checkpoint; the host reads
+    the metrics once per window, and every step still reaches the callback, in order."""
+    mc, tc = _tiny(log_every=4)
+    full = []
+    Trainer(mc, tc).run(callback=lambda s, m: full.append(m["loss"]))
+    seen = []
+    first = Trainer(mc, tc, out=tmp_path / "run")
+    first.run(time_limit=0.0, callback=lambda s, m: seen.append((s, m["loss"])))
+    assert first.step == 1 and [s for s, _ in seen] == [1]
+    second = Trainer(mc, tc, out=tmp_path / "run")
+    assert second.resume() and second.step == 1
+    second.run(callback=lambda s, m: seen.append((s, m["loss"])))
+    assert [s for s, _ in seen] == list(range(1, tc.steps + 1))
+    np.testing.assert_allclose([loss for _, loss in seen], full, rtol=1e-6, atol=1e-7)
+    assert [r["step"] for r in second.history] == [1, 4, 6]
+
+
 def test_corrupt_and_mismatched_checkpoints_are_clear_errors(tmp_path):
     mc, tc = _tiny()
     Trainer(mc, tc, out=tmp_path / "run").run()

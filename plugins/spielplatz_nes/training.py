@@ -206,34 +206,51 @@ class Trainer:
         ckpt.save_training(self.out, self.model, self.train, jax.device_get(self.state),
                            self.history)
 
-    def run(self, steps: int | None = None, callback: Callable | None = None) -> list[dict]:
+    def run(self, steps: int | None = None, callback: Callable | None = None,
+            time_limit: float | None = None) -> list[dict]:
         """Train until ``steps`` (default ``train.steps``) total steps; returns the history.
 
-        ``callback(step, metrics)`` is called after every step with the step's
-        loss, gap and uniform-joint gap (floats).
+        ``callback(step, metrics)`` is called for every step with the step's
+        loss, gap and uniform-joint gap (floats). The host reads the metrics
+        back only every ``log_every`` steps (and at checkpoints), so an
+        accelerator is never left waiting for Python between steps; the
+        callbacks of a window come together when it is read.
+
+        ``time_limit`` (seconds) stops the run early at the first window boundary
+        after it has passed, saving a checkpoint there (when ``out`` is set).
         """
         total = self.train.steps if steps is None else int(steps)
+        every, ckpt_every = self.train.log_every, self.train.checkpoint_every
+        step = self.step
         window: list[dict] = []
+        pending: list = []
         start = time.perf_counter()
-        while self.step < total:
+        while step < total:
             self.state, metrics = self._step_fn(self.state)
-            m = {k: float(v) for k, v in jax.device_get(metrics).items()}
-            step = self.step
-            finite = bool(m.pop("finite", 1.0)) and math.isfinite(m["loss"])
-            if not finite:
-                raise TrainingDivergedError(self._diverged_message(step, m["loss"]))
-            window.append(m)
-            if callback is not None:
-                callback(step, m)
-            if step % self.train.log_every == 0 or step == self.train.steps:
-                rec = {"step": step, **{k: float(np.mean([w[k] for w in window]))
+            step += 1
+            pending.append((step, metrics))
+            late = time_limit is not None and time.perf_counter() - start >= time_limit
+            if not (step % every == 0 or step % ckpt_every == 0 or step == total or late):
+                continue
+            for s, m in jax.device_get(pending):
+                m = {k: float(v) for k, v in m.items()}
+                finite = bool(m.pop("finite", 1.0)) and math.isfinite(m["loss"])
+                if not finite:
+                    raise TrainingDivergedError(self._diverged_message(s, m["loss"]))
+                window.append(m)
+                if callback is not None:
+                    callback(s, m)
+                if s % every == 0 or s == self.train.steps or (late and s == step):
+                    rec = {"step": s, **{k: float(np.mean([w[k] for w in window]))
                                          for k in window[0]}}
-                rec["time"] = time.perf_counter() - start
-                self.history.append(rec)
-                window = []
-            if self.out is not None and (step % self.train.checkpoint_every == 0
-                                         or step == total):
+                    rec["time"] = time.perf_counter() - start
+                    self.history.append(rec)
+                    window = []
+            pending = []
+            if self.out is not None and (step % ckpt_every == 0 or step == total or late):
                 self.save()
+            if late:
+                break
         return self.history
 
     def _diverged_message(self, step: int, loss: float) -> str:

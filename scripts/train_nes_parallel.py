@@ -1,0 +1,182 @@
+"""Train several `nes` configurations side by side on one JAX device, for a fixed time.
+
+For a leased accelerator, where device time, not steps, is what there is: the
+configurations of PLAN train in turns of ``chunk`` steps (one process, one
+device, the same wall-clock share each), every ``eval_every`` seconds each one
+is exported (``OUT/<name>/model.msgpack``, usable with ``-o model=OUT/<name>``)
+and scored on held-out games, and at ``time_limit`` everything is saved
+(resumable checkpoints: run the same plan again to continue).
+
+The score is the acceptance measure of docs/nes.md: on 1000 L2-invariant games
+of seed 20260 (not seen in training), the mean (C)CE gap against the uniform
+joint's, and, when REFERENCE (an ``.npy`` of the exact ``maxent`` joints of
+those games) is given, the mean solver gap (half the L1 distance to them).
+
+    python scripts/train_nes_parallel.py PLAN.json OUT [--reference joints.npy]
+
+PLAN: ``{"time_limit": s, "eval_every": s, "chunk": steps, "eval_games": n,
+"configs": [{"name": ..., "model": {ModelConfig fields}, "train": {TrainConfig
+fields}}, ...]}``. One line per score goes to stdout and to ``OUT/scores.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tarfile
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+for part in ("platform", "plugins", "games"):
+    if str(ROOT / part) not in sys.path:
+        sys.path.insert(0, str(ROOT / part))
+
+import jax  # noqa: E402
+
+from spielplatz.equilibria import deviations, scaling  # noqa: E402
+from spielplatz_nes.core import ModelConfig, TrainConfig  # noqa: E402
+from spielplatz_nes.model import TrainedModel  # noqa: E402
+from spielplatz_nes.training import Trainer, TrainingDivergedError  # noqa: E402
+from spielplatz_random.distributions import sample  # noqa: E402
+
+
+def _gaps(payoffs: np.ndarray, joints: np.ndarray, concept: str) -> np.ndarray:
+    return np.maximum(deviations.batch_epsilons(payoffs, joints, concept).max(axis=1), 0.0)
+
+
+def score(trainer: Trainer, model: TrainedModel, games: np.ndarray,
+          reference: np.ndarray | None) -> dict:
+    """Acceptance numbers of the trainer's current network on ``games`` (``model`` is
+    the trainer's network for inference, compiled once)."""
+    cfg = trainer.model
+    model.variables = trainer.variables()
+    joint = model.predict(games).joint
+    scaled = scaling.project_invariant(games, m=2, num_players=len(cfg.shape))
+    gaps = _gaps(scaled, joint, cfg.concept)
+    uniform = np.full(joint.shape, 1.0 / joint[0].size)
+    ugaps = _gaps(scaled, uniform, cfg.concept)
+    out = {"gap": float(gaps.mean()), "gap_p95": float(np.percentile(gaps, 95)),
+           "uniform_gap": float(ugaps.mean()), "ratio": float(ugaps.mean() / gaps.mean())}
+    if reference is not None:
+        sg = 0.5 * np.abs(joint - reference).reshape(len(games), -1).sum(axis=1)
+        out.update(solver_gap=float(sg.mean()), solver_gap_p95=float(np.percentile(sg, 95)))
+    return out
+
+
+def archive(folder: Path, path: Path, limit: int = 15_000_000) -> None:
+    """``folder`` as a .tar.gz at ``path`` (written whole, then renamed); without the
+    training checkpoints if the archive would pass ``limit`` bytes."""
+    tmp = path.with_name(path.name + ".part")
+    for checkpoints in (True, False):
+        with tarfile.open(tmp, "w:gz") as tar:
+            for f in sorted(folder.rglob("*")):
+                if f.is_file() and (checkpoints or f.name != "checkpoint.msgpack"):
+                    tar.add(f, arcname=str(f.relative_to(folder)))
+        if tmp.stat().st_size <= limit:
+            break
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("plan")
+    ap.add_argument("out")
+    ap.add_argument("--reference", help=".npy of the exact joints of the held-out games")
+    ap.add_argument("--archive", help="after every score, write OUT (models, metrics, and "
+                                      "checkpoints if they fit in 15 MB) to this .tar.gz")
+    args = ap.parse_args(argv)
+    plan = json.loads(Path(args.plan).read_text())
+    if plan.get("matmul_precision"):
+        jax.config.update("jax_default_matmul_precision", plan["matmul_precision"])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = open(out / "scores.jsonl", "a")
+
+    def emit(record: dict) -> None:
+        line = json.dumps(record)
+        print(line, flush=True)
+        log.write(line + "\n")
+        log.flush()
+
+    emit({"event": "start", "backend": jax.default_backend(),
+          "devices": [str(d) for d in jax.devices()], "plan": plan})
+    reference = np.load(args.reference) if args.reference else None
+    n_eval = int(plan.get("eval_games", 1000))
+    trainers: dict[str, Trainer] = {}
+    models: dict[str, TrainedModel] = {}
+    games: dict[tuple, np.ndarray] = {}
+    for c in plan["configs"]:
+        mc = ModelConfig(**c["model"])
+        tc = TrainConfig(**c["train"])
+        t = Trainer(mc, tc, out=out / c["name"])
+        resumed = t.resume()
+        trainers[c["name"]] = t
+        models[c["name"]] = TrainedModel(mc, t.variables(), name=c["name"])
+        games.setdefault((mc.shape,), sample("l2_invariant", mc.shape, n_eval, seed=20260))
+        emit({"event": "config", "name": c["name"], "resumed_at": t.step if resumed else None,
+              "parameters": int(sum(x.size for x in jax.tree_util.tree_leaves(
+                  t.state["params"])))})
+    if reference is not None:
+        reference = reference[:n_eval]
+    chunk = int(plan.get("chunk", 50))
+    time_limit, eval_every = float(plan["time_limit"]), float(plan.get("eval_every", 60))
+    start = time.perf_counter()
+    busy = {name: 0.0 for name in trainers}
+    last_eval = start
+    failed: set[str] = set()
+
+    def evaluate_all(final: bool) -> None:
+        for name, t in trainers.items():
+            if name in failed:
+                continue
+            try:
+                t.export(out / name)
+                s = score(t, models[name], games[(t.model.shape,)],
+                          reference if t.model.concept == plan.get("reference_concept", "ce")
+                          else None)
+            except Exception as exc:                     # keep the others going
+                emit({"event": "error", "name": name, "error": repr(exc)})
+                continue
+            last = t.history[-1] if t.history else {}
+            emit({"event": "final" if final else "score", "name": name, "step": t.step,
+                  "elapsed": round(time.perf_counter() - start, 1),
+                  "train_seconds": round(busy[name], 1),
+                  "steps_per_s": round(t.step / max(busy[name], 1e-9), 2),
+                  "batch_gap": last.get("gap"), "loss": last.get("loss"), **s})
+        if args.archive:
+            archive(out, Path(args.archive))
+
+    while time.perf_counter() - start < time_limit and len(failed) < len(trainers):
+        for name, t in trainers.items():
+            if name in failed:
+                continue
+            t0 = time.perf_counter()
+            try:
+                t.run(t.step + chunk)
+            except TrainingDivergedError as exc:
+                failed.add(name)
+                emit({"event": "diverged", "name": name, "error": str(exc)})
+            except Exception as exc:
+                failed.add(name)
+                emit({"event": "error", "name": name, "error": repr(exc),
+                      "trace": traceback.format_exc()[-2000:]})
+            busy[name] += time.perf_counter() - t0
+        if time.perf_counter() - last_eval >= eval_every:
+            evaluate_all(final=False)
+            last_eval = time.perf_counter()
+    for name, t in trainers.items():
+        if name not in failed:
+            t.save()
+    evaluate_all(final=True)
+    log.close()
+    return 0 if len(failed) < len(trainers) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
