@@ -184,6 +184,32 @@ def test_train_solver_stdout_carries_only_the_summary(tmp_path):
     assert _strict_loads(proc.stdout)["final"]["step"] == 3
 
 
+def test_train_solver_time_limit_stops_at_a_checkpoint_and_continues(tmp_path):
+    """``--time-limit``: the run ends early with a usable model and a checkpoint, says so
+    in one line, and the same command continues from there."""
+    out = tmp_path / "run"
+    args = [SPIELPLATZ, "train-solver", "--steps", "100000", *TINY, "--out", str(out)]
+    proc = subprocess.run([*args, "--time-limit", "0.001", "--json"], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = _strict_loads(proc.stdout)
+    assert summary["stopped_at_time_limit"] is True and summary["steps"] == 100000
+    first = summary["step"]
+    assert 1 <= first < 100000 and summary["final"]["step"] == first
+    assert (out / "model.msgpack").is_file() and (out / "checkpoint.msgpack").is_file()
+    proc = subprocess.run([*args, "--time-limit", "0.001"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"resumed from step {first}"
+    assert lines[1].startswith("stopped at the time limit after step ")
+    assert int(lines[1].split("after step ")[1].split()[0]) > first
+    bad = subprocess.run([*args, "--time-limit", "0"], capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert bad.returncode != 0 and bad.stdout == ""
+    assert "--time-limit" in bad.stderr.strip().splitlines()[-1]
+
+
 def test_train_solver_refuses_before_the_progress_bar(tmp_path, monkeypatch):
     monkeypatch.setenv("SPIELPLATZ_MEMORY_LIMIT", "4GiB")
     result = CliRunner().invoke(cli, ["train-solver", "--shape", "200x200x200",

@@ -60,7 +60,7 @@ def _architecture(text: str | None) -> dict | None:
 
 
 def _check_training_arguments(shape: str, steps: int, batch_size: int, learning_rate: float,
-                              seed: int, rho: float | None) -> None:
+                              seed: int, rho: float | None, time_limit: float | None) -> None:
     """Refuse bad ``train-solver`` numbers before anything is imported or written."""
     from spielplatz.validation import as_float, as_int, as_seed, as_shape
 
@@ -71,6 +71,8 @@ def _check_training_arguments(shape: str, steps: int, batch_size: int, learning_
     as_seed(seed, "--seed")
     if rho is not None:
         as_float(rho, "--rho", positive=True)
+    if time_limit is not None:
+        as_float(time_limit, "--time-limit", positive=True)
 
 
 @click.command(name="train-solver")
@@ -88,6 +90,9 @@ def _check_training_arguments(shape: str, steps: int, batch_size: int, learning_
 @click.option("--rho", type=float, default=None,
               help="Weight of the distance to the target epsilon (Theorem 1) [default: the "
                    "parameterization's, 1000].")
+@click.option("--time-limit", type=float, default=None, metavar="SECONDS",
+              help="Stop after this long at a resumable checkpoint and export the model of "
+                   "that step (for leased machines); run again to continue.")
 @click.option("--architecture", default=None,
               help="PAYOFF,.../DUAL/DUAL,...; default 32,32,32,32,32/64/32,32 (Section D.1).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
@@ -99,7 +104,7 @@ def _check_training_arguments(shape: str, steps: int, batch_size: int, learning_
 @click.option("--json", "as_json", is_flag=True, help="Print the final metrics as JSON.")
 def train_solver(solver: str, concept: str, shape: str, parameterization: str, steps: int,
                  batch_size: int, learning_rate: float, seed: int, rho: float | None,
-                 architecture: str | None,
+                 time_limit: float | None, architecture: str | None,
                  out: str | None, plot: bool, as_json: bool) -> None:
     """Train a neural (C)CE solver without labels and save it to OUT.
 
@@ -107,7 +112,7 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
     OUT/metrics.json, OUT/training.png and OUT/model.msgpack (use it with
     `spielplatz solve GAME --solver nes -o model=OUT`).
     """
-    _check_training_arguments(shape, steps, batch_size, learning_rate, seed, rho)
+    _check_training_arguments(shape, steps, batch_size, learning_rate, seed, rho, time_limit)
     arch = _architecture(architecture)
     impl = _trainable(solver, "train")
     out = f"nes-{concept.lower()}-{shape}" if out is None else out
@@ -116,7 +121,8 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
     check_output_folder(out, "--out")           # before training: its parent must exist
     options = dict(concept=concept.lower(), shape=shape, parameterization=parameterization,
                    steps=steps, batch_size=batch_size, out=out, learning_rate=learning_rate,
-                   seed=seed, architecture=arch, **({"rho": rho} if rho is not None else {}))
+                   seed=seed, architecture=arch, **({"rho": rho} if rho is not None else {}),
+                   **({"time_limit": time_limit} if time_limit is not None else {}))
     if hasattr(impl, "check_train"):    # every argument checked before the progress bar
         impl.check_train(**options)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
@@ -133,7 +139,8 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
             progress.update(task, completed=step, loss=metrics["loss"], gap=metrics["gap"])
 
         result = impl.train(callback=callback, **options)
-        progress.update(task, completed=steps)
+        reached = result.get("step", steps)
+        progress.update(task, completed=reached)
     history = result["history"]
     plot_path = None
     if plot and history:
@@ -142,7 +149,9 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
         plot_path = plot_training(history, Path(out) / "training.png",
                                   f"{solver} {concept.upper()} {shape} {parameterization}")
     final = history[-1] if history else {}
-    summary = {"out": str(out), "model": result["model"], "steps": steps,
+    stopped = time_limit is not None and reached < steps
+    summary = {"out": str(out), "model": result["model"], "steps": steps, "step": reached,
+               "stopped_at_time_limit": stopped,
                "resumed_from": result["resumed_from"], "final": final,
                "plot": str(plot_path) if plot_path else None}
     if as_json:
@@ -152,6 +161,9 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
         return
     if result["resumed_from"] is not None:
         click.echo(f"resumed from step {result['resumed_from']}")
+    if stopped:
+        click.echo(f"stopped at the time limit after step {reached} of {steps}; the same "
+                   f"command continues from the checkpoint")
     if final:
         click.echo(f"step {final['step']}: loss {final['loss']:.5g}, mean gap {final['gap']:.4g} "
                    f"(uniform joint {final['uniform_gap']:.4g})")

@@ -269,7 +269,7 @@ class NESSolver:
               learning_rate: float = 4e-4, seed: int = 0, architecture: dict | None = None,
               schedule_scale: float | None = None, checkpoint_every: int = 500,
               log_every: int = 10, callback: Any = None, resume: bool = True,
-              rho: float | None = None) -> dict:
+              rho: float | None = None, time_limit: float | None = None) -> dict:
         """Train a model without labels (see :mod:`spielplatz_nes.training`).
 
         Writes ``checkpoint.msgpack``, ``metrics.json``, ``config.json`` and the
@@ -277,19 +277,25 @@ class NESSolver:
         checkpoint of the same configuration. ``schedule_scale`` defaults to
         ``steps / 1e7`` (the D.2 schedule compressed into the run) or, when
         resuming, to the checkpoint's. ``rho`` overrides the parameterization's.
+        ``time_limit`` (seconds) ends the run early at a resumable checkpoint; the
+        model of that step is exported (call again to continue).
 
         Returns
         -------
         dict
             ``history`` (list of metric records), ``model`` (path of the model
-            file or None), ``resumed_from`` (step), ``model_config``.
+            file or None), ``resumed_from`` (step), ``step`` (the step reached),
+            ``model_config``.
         """
         mc, tc = self._train_configs(
             concept=concept, shape=shape, parameterization=parameterization, steps=steps,
             batch_size=batch_size, out=out, learning_rate=learning_rate, seed=seed,
             architecture=architecture, schedule_scale=schedule_scale,
-            checkpoint_every=checkpoint_every, log_every=log_every, resume=resume, rho=rho)
+            checkpoint_every=checkpoint_every, log_every=log_every, resume=resume, rho=rho,
+            time_limit=time_limit)
         resume = as_bool(resume, "resume")
+        if time_limit is not None:
+            time_limit = as_float(time_limit, "time_limit", positive=True)
         from .training import Trainer
 
         try:
@@ -298,10 +304,10 @@ class NESSolver:
             raise SpielplatzError(f"nes: {exc}") from None
         resumed = trainer.resume() if resume else False
         start_step = trainer.step
-        history = trainer.run(callback=callback)
+        history = trainer.run(callback=callback, time_limit=time_limit)
         path = trainer.export(out) if out is not None else None
         return {"history": history, "model": str(path) if path else None,
-                "resumed_from": start_step if resumed else None,
+                "resumed_from": start_step if resumed else None, "step": trainer.step,
                 "model_config": mc.to_dict(), "trainer": trainer}
 
     def check_train(self, **options: Any) -> None:
@@ -316,7 +322,8 @@ class NESSolver:
                        out: Any = None, learning_rate: float = 4e-4, seed: int = 0,
                        architecture: dict | None = None, schedule_scale: float | None = None,
                        checkpoint_every: int = 500, log_every: int = 10, resume: bool = True,
-                       rho: float | None = None, callback: Any = None) -> tuple:
+                       rho: float | None = None, callback: Any = None,
+                       time_limit: float | None = None) -> tuple:
         """Checked ``(ModelConfig, TrainConfig)`` of a training run (no jax import)."""
         steps = as_int(steps, "steps", minimum=1)            # checked before jax loads
         batch_size = as_int(batch_size, "batch size", minimum=1)
@@ -327,6 +334,8 @@ class NESSolver:
         resume = as_bool(resume, "resume")
         if rho is not None:
             rho = as_float(rho, "rho", positive=True)
+        if time_limit is not None:
+            as_float(time_limit, "time_limit", positive=True)
         if schedule_scale is not None:
             schedule_scale = as_float(schedule_scale, "schedule_scale", positive=True)
         from .checkpoint import exists
