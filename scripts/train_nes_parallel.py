@@ -2,10 +2,11 @@
 
 For a leased accelerator, where device time, not steps, is what there is: the
 configurations of PLAN train in turns of ``chunk`` steps (one process, one
-device, the same wall-clock share each), every ``eval_every`` seconds each one
-is exported (``OUT/<name>/model.msgpack``, usable with ``-o model=OUT/<name>``)
-and scored on held-out games, and at ``time_limit`` everything is saved
-(resumable checkpoints: run the same plan again to continue).
+device; the same number of steps each, so a slower configuration gets more of
+the time), every ``eval_every`` seconds each one is saved (a resumable
+checkpoint), exported (``OUT/<name>/model.msgpack``, usable with
+``-o model=OUT/<name>``) and scored on held-out games, and so again once
+``time_limit`` seconds have passed (run the same plan again to continue).
 
 The score is the acceptance measure of docs/nes.md: on 1000 L2-invariant games
 of seed 20260 (not seen in training), the mean (C)CE gap against the uniform
@@ -14,9 +15,15 @@ those games) is given, the mean solver gap (half the L1 distance to them).
 
     python scripts/train_nes_parallel.py PLAN.json OUT [--reference joints.npy]
 
-PLAN: ``{"time_limit": s, "eval_every": s, "chunk": steps, "eval_games": n,
-"configs": [{"name": ..., "model": {ModelConfig fields}, "train": {TrainConfig
-fields}}, ...]}``. One line per score goes to stdout and to ``OUT/scores.jsonl``.
+PLAN: ``{"time_limit": s, "eval_every": s, "chunk": steps (a multiple of every
+log_every), "eval_games": n, "reference_concept": "ce" (the concept REFERENCE
+answers), "matmul_precision": optional (e.g. "highest"), "configs": [{"name":
+..., "model": {ModelConfig fields}, "train": {TrainConfig fields}}, ...]}``.
+REFERENCE is ``maxent``'s answer to the held-out games, e.g.
+``sp.solve_batch(sample("l2_invariant", "8x8", 1000, seed=20260), solver="maxent",
+concept="ce").joints``. One line per score goes to stdout and to
+``OUT/scores.jsonl``: ``steps_per_s`` counts this run's steps over its training
+time, ``steps_per_s_warm`` leaves out the first turn (compilation).
 """
 
 from __future__ import annotations
@@ -123,11 +130,22 @@ def main(argv: list[str] | None = None) -> int:
               "parameters": int(sum(x.size for x in jax.tree_util.tree_leaves(
                   t.state["params"])))})
     if reference is not None:
+        shapes = {t.model.shape for t in trainers.values()
+                  if t.model.concept == plan.get("reference_concept", "ce")}
+        want = [(n_eval,) + shape for shape in shapes]
+        if len(reference) < n_eval or any(reference.shape[1:] != w[1:] for w in want):
+            raise SystemExit(f"--reference holds {reference.shape}, the plan needs {want}")
         reference = reference[:n_eval]
     chunk = int(plan.get("chunk", 50))
+    for name, t in trainers.items():
+        if chunk % t.train.log_every:
+            raise SystemExit(f"chunk {chunk} is not a multiple of {name}'s log_every "
+                             f"{t.train.log_every}")
     time_limit, eval_every = float(plan["time_limit"]), float(plan.get("eval_every", 60))
     start = time.perf_counter()
     busy = {name: 0.0 for name in trainers}
+    first_turn = {name: None for name in trainers}       # (steps, seconds) of turn one
+    start_step = {name: t.step for name, t in trainers.items()}
     last_eval = start
     failed: set[str] = set()
 
@@ -136,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             if name in failed:
                 continue
             try:
+                t.save()
                 t.export(out / name)
                 s = score(t, models[name], games[(t.model.shape,)],
                           reference if t.model.concept == plan.get("reference_concept", "ce")
@@ -144,10 +163,17 @@ def main(argv: list[str] | None = None) -> int:
                 emit({"event": "error", "name": name, "error": repr(exc)})
                 continue
             last = t.history[-1] if t.history else {}
+            done = t.step - start_step[name]
+            warm_steps, warm_time = done, busy[name]
+            if first_turn[name] is not None:
+                warm_steps -= first_turn[name][0]
+                warm_time -= first_turn[name][1]
             emit({"event": "final" if final else "score", "name": name, "step": t.step,
                   "elapsed": round(time.perf_counter() - start, 1),
                   "train_seconds": round(busy[name], 1),
-                  "steps_per_s": round(t.step / max(busy[name], 1e-9), 2),
+                  "steps_per_s": round(done / max(busy[name], 1e-9), 2),
+                  "steps_per_s_warm": (round(warm_steps / warm_time, 2)
+                                       if warm_steps > 0 and warm_time > 0 else None),
                   "batch_gap": last.get("gap"), "loss": last.get("loss"), **s})
         if args.archive:
             archive(out, Path(args.archive))
@@ -157,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             if name in failed:
                 continue
             t0 = time.perf_counter()
+            before = t.step
             try:
-                t.run(t.step + chunk)
+                t.run(before + chunk, save_at_end=False)
             except TrainingDivergedError as exc:
                 failed.add(name)
                 emit({"event": "diverged", "name": name, "error": str(exc)})
@@ -167,12 +194,11 @@ def main(argv: list[str] | None = None) -> int:
                 emit({"event": "error", "name": name, "error": repr(exc),
                       "trace": traceback.format_exc()[-2000:]})
             busy[name] += time.perf_counter() - t0
+            if first_turn[name] is None:
+                first_turn[name] = (t.step - before, time.perf_counter() - t0)
         if time.perf_counter() - last_eval >= eval_every:
             evaluate_all(final=False)
             last_eval = time.perf_counter()
-    for name, t in trainers.items():
-        if name not in failed:
-            t.save()
     evaluate_all(final=True)
     log.close()
     return 0 if len(failed) < len(trainers) else 1

@@ -197,14 +197,20 @@ def test_ctrl_c_exits_130_with_one_line(monkeypatch):
     assert result.stderr.strip() == "Aborted (interrupted)." and result.stdout == ""
 
 
+#: Runs argv[1:] with SIGINT's default disposition (exec keeps it; a preexec_fn would fork
+#: this multithreaded process).
+DEFAULT_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                  "os.execv(sys.argv[1], sys.argv[1:])")
+
+
 def test_ctrl_c_stops_a_training_run(tmp_path):
     """The real console script, interrupted with SIGINT during training: status 130, one
     line, nothing half-written.
 
-    The child gets SIGINT's default disposition first: a job started in the background
-    by a shell without job control (``cmd &`` in a script, as CI runners do) inherits
-    SIGINT *ignored*, and Python then rightly leaves it ignored. That, not the program,
-    is why an earlier version of this test once trained on for 30 minutes."""
+    The child gets SIGINT's default disposition first (DEFAULT_SIGINT): a job started in
+    the background by a shell without job control (``cmd &`` in a script, as CI runners
+    do) inherits SIGINT *ignored*, and Python then rightly leaves it ignored. That, not
+    the program, is why an earlier version of this test once trained on for 30 minutes."""
     import signal
     import subprocess
     import sys
@@ -212,20 +218,28 @@ def test_ctrl_c_stops_a_training_run(tmp_path):
     from pathlib import Path
 
     exe = str(Path(sys.executable).with_name("spielplatz"))
-    proc = subprocess.Popen([exe, "train-solver", "--shape", "3x3", "--steps", "100000",
-                             "--out", str(tmp_path / "run")], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        time.sleep(8)              # well inside the run (start-up takes 1-3 s)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    err_path = tmp_path / "stderr.txt"
+    run = tmp_path / "run"
+    with open(err_path, "w") as err_file:
+        proc = subprocess.Popen([sys.executable, "-c", DEFAULT_SIGINT, exe, "train-solver",
+                                 "--shape", "3x3", "--steps", "10000000", "--batch-size", "4",
+                                 "--architecture", "4/4/4", "--no-plot", "--out", str(run)],
+                                stdout=subprocess.PIPE, stderr=err_file, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not (run / "checkpoint.msgpack").exists() and time.monotonic() < deadline:
+                time.sleep(0.2)    # the first checkpoint (step 500): training has begun
+            assert (run / "checkpoint.msgpack").exists(), err_path.read_text()[-2000:]
+            time.sleep(1)
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    err = err_path.read_text()
     assert proc.returncode == 130, err[-2000:]
-    assert err.strip().splitlines()[-1] == "Aborted (interrupted).", err[-2000:]
+    assert err.strip().splitlines()[-1:] == ["Aborted (interrupted)."], err[-2000:]
     assert out == ""
     left = [p.name for p in tmp_path.rglob("*") if p.is_file()]
     assert not [n for n in left if n.startswith(".") or n.endswith(".tmp")], left

@@ -380,22 +380,50 @@ def test_resumed_training_repeats_the_uninterrupted_loss_curve(tmp_path):
     assert (tmp_path / "run" / "metrics.json").is_file()
 
 
-def test_time_limit_stops_at_a_checkpoint_that_resumes_the_same_curve(tmp_path):
-    """``run(time_limit=...)`` ends at the next window with a checkpoint; the host reads
-    the metrics once per window, and every step still reaches the callback, in order."""
-    mc, tc = _tiny(log_every=4)
+def test_time_limit_stops_at_a_checkpoint_that_resumes_the_same_curve(tmp_path, monkeypatch):
+    """``run(time_limit=...)`` ends at the end of a ``log_every`` window with a checkpoint;
+    the host reads the metrics once per window (or checkpoint), and every step still
+    reaches the callback, in order."""
+    import jax
+
+    mc, tc = _tiny(log_every=4)                    # checkpoint_every=3
     full = []
     Trainer(mc, tc).run(callback=lambda s, m: full.append(m["loss"]))
+    reads = []
+    real = jax.device_get
+    monkeypatch.setattr(jax, "device_get",
+                        lambda x: (reads.append(isinstance(x, list)), real(x))[1])
     seen = []
     first = Trainer(mc, tc, out=tmp_path / "run")
     first.run(time_limit=0.0, callback=lambda s, m: seen.append((s, m["loss"])))
-    assert first.step == 1 and [s for s, _ in seen] == [1]
+    assert first.step == 4 and [s for s, _ in seen] == [1, 2, 3, 4]
     second = Trainer(mc, tc, out=tmp_path / "run")
-    assert second.resume() and second.step == 1
+    assert second.resume() and second.step == 4
     second.run(callback=lambda s, m: seen.append((s, m["loss"])))
     assert [s for s, _ in seen] == list(range(1, tc.steps + 1))
+    assert sum(reads) == 3                         # steps 3 and 4, then 5-6: not 6 reads
     np.testing.assert_allclose([loss for _, loss in seen], full, rtol=1e-6, atol=1e-7)
-    assert [r["step"] for r in second.history] == [1, 4, 6]
+    assert [r["step"] for r in second.history] == [4, 6]
+    with pytest.raises(ValueError, match="time_limit"):
+        second.run(steps=8, time_limit=float("nan"))
+
+
+def test_divergence_inside_a_window_names_its_first_step_and_keeps_the_checkpoint(tmp_path):
+    """Metrics are read once per window: a non-finite step inside it is still reported
+    as itself, and the checkpoint written before it is left as it was."""
+    import jax
+
+    from spielplatz_nes.training import TrainingDivergedError
+
+    mc, tc = _tiny(log_every=4, steps=12)          # checkpoint_every=3: not a multiple
+    trainer = Trainer(mc, tc, out=tmp_path / "run")
+    trainer.run(steps=3)
+    good = (tmp_path / "run" / "checkpoint.msgpack").read_bytes()
+    trainer.state = dict(trainer.state, params=jax.tree_util.tree_map(
+        lambda x: x * np.nan, trainer.state["params"]))
+    with pytest.raises(TrainingDivergedError, match=r"stopped at step 4: .*\(step 3\) is kept"):
+        trainer.run(steps=12)
+    assert (tmp_path / "run" / "checkpoint.msgpack").read_bytes() == good
 
 
 def test_corrupt_and_mismatched_checkpoints_are_clear_errors(tmp_path):

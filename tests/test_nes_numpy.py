@@ -204,10 +204,15 @@ def test_train_solver_time_limit_stops_at_a_checkpoint_and_continues(tmp_path):
     assert lines[0] == f"resumed from step {first}"
     assert lines[1].startswith("stopped at the time limit after step ")
     assert int(lines[1].split("after step ")[1].split()[0]) > first
-    bad = subprocess.run([*args, "--time-limit", "0"], capture_output=True, text=True,
-                         cwd=tmp_path)
-    assert bad.returncode != 0 and bad.stdout == ""
-    assert "--time-limit" in bad.stderr.strip().splitlines()[-1]
+    for value in ("0", "nan", "-1"):
+        fresh = tmp_path / f"bad{value}"
+        bad = subprocess.run([SPIELPLATZ, "train-solver", *TINY, "--out", str(fresh),
+                              "--time-limit", value], capture_output=True, text=True,
+                             cwd=tmp_path)
+        assert bad.returncode == 1 and bad.stdout == ""
+        assert bad.stderr.strip().splitlines() == [
+            f"Error: --time-limit must be a finite number > 0, got {float(value)}"]
+        assert not fresh.exists()
 
 
 def test_train_solver_refuses_before_the_progress_bar(tmp_path, monkeypatch):

@@ -50,6 +50,7 @@ def test_parallel_training_scores_exports_and_resumes(tmp_path):
     assert rc == 0
     events = {(x["event"], x["name"]) for x in lines if "name" in x}
     assert ("diverged", "nan") in events and ("final", "nan") not in events
+    assert not (tmp_path / "out" / "nan" / "checkpoint.msgpack").exists()
     final = next(x for x in lines if x["event"] == "final" and x["name"] == "good")
     assert final["step"] == 4 and final["train_seconds"] > 0
     # the score is the acceptance measure, recomputed here from the exported model

@@ -112,6 +112,7 @@ class Trainer:
         self.sharded = NamedSharding(self.mesh, PartitionSpec("data"))
         self.tx = make_optimizer(train)
         self.history: list[dict] = []
+        self.saved_step: int | None = None      # the step of the checkpoint in ``out``
         self.state = self._fresh_state()
         key = (model, _step_key(train), tuple(str(d) for d in self.devices))
         if key not in _STEP_CACHE:
@@ -198,27 +199,37 @@ class Trainer:
                                             jax.device_get(self.state))
         self.state = jax.device_put(state, self.replicated)
         self.history = history
+        self.saved_step = self.step
         return True
 
     def save(self) -> None:
         if self.out is None:
             return
-        ckpt.save_training(self.out, self.model, self.train, jax.device_get(self.state),
-                           self.history)
+        state = jax.device_get(self.state)
+        ckpt.save_training(self.out, self.model, self.train, state, self.history)
+        self.saved_step = int(state["step"])
 
     def run(self, steps: int | None = None, callback: Callable | None = None,
-            time_limit: float | None = None) -> list[dict]:
+            time_limit: float | None = None, save_at_end: bool = True) -> list[dict]:
         """Train until ``steps`` (default ``train.steps``) total steps; returns the history.
 
-        ``callback(step, metrics)`` is called for every step with the step's
-        loss, gap and uniform-joint gap (floats). The host reads the metrics
-        back only every ``log_every`` steps (and at checkpoints), so an
-        accelerator is never left waiting for Python between steps; the
-        callbacks of a window come together when it is read.
+        ``callback(step, metrics)`` is called for every step, in order, with the
+        step's loss, gap and uniform-joint gap (floats). The host reads the
+        metrics back once per ``log_every`` window (and at checkpoints and the
+        end) rather than after every step, so an accelerator runs a window's
+        steps without waiting for Python; a window's callbacks come together
+        when it is read, when the state may already be up to a window ahead.
 
-        ``time_limit`` (seconds) stops the run early at the first window boundary
-        after it has passed, saving a checkpoint there (when ``out`` is set).
+        ``time_limit`` (seconds from this call, compilation included) ends the
+        run at the end of the first ``log_every`` window that finishes after it,
+        with a checkpoint there (when ``out`` is set). With ``save_at_end=False``
+        only ``checkpoint_every`` and the time limit save (for callers that run
+        short pieces and save themselves).
         """
+        if time_limit is not None:
+            time_limit = float(time_limit)
+            if not (math.isfinite(time_limit) and time_limit >= 0):
+                raise ValueError(f"time_limit must be a finite number >= 0, got {time_limit}")
         total = self.train.steps if steps is None else int(steps)
         every, ckpt_every = self.train.log_every, self.train.checkpoint_every
         step = self.step
@@ -229,8 +240,7 @@ class Trainer:
             self.state, metrics = self._step_fn(self.state)
             step += 1
             pending.append((step, metrics))
-            late = time_limit is not None and time.perf_counter() - start >= time_limit
-            if not (step % every == 0 or step % ckpt_every == 0 or step == total or late):
+            if not (step % every == 0 or step % ckpt_every == 0 or step == total):
                 continue
             for s, m in jax.device_get(pending):
                 m = {k: float(v) for k, v in m.items()}
@@ -240,14 +250,17 @@ class Trainer:
                 window.append(m)
                 if callback is not None:
                     callback(s, m)
-                if s % every == 0 or s == self.train.steps or (late and s == step):
+                if s % every == 0 or s == self.train.steps:
                     rec = {"step": s, **{k: float(np.mean([w[k] for w in window]))
                                          for k in window[0]}}
                     rec["time"] = time.perf_counter() - start
                     self.history.append(rec)
                     window = []
             pending = []
-            if self.out is not None and (step % ckpt_every == 0 or step == total or late):
+            late = (time_limit is not None and step % every == 0 and step < total
+                    and time.perf_counter() - start >= time_limit)
+            if self.out is not None and (step % ckpt_every == 0 or late
+                                         or (step == total and save_at_end)):
                 self.save()
             if late:
                 break
@@ -258,11 +271,13 @@ class Trainer:
                 else "the parameters became non-finite (NaN or infinity)")
         kept = "nothing was written"
         if self.out is not None and ckpt.exists(self.out):
-            try:
-                saved = json.loads((self.out / "metrics.json").read_text())
-                last = saved[-1]["step"] if saved else "?"
-            except (OSError, ValueError, KeyError, IndexError, TypeError):
-                last = "?"
+            last = self.saved_step
+            if last is None:                 # a checkpoint this trainer did not load
+                try:
+                    saved = json.loads((self.out / "metrics.json").read_text())
+                    last = saved[-1]["step"] if saved else "?"
+                except (OSError, ValueError, KeyError, IndexError, TypeError):
+                    last = "?"
             kept = (f"the last good checkpoint (step {last}) is kept in {self.out}, and no "
                     f"model was exported")
         return (f"nes: training stopped at step {step}: {what}; {kept}. Lower the learning "
