@@ -210,9 +210,13 @@ def epsilon_terms(sums: Any, *, epsilon: Any = None, target_epsilon: Any = None,
     * target (Theorems 1/2): ``eps_p(alpha) = (eps_hat_p - eps+_p) exp(-s_p / rho) +
       eps+_p`` (the minimiser of the rho penalty, moving from ``eps_hat_p`` at
       ``alpha_p = 0`` towards ``eps+_p``), the term ``eps+_p s_p + rho (eps+_p -
-      eps_hat_p) exp(-s_p / rho)`` (the proof's form; the theorems' ``eps+_p s_p -
-      rho eps_p(alpha)`` is this less the constant ``rho eps+_p``), and its second
-      derivative ``(eps+_p - eps_hat_p) / rho exp(-s_p / rho)`` on player ``p``'s block.
+      eps_hat_p) expm1(-s_p / rho)``, and its second derivative ``(eps+_p - eps_hat_p)
+      / rho exp(-s_p / rho)`` on player ``p``'s block. The term is the proof's form
+      ``eps+_p s_p + rho (eps+_p - eps_hat_p) exp(-s_p / rho)`` less its value
+      ``rho (eps+_p - eps_hat_p)`` at ``alpha_p = 0`` (the theorems' ``eps+_p s_p - rho
+      eps_p(alpha)`` is it less ``rho eps_hat_p``): the proof's form is about ``rho`` in
+      size, so in float32 at rho 1e6 its changes drowned in rounding (a loss off by
+      0.2 on a GPU against a CPU for the same duals); ``expm1`` keeps them.
 
     The gradient of the dual in ``alpha_{p, k}`` is ``eps_p - gain_{p, k}(sigma)`` and
     its Hessian the covariance of the gains plus ``curvature_p`` on each block of ones.
@@ -223,7 +227,8 @@ def epsilon_terms(sums: Any, *, epsilon: Any = None, target_epsilon: Any = None,
         return eps, eps * sums, xp.zeros_like(sums)
     decay = xp.exp(-sums / rho)
     gap = eps_plus - target_epsilon
-    return eps_plus - gap * decay, eps_plus * sums + rho * gap * decay, gap / rho * decay
+    return (eps_plus - gap * decay, eps_plus * sums + rho * gap * xp.expm1(-sums / rho),
+            gap / rho * decay)
 
 
 def target_epsilons(duals: Sequence[Any], concept: str, target_epsilon: Any,
@@ -263,7 +268,8 @@ def loss(payoffs: Any, duals: Sequence[Any], concept: str = "ce", *, target_epsi
     s = dual_sums(duals, concept)
     _, term, _ = epsilon_terms(s, target_epsilon=target_epsilon, eps_plus=eps_plus, rho=rho)
     lz = log_partition(payoffs, duals, concept, log_prior=log_prior, welfare=welfare, mu=mu)
-    return lz + (term - rho * eps_plus).sum()
+    # term - rho eps_hat = eps+ s - rho eps(alpha), without the large constants (see there)
+    return lz + (term - rho * target_epsilon).sum()
 
 
 def maxent_loss(payoffs: Any, duals: Sequence[Any], concept: str = "ce", *,

@@ -155,7 +155,8 @@ def _make_single(shape: tuple, concept: str, target_mode: bool, eliminate: bool,
             return epsilon_terms(sums, epsilon=eps)
 
         def value_of(alpha, base):
-            """Dual loss (proof form of Theorem 1) and the unnormalised logits."""
+            """Dual loss (Theorem 1 less a constant, :func:`dual.epsilon_terms`) and the
+            unnormalised logits."""
             z = base - adjoint_fn(ds, unflat(alpha))
             m = z.max()
             lz = m + jnp.log(jnp.exp(z - m).sum())
