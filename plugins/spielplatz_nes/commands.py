@@ -130,7 +130,8 @@ def train_solver(solver: str, concept: str, shape: str, parameterization: str, s
 
     progress = Progress(TextColumn("[bold]training[/]"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("loss {task.fields[loss]:>9.4f}  gap {task.fields[gap]:.4f}"),
-                        TimeElapsedColumn(), TimeRemainingColumn(),
+                        TimeElapsedColumn(),
+                        *([] if time_limit is not None else [TimeRemainingColumn()]),
                         disable=as_json, transient=False, console=_progress_console())
     with progress:
         task = progress.add_task("train", total=steps, loss=float("nan"), gap=float("nan"))
