@@ -211,12 +211,9 @@ def epsilon_terms(sums: Any, *, epsilon: Any = None, target_epsilon: Any = None,
       eps+_p`` (the minimiser of the rho penalty, moving from ``eps_hat_p`` at
       ``alpha_p = 0`` towards ``eps+_p``), the term ``eps+_p s_p + rho (eps+_p -
       eps_hat_p) expm1(-s_p / rho)``, and its second derivative ``(eps+_p - eps_hat_p)
-      / rho exp(-s_p / rho)`` on player ``p``'s block. The term is the proof's form
-      ``eps+_p s_p + rho (eps+_p - eps_hat_p) exp(-s_p / rho)`` less its value
-      ``rho (eps+_p - eps_hat_p)`` at ``alpha_p = 0`` (the theorems' ``eps+_p s_p - rho
-      eps_p(alpha)`` is it less ``rho eps_hat_p``): the proof's form is about ``rho`` in
-      size, so in float32 at rho 1e6 its changes drowned in rounding (a loss off by
-      0.2 on a GPU against a CPU for the same duals); ``expm1`` keeps them.
+      / rho exp(-s_p / rho)`` on player ``p``'s block. The term is the proof's form less
+      the constant ``rho (eps+_p - eps_hat_p)`` (the theorems' form less ``rho eps_hat_p``):
+      about ``rho`` in size, the proof's form loses its changes in float32 at rho 1e6.
 
     The gradient of the dual in ``alpha_{p, k}`` is ``eps_p - gain_{p, k}(sigma)`` and
     its Hessian the covariance of the gains plus ``curvature_p`` on each block of ones.
