@@ -46,33 +46,26 @@ for part in ("platform", "plugins", "games"):
 
 import jax  # noqa: E402
 
-from spielplatz.equilibria import deviations, scaling  # noqa: E402
 from spielplatz_nes.core import ModelConfig, TrainConfig  # noqa: E402
+from spielplatz_nes.evaluation import score_joints  # noqa: E402
 from spielplatz_nes.model import TrainedModel  # noqa: E402
+from spielplatz_nes.network import count_parameters  # noqa: E402
 from spielplatz_nes.training import Trainer, TrainingDivergedError  # noqa: E402
 from spielplatz_random.distributions import sample  # noqa: E402
 
 
-def _gaps(payoffs: np.ndarray, joints: np.ndarray, concept: str) -> np.ndarray:
-    return np.maximum(deviations.batch_epsilons(payoffs, joints, concept).max(axis=1), 0.0)
-
-
 def score(trainer: Trainer, model: TrainedModel, games: np.ndarray,
           reference: np.ndarray | None) -> dict:
-    """Acceptance numbers of the trainer's current network on ``games`` (``model`` is
-    the trainer's network for inference, compiled once)."""
-    cfg = trainer.model
+    """Acceptance numbers of the trainer's current network on ``games``
+    (:func:`spielplatz_nes.evaluation.score_joints`, flattened; ``model`` is the
+    trainer's network for inference, compiled once)."""
     model.variables = trainer.variables()
-    joint = model.predict(games).joint
-    scaled = scaling.project_invariant(games, m=2, num_players=len(cfg.shape))
-    gaps = _gaps(scaled, joint, cfg.concept)
-    uniform = np.full(joint.shape, 1.0 / joint[0].size)
-    ugaps = _gaps(scaled, uniform, cfg.concept)
-    out = {"gap": float(gaps.mean()), "gap_p95": float(np.percentile(gaps, 95)),
-           "uniform_gap": float(ugaps.mean()), "ratio": float(ugaps.mean() / gaps.mean())}
+    row = score_joints(games, model.predict(games).joint, trainer.model.concept, reference)
+    out = {"gap": row["gap"]["mean"], "gap_p95": row["gap"]["p95"],
+           "uniform_gap": row["uniform_gap"]["mean"], "ratio": row["gap_ratio"]}
     if reference is not None:
-        sg = 0.5 * np.abs(joint - reference).reshape(len(games), -1).sum(axis=1)
-        out.update(solver_gap=float(sg.mean()), solver_gap_p95=float(np.percentile(sg, 95)))
+        out.update(solver_gap=row["solver_gap"]["mean"],
+                   solver_gap_p95=row["solver_gap"]["p95"])
     return out
 
 
@@ -117,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     n_eval = int(plan.get("eval_games", 1000))
     trainers: dict[str, Trainer] = {}
     models: dict[str, TrainedModel] = {}
-    games: dict[tuple, np.ndarray] = {}
+    games: dict[tuple, np.ndarray] = {}                  # held-out games per shape
+    reference_concept = plan.get("reference_concept", "ce")
     for c in plan["configs"]:
         mc = ModelConfig(**c["model"])
         tc = TrainConfig(**c["train"])
@@ -125,13 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         resumed = t.resume()
         trainers[c["name"]] = t
         models[c["name"]] = TrainedModel(mc, t.variables(), name=c["name"])
-        games.setdefault((mc.shape,), sample("l2_invariant", mc.shape, n_eval, seed=20260))
+        if mc.shape not in games:
+            games[mc.shape] = sample("l2_invariant", mc.shape, n_eval, seed=20260)
         emit({"event": "config", "name": c["name"], "resumed_at": t.step if resumed else None,
-              "parameters": int(sum(x.size for x in jax.tree_util.tree_leaves(
-                  t.state["params"])))})
+              "parameters": count_parameters(t.state["params"])})
     if reference is not None:
         shapes = {t.model.shape for t in trainers.values()
-                  if t.model.concept == plan.get("reference_concept", "ce")}
+                  if t.model.concept == reference_concept}
         want = [(n_eval,) + shape for shape in shapes]
         if len(reference) < n_eval or any(reference.shape[1:] != w[1:] for w in want):
             raise SystemExit(f"--reference holds {reference.shape}, the plan needs {want}")
@@ -156,9 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 t.save()
                 t.export(out / name)
-                s = score(t, models[name], games[(t.model.shape,)],
-                          reference if t.model.concept == plan.get("reference_concept", "ce")
-                          else None)
+                s = score(t, models[name], games[t.model.shape],
+                          reference if t.model.concept == reference_concept else None)
             except Exception as exc:                     # keep the others going
                 emit({"event": "error", "name": name, "error": repr(exc)})
                 continue

@@ -24,7 +24,7 @@ import numpy as np
 
 from spielplatz.equilibria import deviations, scaling
 
-__all__ = ["DEFAULT_CLASSES", "sample_games", "evaluate_model"]
+__all__ = ["DEFAULT_CLASSES", "sample_games", "score_joints", "evaluate_model"]
 
 #: Table 4 classes evaluated by default (L1, L2, Linf and GAMUT-style D-rows).
 DEFAULT_CLASSES = (
@@ -57,6 +57,25 @@ def _stats(x: np.ndarray) -> dict:
     return {"mean": float(np.mean(x)), "p95": float(np.percentile(x, 95))}
 
 
+def score_joints(payoffs: np.ndarray, joints: np.ndarray, concept: str,
+                 exact: np.ndarray | None = None) -> dict:
+    """The acceptance numbers of ``joints`` ``[B, A...]`` answering ``payoffs``: (C)CE gap
+    on the games mapped to the L2 invariant subspace (mean, p95), the uniform joint's,
+    their ratio, and with ``exact`` (the exact answers) the solver gap, half the L1
+    distance to it."""
+    n = payoffs.shape[1]
+    scaled = scaling.project_invariant(payoffs, m=2, num_players=n)
+    gaps = _gaps(scaled, joints, concept)
+    uniform = np.full(joints.shape, 1.0 / joints[0].size)
+    ugaps = _gaps(scaled, uniform, concept)
+    row = {"gap": _stats(gaps), "uniform_gap": _stats(ugaps),
+           "gap_ratio": float(np.mean(ugaps) / max(np.mean(gaps), 1e-300))}
+    if exact is not None:
+        sgap = 0.5 * np.abs(joints - exact).reshape(len(joints), -1).sum(axis=1)
+        row["solver_gap"] = _stats(sgap)
+    return row
+
+
 def evaluate_model(model: Any, classes: Sequence[str] = DEFAULT_CLASSES, num_games: int = 200,
                    seed: int = 12345, exact: bool = True,
                    progress: Callable[[str], None] | None = None) -> dict:
@@ -74,7 +93,6 @@ def evaluate_model(model: Any, classes: Sequence[str] = DEFAULT_CLASSES, num_gam
     cfg = model.config
     shape = cfg.shape
     n = len(shape)
-    uniform = np.full(shape, 1.0 / int(np.prod(shape)))
     out = {"model": model.name, "concept": cfg.concept, "shape": cfg.shape_str,
            "parameterization": cfg.parameterization, "num_games": num_games, "seed": seed,
            "classes": {}}
@@ -90,22 +108,17 @@ def evaluate_model(model: Any, classes: Sequence[str] = DEFAULT_CLASSES, num_gam
         # a different seed per class: classes that are affine images of each other
         # (random_game and linf_invariant) must not get the same games
         payoffs = sample_games(spec, shape, num_games, seed + 1000 * i)
-        scaled = scaling.project_invariant(payoffs, m=2, num_players=n)
         t0 = time.perf_counter()
         pred = model.predict(payoffs)
         t_nes = time.perf_counter() - t0
-        gaps = _gaps(scaled, pred.joint, cfg.concept)
-        ugaps = _gaps(scaled, np.broadcast_to(uniform, pred.joint.shape), cfg.concept)
-        row = {"gap": _stats(gaps), "uniform_gap": _stats(ugaps),
-               "gap_ratio": float(np.mean(ugaps) / max(np.mean(gaps), 1e-300)),
-               "nes_games_per_s": num_games / t_nes}
+        timing = {"nes_games_per_s": num_games / t_nes}
+        exact_joint = None
         if exact:
             t0 = time.perf_counter()
             ex = mwmre.solve_batch(payoffs, cfg.concept)
             t_ex = time.perf_counter() - t0
             exact_joint = np.asarray(ex.joints)
-            sgap = 0.5 * np.abs(pred.joint - exact_joint).reshape(num_games, -1).sum(axis=1)
-            row.update(solver_gap=_stats(sgap), maxent_games_per_s=num_games / t_ex,
-                       speedup=t_ex / t_nes)
+            timing.update(maxent_games_per_s=num_games / t_ex, speedup=t_ex / t_nes)
+        row = {**score_joints(payoffs, pred.joint, cfg.concept, exact_joint), **timing}
         out["classes"][spec] = row
     return out
