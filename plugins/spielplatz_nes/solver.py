@@ -294,8 +294,6 @@ class NESSolver:
             checkpoint_every=checkpoint_every, log_every=log_every, resume=resume, rho=rho,
             time_limit=time_limit)
         resume = as_bool(resume, "resume")
-        if time_limit is not None:
-            time_limit = as_float(time_limit, "time_limit", positive=True)
         from .training import Trainer
 
         try:

@@ -222,10 +222,10 @@ def epsilon_terms(sums: Any, *, epsilon: Any = None, target_epsilon: Any = None,
     if target_epsilon is None:
         eps = xp.zeros_like(sums) + (0.0 if epsilon is None else epsilon)
         return eps, eps * sums, xp.zeros_like(sums)
-    decay = xp.exp(-sums / rho)
+    change = xp.expm1(-sums / rho)                 # exp(-s / rho) - 1
+    decay = 1.0 + change
     gap = eps_plus - target_epsilon
-    return (eps_plus - gap * decay, eps_plus * sums + rho * gap * xp.expm1(-sums / rho),
-            gap / rho * decay)
+    return eps_plus - gap * decay, eps_plus * sums + rho * gap * change, gap / rho * decay
 
 
 def target_epsilons(duals: Sequence[Any], concept: str, target_epsilon: Any,
