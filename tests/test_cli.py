@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -68,6 +69,29 @@ def test_show_kuhn_poker(runner):
     assert "P1 s0 = 0:0 0pb:0 1:0 1pb:0 2:0 2pb:0" in result.output
     data = json.loads(runner.invoke(cli, ["show", "kuhn_poker", "--json"]).output)
     assert np.asarray(data["payoffs"]).shape == (2, 64, 64)
+
+
+def test_show_prints_the_rules_of_a_learner_game(runner):
+    """A game without a payoff table (iterated, differentiable, environment): ``show``
+    prints its rules, the parameters in effect, its known values and default learner."""
+    ipd = runner.invoke(cli, ["show", "iterated(stage=chicken,gamma=0.9)"])
+    assert ipd.exit_code == 0, ipd.output
+    assert "IteratedMatrixGame, 2 players" in ipd.output
+    assert "stage game (payoffs per round)" in ipd.output
+    rows = [l for l in ipd.output.splitlines() if l.startswith("│ Straight")]
+    assert len(rows) == 1 and "5, 1" in rows[0] and "0, 0" in rows[0]
+    assert "default learner: lola" in ipd.output
+    card = json.loads(runner.invoke(cli, ["show", "ipd", "--json"]).output)
+    assert card["facts"]["gamma"] == 0.96 and card["facts"]["num_states"] == 5
+    assert card["facts"]["payoffs"] == [[[-1, -3], [0, -2]], [[-1, 0], [-3, -2]]]
+    assert card["default_learner"] == "lola" and card["plugin"] == "iterated"
+    braess = json.loads(runner.invoke(cli, ["show", "braess(shortcut=false)", "--json"]).output)
+    assert braess["parameters"] == {"shortcut": False}
+    assert braess["facts"]["num_players"] == 4
+    assert braess["facts"]["optimal_total_loss"] == braess["facts"]["nash_total_loss"] == 260
+    tyb = runner.invoke(cli, ["show", "trust_your_brother(cells=8)"])
+    assert tyb.exit_code == 0 and "parameter cells" in tyb.output
+    assert re.search(r"episode_length\s+│ 5", tyb.output)
 
 
 def test_show_nfg_output_round_trips(runner, tmp_path):

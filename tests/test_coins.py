@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dataclasses
 import functools
 
@@ -469,10 +471,18 @@ def test_command_line_lists_and_shows():
     assert listing.exit_code == 0
     for name in NAMED + ("coin_game_family", "coin_game"):
         assert f'"{name}"' in listing.output
-    shown = CliRunner().invoke(cli, ["show", "coins"])
-    assert shown.exit_code == 1
-    assert shown.output.strip() == ("Error: this command needs a normal-form game; 'coins' is "
-                                    "a CoinGame")
+    # not a payoff table: `show` prints the rules in effect
+    shown = CliRunner().invoke(cli, ["show", "coin_game_family(grid=4,stay=true)", "--json"])
+    assert shown.exit_code == 0, shown.output
+    card = json.loads(shown.output)
+    assert card["kind"] == "CoinGame" and card["normal_form"] is False
+    assert card["parameters"]["grid"] == 4 and card["parameters"]["stay"] is True
+    assert card["facts"]["num_actions"] == 5 and card["facts"]["horizon"] == 100
+    assert card["facts"]["observation_shape"] == [4, 4, 4]
+    nfg = CliRunner().invoke(cli, ["show", "coins", "--nfg"])
+    assert nfg.exit_code == 1
+    assert nfg.output.strip() == ("Error: --nfg needs a normal-form game; 'coins' is a "
+                                  "CoinGame (spielplatz show coins prints its rules)")
 
 
 def test_derived_metrics_give_the_own_coin_rate_through_the_game_protocol():

@@ -44,7 +44,7 @@ GAMES = {
                           {"coupling": 0.25}),
     "trust_your_brother": (f"{_PKG}.trust_your_brother:trust_your_brother",
                            "D3C Sec. 3.3/F.2: two prey flee a predator bot around a 6-cell "
-                           "table (RL; also pyspiel 'python_trust_your_brother')",
+                           "table (RL; loading it registers pyspiel's 'python_trust_your_brother')",
                            {"cells": 6, "episode_length": 5}),
 }
 

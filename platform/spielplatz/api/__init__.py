@@ -10,6 +10,7 @@ answers re-measured and certified (:func:`audit_solution`).
 """
 
 from spielplatz.api.crossplay import crossplay
+from spielplatz.api.game_card import describe_game
 from spielplatz.api.games import is_game_file, load_game, normal_form_game, sample_games
 from spielplatz.api.learning import learn, load_run, play
 from spielplatz.api.registry import (call_plugin, check_options, default_solver, exact_solvers,
@@ -19,4 +20,4 @@ from spielplatz.api.solving import audit_solution, evaluate, solve, solve_batch
 __all__ = ["load_game", "solve", "audit_solution", "solve_batch", "learn", "evaluate",
            "get_solver", "get_learner", "get_welfare_function", "is_game_file",
            "normal_form_game", "sample_games", "default_solver", "exact_solvers",
-           "check_options", "call_plugin", "load_run", "play", "crossplay"]
+           "check_options", "call_plugin", "load_run", "play", "crossplay", "describe_game"]

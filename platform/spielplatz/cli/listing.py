@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from spielplatz.cli.common import echo_json, load_normal_form, make_console
+from spielplatz.cli.common import echo_json, make_console
+from spielplatz.errors import SpielplatzError
 from spielplatz.plugins.host import get_host
 
 
@@ -119,10 +120,25 @@ def welfare_functions(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the game as JSON.")
 @click.option("--nfg", "as_nfg", is_flag=True, help="Print the game as Gambit .nfg text.")
 def show(game: str, show_all: bool, as_json: bool, as_nfg: bool) -> None:
-    """Print the payoff table of GAME."""
+    """Print the payoff table of GAME, or the rules of a learner game (Coin Games,
+    iterated and differentiable games, environments)."""
     if as_json and as_nfg:
         raise click.UsageError("--json and --nfg are two output formats; give one")
-    g = load_normal_form(game)
+    from spielplatz.api.game_card import describe_game
+    from spielplatz.api.games import load_game
+    from spielplatz.games.normal_form import NormalFormGame
+
+    g = load_game(game)
+    if not isinstance(g, NormalFormGame):
+        if as_nfg:
+            raise SpielplatzError(f"--nfg needs a normal-form game; {game!r} is a "
+                                  f"{type(g).__name__} (spielplatz show {game} prints its rules)")
+        card = describe_game(game)
+        if as_json:
+            echo_json(card)
+        else:
+            _print_card(card, game)
+        return
     if as_json:
         echo_json(g.to_dict())
         return
@@ -139,6 +155,46 @@ def show(game: str, show_all: bool, as_json: bool, as_nfg: bool) -> None:
     if not show_all and max(g.shape) > 12:
         console.print("[dim](large game truncated; --all shows everything, --json the "
                       "full payoffs)[/]")
+
+
+def _print_card(card: dict, spec: str) -> None:
+    """A learner game's rules (:func:`spielplatz.api.game_card.describe_game`) as tables."""
+    from rich.markup import escape
+
+    from spielplatz.display.tables import listing_table, payoff_table
+    from spielplatz.games.normal_form import NormalFormGame
+
+    console = make_console()
+    facts = dict(card.get("facts", {}))
+    stage = facts.pop("payoffs", None)
+    players = facts.get("num_players")
+    head = f"[bold]{escape(card['name'])}[/]: {card['kind']}"
+    head += f", {players} players" if players else ""
+    if card.get("description"):
+        head += f" - {escape(card['description'])}"
+    console.print(head)
+
+    def cell(value: Any) -> str:
+        if isinstance(value, list):                 # per player: "C, D; C, D"
+            sep = "; " if any(isinstance(v, list) for v in value) else ", "
+            return sep.join(cell(v) for v in value)
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+    parameters = card.get("parameters", {})
+    rows = [(k, cell(v)) for k, v in facts.items()
+            if k != "num_players" and parameters.get(k, object()) != v]
+    rows += [(f"parameter {k}", cell(v)) for k, v in parameters.items()]
+    if rows:
+        console.print(listing_table("rules", ["", "value"], rows))
+    if stage is not None:
+        names = facts.get("action_names")
+        stage_game = NormalFormGame.from_array(
+            stage, name="stage game", **({"action_names": names} if names else {}))
+        console.print("stage game (payoffs per round):")
+        console.print(payoff_table(stage_game, width=console.width))
+    learner = card.get("default_learner")
+    console.print(f"[dim]not a payoff table: spielplatz learn {escape(spec)} trains on it"
+                  + (f" (default learner: {learner})" if learner else "") + "[/]")
 
 
 COMMANDS = (plugins, games, solvers, learners, welfare_functions, show,)
