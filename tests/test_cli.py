@@ -143,6 +143,11 @@ def test_check_json_and_csv(runner, tmp_path):
     (["show", "{f}"], '{"payoffs": [[[1, Infinity], [0, 0]], [[0, 0], [0, 0]]]}', "not finite"),
     (["check", "chicken", "missing.json"], None, "no such file"),
     (["show", "leduc_poker"], None, "more than the limit"),
+    # pyspiel itself would end the process in a segmentation fault
+    (["show", "blotto(coins=4,fields=-3)"], None,
+     "game 'blotto(coins=4,fields=-3)': parameter 'fields' must not be negative "
+     "(OpenSpiel's default is 3)"),
+    (["show", "braess(shortcut=maybe)"], None, "shortcut must be true or false, got 'maybe'"),
 ])
 def test_errors_are_one_line(runner, tmp_path, args, content, message):
     path = tmp_path / "input.json"

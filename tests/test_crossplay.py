@@ -181,6 +181,12 @@ def test_agents_of_another_game_and_bad_welfare_sets(tmp_path):
     assert res.exit_code == 1 and "welfare set is empty" in res.output
     res = run_cli("crossplay", "chicken", "--agents", "amtft")
     assert res.exit_code == 1 and "cross-play needs a game agents can play" in res.output
+    # no profile of ipd gives more than (1, 1): the score would be NaN in every cell
+    res = run_cli("crossplay", "ipd", "--agents", str(out), "--disagreement", "1")
+    assert res.exit_code == 1 and res.output.strip().splitlines() == [
+        "Error: the disagreement point (1, 1) is at or above the best the game allows for "
+        "every welfare function (utilitarian: best -4, at the point 0): the NormalizedScore "
+        "(Section 4.2) is undefined; give a lower disagreement point"]
 
 
 def test_lola_figure_4_in_numbers():

@@ -500,6 +500,36 @@ def test_seed_keys_are_vectorised_and_equal_prngkey():
     assert driver.seed_keys(range(100_000)).shape == (100_000, 2)      # milliseconds
 
 
+@pytest.mark.parametrize("steps, records, expected", [
+    (100, 100, np.arange(1, 101)),
+    (101, 100, np.r_[np.arange(2, 101, 2), 101]),        # a prime: every 2 steps and the last
+    (2003, 100, np.r_[np.arange(21, 2003, 21), 2003]),
+    (5, 10, np.arange(1, 6)),
+])
+def test_record_steps_end_at_the_last_step_whatever_its_factors(steps, records, expected):
+    """About ``records`` records for any step count (a prime one recorded only at its end
+    before); the last window holds the steps left, and its statistics are its own mean."""
+    from spielplatz.learning import driver
+
+    np.testing.assert_array_equal(driver.record_steps(steps, records), expected)
+    every, count = driver.record_schedule(10**12 + 39, 100)         # instant, a prime
+    assert (every, count) == (10**10 + 1, 100)
+    if steps > 200:
+        return
+
+    def step(g, s):
+        return s + 1.0, {"seen": s + 1.0}           # stats: the mean of the window's steps
+
+    at, metrics, final = driver.run_seeds(lambda g, k: jnp.zeros(()), step,
+                                          lambda g, s: {"value": s}, seeds=[0, 1],
+                                          steps=steps, records=records, initial_record=False)
+    np.testing.assert_array_equal(at, expected)
+    np.testing.assert_array_equal(metrics["value"][0], expected)
+    starts = np.r_[0, expected[:-1]]
+    np.testing.assert_allclose(metrics["seen"][1], (starts + 1 + expected) / 2)
+    assert float(final[0]) == steps
+
+
 def test_many_seeds_train_quickly():
     import time
 

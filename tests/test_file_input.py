@@ -68,6 +68,10 @@ BAD_GAMES = [
      "'actions' must be a list of lists of strings, found a number"),
     ("name_list.json", '{"payoffs": [[[1, 2], [3, 4]], [[1, 2], [3, 4]]], "name": [1]}',
      "'name' must be a string, found a list"),
+    ("newer.json", '{"format": "spielplatz-game", "version": 99, "payoffs": [[[1]], [[1]]]}',
+     "game format version 99; this Spielplatz reads version 1"),
+    ("other.json", '{"format": "nope", "payoffs": [[[1]], [[1]]]}',
+     "'format' is 'nope', not 'spielplatz-game'"),
     ("deep.json", "[" * 100000 + "]" * 100000, "invalid JSON (nested too deeply)"),
     ("deep_payoffs.json", '{"payoffs": ' + "[" * 50 + "1" + "]" * 50 + "}",
      "payoffs nested deeper than 33 levels"),
@@ -190,6 +194,7 @@ def test_bom_json_and_joint(tmp_path):
     path = tmp_path / "g.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(sp.load_game("chicken").to_dict()).encode())
     assert read_game_file(path) == sp.load_game("chicken")
+    assert read_game_file(path).description == "Chicken"          # kept in the JSON form
     joint = tmp_path / "j.csv"
     joint.write_bytes(b"\xef\xbb\xbfP1,P2,probability\nSwerve,Swerve,1\n")
     np.testing.assert_array_equal(read_joint_file(joint, sp.load_game("chicken")),

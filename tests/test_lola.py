@@ -217,6 +217,14 @@ def test_iasymbos_outcomes_differ_and_cross_play_fails(tmp_path):
     diagonal = rewards[np.arange(20), np.arange(20)].sum(axis=1)
     off = rewards[~np.eye(20, dtype=bool)].sum(axis=1)
     assert off.mean() < diagonal.mean() - 0.5
+    # one seed index: its row (or column) of the matrix, not a pair with seed 0
+    row = json.loads(_run_cli("play", "iasymbos", str(out), str(out), "--seed-first", str(i),
+                              "--json").stdout)
+    assert [p["second_seed"] for p in row["pairs"]] == list(range(20))
+    np.testing.assert_allclose([p["rewards"] for p in row["pairs"]], rewards[i], atol=1e-12)
+    col = json.loads(_run_cli("play", "iasymbos", str(out), str(out), "--seed-second", str(j),
+                              "--json").stdout)
+    np.testing.assert_allclose([p["rewards"] for p in col["pairs"]], rewards[:, j], atol=1e-12)
 
 
 def test_lola_against_naive_and_the_learn_command(tmp_path):

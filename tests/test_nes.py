@@ -446,6 +446,11 @@ def test_corrupt_and_mismatched_checkpoints_are_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match="another configuration.*concept"):
         check_training(tmp_path / "run", other_mc, tc)
     assert check_training(tmp_path / "run", mc, longer)["kind"] == "training"
+    # fewer steps than the checkpoint holds: refused, not a run past its own end
+    _, shorter = _tiny(steps=4)
+    with pytest.raises(CheckpointError, match="the checkpoint is at step 6, past the 4 steps "
+                                              "asked for; give more steps to continue it"):
+        check_training(tmp_path / "run", mc, shorter)
     from click.testing import CliRunner
 
     from spielplatz.cli.main import cli

@@ -92,6 +92,16 @@ def test_seeds():
         as_seeds(())
 
 
+@pytest.mark.parametrize("steps", [2.9, True, 0, 1e20, "10"])
+def test_learn_steps_are_checked_by_the_host(steps):
+    """A fractional step count is not truncated, and one too long for a scan is not the
+    plugin's failure: one ``OptionError`` whatever the learner."""
+    with pytest.raises(OptionError, match=r"steps must be an integer between 1 and "
+                                          r"2147483647, got "):
+        sp.learn("nash_paradox", "gd", steps=steps)
+    assert list(sp.learn("nash_paradox", "gd", steps=3.0).steps) == [0, 1, 2, 3]
+
+
 def test_check_option_names_suggests_close_matches():
     check_option_names({"mu": 1}, ["mu", "tol"], "the x solver")
     with pytest.raises(OptionError, match=r"unknown option 'nu' for the x solver; did you "
@@ -224,6 +234,11 @@ def test_unknown_welfare_points_to_the_listing_command():
     (["train-solver", "--seed", "-1"], "--seed must be an integer between 0 and 4294967295"),
     (["train-solver", "--shape", "8xx8"], "--shape must be of the form 8x8"),
     (["evaluate-solver", "--games", "0"], "--games must be an integer >= 1, got 0"),
+    # a model's own concept and shape are not silently replaced
+    (["evaluate-solver", "--model", "me_cce_2x2", "--shape", "3x3"],
+     "nes: model 'me_cce_2x2' solves 2x2 games, not 3x3; leave the shape out"),
+    (["evaluate-solver", "--model", "me_cce_2x2", "--concept", "ce"],
+     "nes: model 'me_cce_2x2' solves CCE, not CE"),
 ])
 def test_cli_errors_are_one_line(runner, tmp_path, args, fragment):
     if args[0] == "train-solver":

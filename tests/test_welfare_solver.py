@@ -7,6 +7,8 @@ constraint matrix is built here by explicit loops over joint actions.
 
 from __future__ import annotations
 
+import json
+
 import itertools
 import subprocess
 import sys
@@ -866,6 +868,27 @@ def test_nash_without_a_point_above_the_disagreement_point_is_infeasible():
     assert pd.status == "infeasible" and "no CE gives every player more" in pd.extra["message"]
     assert SOLVER.solve(sp.load_game("prisoners_dilemma"), "ce", objective="nash",
                         disagreement=-3).objective == pytest.approx(1.0, rel=1e-9)
+
+
+def test_an_infeasible_nash_problem_exits_1_with_its_reason_on_the_command_line():
+    """The CE is still shown (and parses as JSON), but no CE gives both players more than
+    10 in chicken: one line on stderr says so, and the exit status is 1 (as for
+    ``kalai_smorodinsky`` with such a point)."""
+    from click.testing import CliRunner
+
+    from spielplatz.cli.main import cli
+
+    args = ["solve", "chicken", "--solver", "welfare", "-o", "objective=nash",
+            "-o", "disagreement=10;10"]
+    shown = CliRunner().invoke(cli, args)
+    assert shown.exit_code == 1 and "(infeasible)" in shown.stdout
+    assert shown.stderr.strip().splitlines() == [
+        "Error: solver 'welfare' found the problem infeasible on chicken: no CE gives every "
+        "player more than its disagreement value (the largest min_i (v_i - d_i) over the "
+        "polytope is -7), so the Nash welfare prod_i max(v_i - d_i, 0) is 0 on the whole "
+        "polytope; lower the disagreement point or use objective=egalitarian"]
+    as_json = CliRunner().invoke(cli, args + ["--json"])
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["status"] == "infeasible"
 
 
 def test_kalai_smorodinsky_by_hand():

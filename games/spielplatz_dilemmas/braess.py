@@ -188,8 +188,9 @@ def braess(shortcut: bool = True) -> BraessNetwork:
         ``False`` removes edge AB (Figure 3a): then the 2/2 split is both the
         optimum and the pure Nash equilibrium.
     """
-    if isinstance(shortcut, str):
-        shortcut = shortcut.lower() in ("1", "true", "yes")
+    from spielplatz.validation import as_bool
+
+    shortcut = as_bool(shortcut, "shortcut")
     name = "braess" if shortcut else "braess(shortcut=false)"
     return BraessNetwork.build(*FIGURE_2A, name=name, shortcut=bool(shortcut))
 

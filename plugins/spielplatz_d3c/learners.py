@@ -217,7 +217,7 @@ class _D3CFamily(LearnDisplay):
             final = {"mixing": np.asarray(state["d3c"]["A"]),
                      "policy": {k: np.asarray(v) for k, v in state["policy"].items()}}
         else:
-            every, count = driver.record_schedule(steps, opts["records"])
+            every, _ = driver.record_schedule(steps, opts["records"])
             runs = []
             for i, seed in enumerate(seeds):
                 def tick(done, i=i):
@@ -229,7 +229,7 @@ class _D3CFamily(LearnDisplay):
             final = {"mixing": np.stack([f["mixing"] for _, f in runs]),
                      "policy": {k: np.stack([f["policy"][k] for _, f in runs])
                                 for k in runs[0][1]["policy"]}}
-            record_steps = np.arange(1, count + 1) * every
+            record_steps = driver.record_steps(steps, opts["records"])
         config = {"mode": self.mode, "kind": "rl_environment", "vectorised": vectorised,
                   **opts, "divergence": None}      # returns are bounded: non-finite only
         return record_steps, metrics, final, config

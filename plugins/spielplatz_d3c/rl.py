@@ -234,7 +234,7 @@ def run_environment(game: Any, cfg: RLConfig, *, seed: int, steps: int, every: i
 
     Episodes are played in Python; the learner update and Algorithm 1 are
     jitted. Returns ``(metrics, final)``: metrics ``[R, ...]`` averaged over
-    windows of ``every`` updates.
+    windows of ``every`` updates (the last holds those left).
     """
     env = game.make_environment(seed)
     n = env.num_players
@@ -277,7 +277,7 @@ def run_environment(game: Any, cfg: RLConfig, *, seed: int, steps: int, every: i
         total = stats["returns"].sum()
         window.append({k2: np.asarray(v) for k2, v in
                        {**stats, "total_return": total, **_ratio(game, total)}.items()})
-        if (it + 1) % every == 0:
+        if (it + 1) % every == 0 or it + 1 == steps:     # the last window may be shorter
             rec = {k2: np.mean([w[k2] for w in window], axis=0) for k2 in window[0]}
             rec.update({k2: np.asarray(v) for k2, v in _measure_mixing(d3c, cfg).items()})
             records.append(rec)

@@ -24,7 +24,9 @@ OPTIONS = (
            "payoff range + max(eps_hat, 0))", positive=True, nullable=True),
     Option("tol", "float", 1e-10, "stopping tolerance on the projected dual gradient, payoffs "
            "scaled to range 1", positive=True),
-    Option("max_iter", "int", 200, "maximum Newton iterations", minimum=1),
+    Option("max_iter", "int", 200, "maximum Newton iterations per phase (a warm start, the "
+           "restart from zero and the re-solve on the support each get it; the answer's "
+           "iterations count them all)", minimum=1),
     Option("initial_duals", "array", None, "warm start: per-player duals in payoff units, the "
            "layout of extra['duals'] (Python API; e.g. a previous answer's or the nes "
            "network's)"),

@@ -161,6 +161,12 @@ def check_training(out: str | Path, model: ModelConfig, train: TrainConfig) -> d
     if problems:
         raise CheckpointError(f"{path}: checkpoint was made for another configuration ("
                               + "; ".join(problems) + "); use another --out folder")
+    history = json.loads(record.get("extra") or "{}").get("history") or []
+    done = max((int(h.get("step", 0)) for h in history), default=0)
+    if done > train.steps:
+        raise CheckpointError(f"{path}: the checkpoint is at step {done}, past the "
+                              f"{train.steps} steps asked for; give more steps to continue "
+                              f"it, or another --out folder")
     return record
 
 

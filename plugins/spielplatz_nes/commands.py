@@ -184,8 +184,9 @@ def _progress_console() -> Any:
 @click.option("--model", default=None,
               help="Shipped model name or training folder [default: shipped model of "
                    "--concept and --shape].")
-@click.option("--concept", type=CONCEPT, default="cce", show_default=True)
-@click.option("--shape", default="8x8", show_default=True)
+@click.option("--concept", type=CONCEPT, default=None,
+              help="cce or ce [default: cce, or --model's].")
+@click.option("--shape", default=None, help="Game shape [default: 8x8, or --model's].")
 @click.option("--classes", default=None,
               help="Comma-separated game classes (registered names with parameters, "
                    "e.g. l2_invariant,polymatrix_game(graph=road)) [default: 14 Table 4 classes].")
@@ -195,7 +196,7 @@ def _progress_console() -> Any:
 @click.option("--exact/--no-exact", default=True, show_default=True,
               help="Compare with the exact batched maxent solver (solver gap, throughput).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def evaluate_solver(solver: str, model: str | None, concept: str, shape: str,
+def evaluate_solver(solver: str, model: str | None, concept: str | None, shape: str | None,
                     classes: str | None, num_games: int, seed: int, exact: bool,
                     as_json: bool) -> None:
     """Evaluate a trained solver per game class.
@@ -208,13 +209,14 @@ def evaluate_solver(solver: str, model: str | None, concept: str, shape: str,
 
     as_int(num_games, "--games", minimum=1)
     as_seed(seed, "--seed")
-    if model is None:
+    if shape is not None:
         as_shape(shape, "--shape", min_players=2, max_joint=None)
     impl = _trainable(solver, "evaluate")
     class_list = None
     if classes:
         class_list = split_top_level(classes)
-    result = impl.evaluate(model, concept=concept.lower(), shape=shape, classes=class_list,
+    result = impl.evaluate(model, concept=concept and concept.lower(), shape=shape,
+                           classes=class_list,
                            num_games=num_games, seed=seed, exact=exact,
                            progress=None if as_json else
                            (lambda spec: click.echo(f"evaluating {spec} ...", err=True)))

@@ -377,17 +377,28 @@ class NESSolver:
             check_training(out, mc, tc)       # a mismatched checkpoint: before any setup
         return mc, tc
 
-    def evaluate(self, model: Any = None, *, concept: str = "cce", shape: Any = "8x8",
+    def evaluate(self, model: Any = None, *, concept: str | None = None, shape: Any = None,
                  classes: Any = None, num_games: int = 200, seed: int = 12345,
                  exact: bool = True, progress: Any = None) -> dict:
-        """Evaluate a model per game class (see :mod:`spielplatz_nes.evaluation`)."""
+        """Evaluate a model per game class (see :mod:`spielplatz_nes.evaluation`).
+
+        Without ``model``, the shipped model of ``concept`` (``"cce"``) and ``shape``
+        (``"8x8"``); with one, ``concept`` and ``shape`` are the model's, and refused
+        when given otherwise."""
         from .core import parse_shape
         from .evaluation import DEFAULT_CLASSES, evaluate_model
         from .model import load_model
 
         num_games = as_int(num_games, "number of games per class", minimum=1)
         seed = as_seed(seed, "seed")
-        dims = parse_shape(shape) if model is None else None
-        net = load_model(model, concept=None if model is not None else concept, shape=dims)
+        dims = parse_shape("8x8" if shape is None else shape)
+        if model is None:
+            net = load_model(None, concept=concept or "cce", shape=dims)
+        else:
+            net = load_model(model, concept=concept)
+            if shape is not None and tuple(net.config.shape) != tuple(dims):
+                raise SpielplatzError(
+                    f"nes: model {net.name!r} solves {net.config.shape_str} games, not "
+                    f"{'x'.join(map(str, dims))}; leave the shape out to evaluate it on its own")
         return evaluate_model(net, classes or DEFAULT_CLASSES, num_games=num_games,
                               seed=seed, exact=as_bool(exact, "exact"), progress=progress)

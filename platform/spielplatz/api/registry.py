@@ -56,6 +56,10 @@ class CheckedLearner:
                             f"(it trains {', '.join(kinds)})")
         passed = {k: options.pop(k) for k in ("steps", "seeds", "seed", "progress")
                   if k in options}
+        if "steps" in passed:       # 2.9 steps is not 2; a scan's length is a 32-bit int
+            from spielplatz.validation import as_int
+
+            passed["steps"] = as_int(passed["steps"], "steps", minimum=1, maximum=2**31 - 1)
         options = check_options("learner", self._entry.name, options)
         return self._impl.learn(game, *args, **passed, **options)
 

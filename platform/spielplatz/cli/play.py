@@ -14,9 +14,10 @@ __all__ = ["play_command"]
 @click.argument("first", type=click.Path(exists=False))
 @click.argument("second", type=click.Path(exists=False))
 @click.option("--seed-first", type=click.IntRange(min=0), default=None,
-              help="Seed index (0-based) of FIRST's agent; with --seed-second, one pair.")
+              help="Seed index (0-based) of FIRST's agent: it meets every seed of SECOND "
+                   "(with --seed-second, one pair).")
 @click.option("--seed-second", type=click.IntRange(min=0), default=None,
-              help="Seed index (0-based) of SECOND's agent.")
+              help="Seed index (0-based) of SECOND's agent: it meets every seed of FIRST.")
 @click.option("--episodes", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also sample this many episodes per pair (0: exact values only; "
                    "agents without closed-form values sample 32).")
@@ -28,8 +29,9 @@ def play_command(game: str, first: str, second: str, seed_first: int | None,
     """Play player 1 of the run saved in FIRST against player 2 of SECOND on GAME.
 
     FIRST and SECOND are `learn --out` folders or their *_run.json files. Without seed
-    indices every seed of FIRST meets every seed of SECOND (the cross-play matrix);
-    the average reward per step per player is reported, exact where the game allows.
+    indices every seed of FIRST meets every seed of SECOND (the cross-play matrix); one
+    index picks its row or column, two one pair. The average reward per step per player
+    is reported, exact where the game allows.
     """
     import numpy as np
 
@@ -37,10 +39,10 @@ def play_command(game: str, first: str, second: str, seed_first: int | None,
 
     runs = [sp.load_run(first), sp.load_run(second)]
     loaded = sp.load_game(game)                     # once, not once per pair
-    if seed_first is not None or seed_second is not None:
-        pairs = [(seed_first or 0, seed_second or 0)]
-    else:
-        pairs = [(i, j) for i in range(len(runs[0].seeds)) for j in range(len(runs[1].seeds))]
+    # a seed index given picks its row (or column) of the cross-play matrix
+    rows = range(len(runs[0].seeds)) if seed_first is None else [seed_first]
+    cols = range(len(runs[1].seeds)) if seed_second is None else [seed_second]
+    pairs = [(i, j) for i in rows for j in cols]
     results = []
     for i, j in pairs:
         out = sp.play(loaded, runs[0], runs[1], seed_first=i, seed_second=j,

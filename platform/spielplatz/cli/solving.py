@@ -174,11 +174,13 @@ def _unique_labels(labels: list[str]) -> list[str]:
 
 
 def _exit_if_failed(solutions: list) -> None:
-    """A ``failed`` answer is printed (it says what went wrong) and exits with status 1."""
-    failed = [s for s in solutions if s.status == "failed"]
+    """A ``failed`` or ``infeasible`` answer is printed (it says what went wrong), its
+    reason goes to stderr as one line, and the command exits with status 1."""
+    failed = [s for s in solutions if s.status in ("failed", "infeasible")]
     for s in failed:
         why = s.extra.get("message") or "no answer within tolerance"
-        click.echo(f"Error: solver {s.solver!r} failed on {s.game}: {why}", err=True)
+        verb = "failed" if s.status == "failed" else "found the problem infeasible"
+        click.echo(f"Error: solver {s.solver!r} {verb} on {s.game}: {why}", err=True)
     if failed:
         raise click.exceptions.Exit(1)
 

@@ -93,6 +93,11 @@ def _json_game(data: Any, path: Path) -> NormalFormGame:
         raise GameFileError(f"{path}: a JSON game needs a 'payoffs' array of shape "
                             f"[N, A_1, ..., A_N]")
     source = str(path)
+    if data.get("format", "spielplatz-game") != "spielplatz-game":
+        raise GameFileError(f"{path}: 'format' is {data['format']!r}, not 'spielplatz-game'")
+    if data.get("version", 1) != 1:
+        raise GameFileError(f"{path}: game format version {data['version']!r}; this "
+                            f"Spielplatz reads version 1")
     payoffs = number_array(data["payoffs"], source, "payoffs", MAX_PLAYERS + 1, MAX_FILE_CELLS)
     name = data.get("name", path.stem)
     description = data.get("description", "")

@@ -101,8 +101,9 @@ class NormalFormGame:
                             f"{payoffs.shape[0]} players but {payoffs.ndim - 1} action axes; "
                             f"expected shape [N, A_1, ..., A_N]")
         if min(payoffs.shape[1:]) < 1:
+            counts = ", ".join(str(a) for a in payoffs.shape[1:])
             raise GameError(f"game {self.name!r}: every player needs at least one action, "
-                            f"got shape {payoffs.shape}")
+                            f"got {counts} actions (payoffs of shape {payoffs.shape})")
         _check_magnitudes(self.name, payoffs)
         payoffs.setflags(write=False)
         object.__setattr__(self, "payoffs", payoffs)
@@ -188,10 +189,13 @@ class NormalFormGame:
 
     def to_dict(self) -> dict:
         """JSON-ready description (the format read by :meth:`from_file`)."""
-        return {"format": "spielplatz-game", "version": 1, "name": self.name,
-                "players": list(self.player_names),
-                "actions": [list(a) for a in self.action_names],
-                "payoffs": self.payoffs.tolist()}
+        out = {"format": "spielplatz-game", "version": 1, "name": self.name,
+               "players": list(self.player_names),
+               "actions": [list(a) for a in self.action_names],
+               "payoffs": self.payoffs.tolist()}
+        if self.description and self.description != self.name:
+            out["description"] = self.description
+        return out
 
     # -- transformations -------------------------------------------------------
     def permute_players(self, order: Sequence[int]) -> "NormalFormGame":

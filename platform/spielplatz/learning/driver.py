@@ -14,21 +14,28 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["record_schedule", "run_seeds", "seed_keys", "stack_games"]
+__all__ = ["record_schedule", "record_steps", "run_seeds", "seed_keys", "stack_games"]
 
 
 def record_schedule(steps: int, records: int) -> tuple[int, int]:
-    """``(every, count)``: record every ``every`` steps, ``count`` times.
+    """``(every, count)``: record every ``every`` steps and at the last, ``count`` times.
 
-    ``every * count == steps``; ``count`` is at most ``records``.
+    ``every = ceil(steps / records)`` and ``count = ceil(steps / every)`` (at most
+    ``records``): the records fall at steps ``every, 2 every, ...`` and at ``steps``,
+    the last window holding the ``steps - (count - 1) every`` steps left (all of
+    ``every`` when it divides ``steps``). :func:`record_steps` lists them.
     """
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
     records = max(1, min(int(records), steps))
     every = -(-steps // records)          # ceil
-    while steps % every:
-        every += 1
-    return every, steps // every
+    return every, -(-steps // every)
+
+
+def record_steps(steps: int, records: int) -> np.ndarray:
+    """The steps :func:`record_schedule` records at (the last is ``steps``)."""
+    every, count = record_schedule(steps, records)
+    return np.minimum(np.arange(1, count + 1) * every, steps)
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:
@@ -84,6 +91,7 @@ def run_seeds(init: Callable, step: Callable, measure: Callable, *, seeds: Seque
     final_state : pytree with leading axis ``num_seeds``
     """
     every, count = record_schedule(steps, records)
+    last = steps - (count - 1) * every          # the last window's length (<= every)
     keys = seed_keys(seeds)
     mapped = games is not None
     g_axis = 0 if mapped else None
@@ -95,8 +103,8 @@ def run_seeds(init: Callable, step: Callable, measure: Callable, *, seeds: Seque
     v_init = jax.jit(jax.vmap(lambda g, k: init(pick(g), k), in_axes=(g_axis, 0)))
     v_measure = jax.jit(jax.vmap(lambda g, s: measure(pick(g), s), in_axes=(g_axis, 0)))
 
-    @functools.partial(jax.jit, static_argnums=(2,))
-    def advance(g_all, state, n_records):
+    @functools.partial(jax.jit, static_argnums=(2, 3))
+    def advance(g_all, state, n_records, every):
         def one(g, s):
             g = pick(g)
 
@@ -119,23 +127,26 @@ def run_seeds(init: Callable, step: Callable, measure: Callable, *, seeds: Seque
 
     state = v_init(g_arg, keys)
     parts: list[dict] = []
-    record_steps: list[int] = []
+    at: list[int] = []
     if initial_record:
         first = v_measure(g_arg, state)
         parts.append({k: np.asarray(v)[:, None] for k, v in first.items()})
-        record_steps.append(0)
+        at.append(0)
     per_chunk = max(1, -(-count // max(1, chunks)))
     done = 0
     if progress is not None:
         progress(0, steps)
+    full = count if last == every else count - 1
     while done < count:
-        n = min(per_chunk, count - done)
-        state, metrics = advance(g_arg, state, n)
+        # full windows in chunks, then the shorter last window (compiled once more)
+        n = min(per_chunk, full - done) if done < full else 1
+        length = every if done < full else last
+        state, metrics = advance(g_arg, state, n, length)
         parts.append({k: np.asarray(v) for k, v in metrics.items()})
-        record_steps.extend(every * (done + i + 1) for i in range(n))
+        at.extend(min(every * (done + i + 1), steps) for i in range(n))
         done += n
         if progress is not None:
-            progress(done * every, steps)
+            progress(min(done * every, steps), steps)
     keys_all = parts[-1].keys()
     metrics_out = {}
     for k in keys_all:
@@ -143,6 +154,6 @@ def run_seeds(init: Callable, step: Callable, measure: Callable, *, seeds: Seque
         metrics_out[k] = np.concatenate(pieces, axis=1)
     if initial_record:
         # step-0 records lack window statistics: keep only metrics present everywhere
-        n_rec = len(record_steps)
+        n_rec = len(at)
         metrics_out = {k: v for k, v in metrics_out.items() if v.shape[1] == n_rec}
-    return np.asarray(record_steps), metrics_out, state
+    return np.asarray(at), metrics_out, state

@@ -67,6 +67,14 @@ class Scorer:
                            for w in self.functions}
         flat = np.broadcast_to(self.d, (self.horizon, len(self.d)))
         self.base = {w.name: self._welfare(w, self.d, flat[None]) for w in self.functions}
+        if self.optima and all(self.optima[w.name].objective <= self.base[w.name]
+                               for w in self.functions):
+            shown = "; ".join(f"{w.name}: best {self.optima[w.name].objective:.6g}, at the "
+                              f"point {self.base[w.name]:.6g}" for w in self.functions)
+            raise SpielplatzError(
+                f"the disagreement point ({', '.join(f'{x:g}' for x in self.d)}) is at or "
+                f"above the best the game allows for every welfare function ({shown}): the "
+                f"NormalizedScore (Section 4.2) is undefined; give a lower disagreement point")
 
     def observe(self, values: Any, trajectories: Any) -> None:
         """Without payoffs (an environment): ``max w`` is the best of ``values [cells,

@@ -68,6 +68,11 @@ def _allowed() -> set[str] | None:
     return {part.strip() for part in value.split(",") if part.strip()}
 
 
+
+def plural(kind: str) -> str:
+    """The key of a registry kind in :attr:`PluginInfo.registered`: ``games``, ``policies``."""
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+
 class PluginHost:
     """Loads plugins and owns the registries.
 
@@ -184,7 +189,7 @@ class PluginHost:
                 registry.add(entry)
             for catalog in stage.catalogs:
                 registry.add_catalog(catalog)
-            info.registered[stage.kind + "s"] = ([e.name for e in kept]
+            info.registered[plural(stage.kind)] = ([e.name for e in kept]
                                                  + [f"{c.name}:*" for c in stage.catalogs])
         self.plugins[name] = info
         return True
@@ -203,7 +208,7 @@ class PluginHost:
                 self._ignore(registry.kind, entry.name, intruder,
                              owner.distribution if owner else None, info.name)
                 if owner is not None:
-                    names = owner.registered.get(registry.kind + "s", [])
+                    names = owner.registered.get(plural(registry.kind), [])
                     if entry.name in names:
                         names.remove(entry.name)
             registry.discard(entry.name)
