@@ -94,6 +94,11 @@ def test_batch_solution_carries_the_measures_and_indexes_to_solutions(solver):
     assert batch[-1].joint.shape == (2, 2)
     with pytest.raises(IndexError):
         batch[5]
+    sliced = batch[1:5:2]                           # a slice: the games' Solutions
+    assert [s.game for s in sliced] == ["batch[1]", "batch[3]"]
+    np.testing.assert_array_equal(sliced[1].joint, batch.joints[3])
+    with pytest.raises(TypeError, match="batch indices are integers or slices, not str"):
+        batch["0"]
     data = json.loads(json.dumps(batch.to_dict()))
     assert len(data["welfare"]) == 5 and len(data["total_correlations"]) == 5
 

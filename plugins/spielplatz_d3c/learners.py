@@ -68,8 +68,12 @@ def _options(table: dict, options: dict, kind: str) -> dict:
     from spielplatz.validation import check_option_names
 
     check_option_names(options, sorted(table), f"{kind} learning")   # with "did you mean"
-    return {k: _coerce(k, options.get(k, v), v) if k in options else v
+    opts = {k: _coerce(k, options.get(k, v), v) if k in options else v
             for k, v in table.items()}
+    low, high = opts.get("logit_min"), opts.get("logit_max")
+    if low is not None and high is not None and not low < high:
+        raise SpielplatzError(f"logit_min ({low:g}) must be below logit_max ({high:g})")
+    return opts
 
 
 def _check_positive(name: str, value: Any) -> None:

@@ -214,7 +214,7 @@ def evaluate_solver(solver: str, model: str | None, concept: str | None, shape: 
     impl = _trainable(solver, "evaluate")
     class_list = None
     if classes:
-        class_list = split_top_level(classes)
+        class_list = split_top_level(classes, "--classes")
     result = impl.evaluate(model, concept=concept and concept.lower(), shape=shape,
                            classes=class_list,
                            num_games=num_games, seed=seed, exact=exact,

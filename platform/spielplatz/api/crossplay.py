@@ -24,10 +24,9 @@ def parse_agent_spec(spec: str) -> tuple[str, dict]:
     from spielplatz.games.gamestring import parse_game_string
 
     try:
-        return parse_game_string(str(spec).strip())
+        return parse_game_string(str(spec).strip(), what="spec")
     except GameError as exc:
-        raise SpielplatzError(f"agent spec {spec!r}: "
-                              f"{str(exc).replace('game string', 'spec')}") from None
+        raise SpielplatzError(f"agent spec {spec!r}: {exc}") from None
 
 
 def _is_run_path(spec: str) -> bool:

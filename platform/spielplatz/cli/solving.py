@@ -56,11 +56,12 @@ def _solver_specs(text: str) -> list[tuple[str, str, dict[str, Any]]]:
     from spielplatz.games.gamestring import _split_top_level, parse_game_string
 
     specs = []
-    for part in _split_top_level(text, text, keep_empty=True) if text.strip() else []:
+    for part in _split_top_level(text, text, keep_empty=True, what="--solvers") \
+            if text.strip() else []:
         if not part:
             raise SpielplatzError(f"--solvers {text!r} has an empty entry (two commas, or a "
                                   f"comma at the start or end)")
-        name, options = parse_game_string(part)
+        name, options = parse_game_string(part, what="solver spec")
         for key, value in options.items():        # per-player lists, as in -o weights=1;2
             if isinstance(value, str) and ";" in value and "(" not in value:
                 options[key] = option_value(value)

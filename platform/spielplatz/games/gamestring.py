@@ -19,7 +19,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _split_top_level(text: str, source: str, keep_empty: bool = False) -> list[str]:
+def _split_top_level(text: str, source: str, keep_empty: bool = False,
+                     what: str = "game string") -> list[str]:
     """Split ``text`` at commas outside parentheses; empty parts are dropped unless
     ``keep_empty`` (then they are kept, stripped, for the caller to refuse)."""
     parts, depth, start = [], 0, 0
@@ -29,21 +30,28 @@ def _split_top_level(text: str, source: str, keep_empty: bool = False) -> list[s
         elif ch == ")":
             depth -= 1
             if depth < 0:
-                raise GameError(f"unbalanced parentheses in game string {source!r}")
+                raise GameError(f"unbalanced parentheses in {what} {source!r}")
         elif ch == "," and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     if depth != 0:
-        raise GameError(f"unbalanced parentheses in game string {source!r}")
+        raise GameError(f"unbalanced parentheses in {what} {source!r}")
     parts.append(text[start:])
     return [p.strip() for p in parts if keep_empty or p.strip()]
 
 
-def split_top_level(text: str) -> list[str]:
-    """``"a,b(x=1,y=2)"`` -> ``["a", "b(x=1,y=2)"]``: commas inside parentheses stay,
-    empty entries are dropped; unbalanced parentheses are a :class:`GameError`.
-    (For lists of game or solver specs, e.g. a command's ``--classes``.)"""
-    return _split_top_level(text, text)
+def split_top_level(text: str, what: str | None = None) -> list[str]:
+    """``"a,b(x=1,y=2)"`` -> ``["a", "b(x=1,y=2)"]``: commas inside parentheses stay;
+    unbalanced parentheses are a :class:`GameError`. (For lists of game or solver specs,
+    e.g. a command's ``--classes``.) Without ``what`` empty entries are dropped; with it
+    (the list's name, e.g. ``"--classes"``) an empty entry is an error naming it."""
+    if what is None:
+        return _split_top_level(text, text)
+    parts = _split_top_level(text, text, keep_empty=True) if text.strip() else []
+    if not parts or not all(parts):
+        raise GameError(f"{what} {text!r} has an empty entry (two commas, or a comma at the "
+                        f"start or end)")
+    return parts
 
 
 def _value(text: str) -> Any:
@@ -58,11 +66,12 @@ def _value(text: str) -> Any:
     return text
 
 
-def parse_game_string(text: str) -> tuple[str, dict[str, Any]]:
+def parse_game_string(text: str, what: str = "game string") -> tuple[str, dict[str, Any]]:
     """Split ``"name(k=v,...)"`` into the name and a dict of typed parameters.
 
     Values become ``int``, ``float`` or ``bool`` where they read as such and
-    stay strings otherwise (``"8x8"``, a nested game string).
+    stay strings otherwise (``"8x8"``, a nested game string). ``what`` names the text
+    in error messages (``"solver spec"`` for ``compare --solvers``'s entries).
 
     Raises
     ------
@@ -75,29 +84,30 @@ def parse_game_string(text: str) -> tuple[str, dict[str, Any]]:
     name, paren, rest = text.partition("(")
     name = name.strip()
     if not name or not _NAME.match(name):
-        raise GameError(f"invalid game name in {text!r}")
+        raise GameError(f"invalid {'game ' if what == 'game string' else ''}name in "
+                        f"{what + ' ' if what != 'game string' else ''}{text!r}")
     params: dict[str, Any] = {}
     if paren:
         if not rest.endswith(")"):
-            raise GameError(f"game string {text!r} must end with ')'")
+            raise GameError(f"{what} {text!r} must end with ')'")
         inner = rest[:-1]
-        parts = _split_top_level(inner, text, keep_empty=True) if inner.strip() else []
+        parts = _split_top_level(inner, text, keep_empty=True, what=what) if inner.strip() else []
         for part in parts:
             if not part:
                 raise GameError(f"empty parameter (two commas, or a comma at the start or "
-                                f"end) in game string {text!r}")
+                                f"end) in {what} {text!r}")
             key, eq, value = part.partition("=")
             key, value = key.strip(), value.strip()
             if not eq or not key:
                 raise GameError(f"parameter {part!r} in {text!r} is not of the form key=value")
             if not _KEY.match(key):
-                raise GameError(f"invalid parameter name {key!r} in game string {text!r}")
+                raise GameError(f"invalid parameter name {key!r} in {what} {text!r}")
             if not value:
-                raise GameError(f"parameter {key!r} has an empty value in game string {text!r}")
+                raise GameError(f"parameter {key!r} has an empty value in {what} {text!r}")
             if key in params:
-                raise GameError(f"parameter {key!r} is given twice in game string {text!r}")
+                raise GameError(f"parameter {key!r} is given twice in {what} {text!r}")
             if "(" in value or ")" in value:
-                parse_game_string(value)        # a nested game string: the same rules
+                parse_game_string(value, what)  # a nested game string: the same rules
             params[key] = _value(value)
     return name, params
 

@@ -91,8 +91,13 @@ class BatchSolution:
     def __len__(self) -> int:
         return len(self.statuses)
 
-    def __getitem__(self, i: int) -> Solution:
+    def __getitem__(self, i: Any) -> Any:
+        """Game ``i``'s :class:`Solution`; a slice gives a list of them."""
         b = len(self)
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(b))]
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"batch indices are integers or slices, not {type(i).__name__}")
         if not -b <= i < b:
             raise IndexError(f"batch index {i} out of range for {b} games")
         i = int(i) % b
