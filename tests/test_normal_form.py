@@ -26,6 +26,7 @@ def test_defaults_and_properties():
     (np.zeros((2, 2)), "2 players but 1 action axes"),
     (np.zeros(3), "must have shape"),
     (np.zeros((2, 2, 0)), "at least one action"),
+    (np.zeros((2, 2, 2)) + 1j, "payoffs are complex numbers"),
     ([[[1, np.nan], [0, 0]], [[0, 0], [0, 0]]], "payoff nan for player 0 at joint action (0, 1)"),
     ([[[1, 0], [0, 0]], [[0, 0], [np.inf, 0]]], "payoff inf for player 1 at joint action (1, 0)"),
     ([["a", "b"], ["c", "d"]], "not numeric"),

@@ -99,6 +99,8 @@ def test_batch_solution_carries_the_measures_and_indexes_to_solutions(solver):
     np.testing.assert_array_equal(sliced[1].joint, batch.joints[3])
     with pytest.raises(TypeError, match="batch indices are integers or slices, not str"):
         batch["0"]
+    with pytest.raises(sp.SpielplatzError, match="payoffs are complex numbers"):
+        sp.solve_batch(payoffs + 1j, solver=solver, concept="cce")
     data = json.loads(json.dumps(batch.to_dict()))
     assert len(data["welfare"]) == 5 and len(data["total_correlations"]) == 5
 

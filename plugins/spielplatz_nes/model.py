@@ -59,6 +59,12 @@ def find_model(concept: str, shape: tuple, parameterization: str = "ME") -> str:
     SpielplatzError
         Listing the shipped models, when none fits.
     """
+    from .parameterizations import get as get_parameterization
+
+    try:
+        parameterization = get_parameterization(parameterization).name
+    except ValueError as exc:
+        raise SpielplatzError(f"nes: {exc}") from None
     shape = tuple(int(a) for a in shape)
     for name, meta in _shipped_index().items():
         m = meta.get("model", {})
@@ -72,7 +78,8 @@ def find_model(concept: str, shape: tuple, parameterization: str = "ME") -> str:
         f"nes: no shipped {parameterization} model for {concept.upper()} in "
         f"{'x'.join(map(str, shape))} games (shipped: {have}); train one with "
         f"`spielplatz train-solver --concept {concept} --shape {'x'.join(map(str, shape))} "
-        f"--out DIR` and pass -o model=DIR")
+        + ("" if parameterization == "ME" else f"--parameterization {parameterization} ")
+        + "--out DIR` and pass -o model=DIR")
 
 
 @dataclass

@@ -118,6 +118,10 @@ def solve_batch(payoffs: Any, solver: str | None = None, concept: str = "ce",
     if not isinstance(impl, BatchSolver):
         raise SpielplatzError(f"solver {solver!r} does not solve batches")
     options = check_options("solver", solver, options, batch=True)
+    import numpy as np
+
+    if np.iscomplexobj(payoffs):                  # float64 would drop the imaginary part
+        raise SpielplatzError("solve_batch: payoffs are complex numbers; give real ones")
     return call_plugin("solver", solver, entry.plugin,
                        lambda: impl.solve_batch(payoffs, concept=concept, **options))
 

@@ -88,6 +88,8 @@ class NormalFormGame:
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        if np.iscomplexobj(self.payoffs):         # float64 would drop the imaginary part
+            raise GameError(f"game {self.name!r}: payoffs are complex numbers; give real ones")
         try:
             payoffs = np.array(self.payoffs, dtype=np.float64)
         except (TypeError, ValueError) as exc:
