@@ -57,6 +57,12 @@ def test_groups_scores_and_table(norms):
     spread = [c["score"] for c in norms.cells if c["row"][0] == FAMILIES[2]
               and c["col"][0] == FAMILIES[1]]
     assert ci[2, 1, 0] >= min(spread) and ci[2, 1, 1] <= max(spread)
+    # printed: the groups and the family table, not the dataclass's repr
+    text = str(norms).splitlines()
+    assert text[0].startswith("cross-play on iasymbos: ") and len(text) == 1 + 3 + 3
+    assert text[1] == "  self-play: NormalizedScore 1.000 [1.000, 1.000] over 9 cells"
+    assert text[4].endswith(f"{FAMILIES[0]}: 1.000, {FAMILIES[1]}: 0.000, "
+                            f"{FAMILIES[2]}: {score[0, 2]:.3f}")
 
 
 def test_meta_game_of_norms_is_a_bargaining_game_between_principals(norms):

@@ -26,11 +26,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import click
+from click.testing import CliRunner
 import pytest
 
 import spielplatz
 from spielplatz import hookimpl
-from spielplatz.errors import NameCollisionError, UnknownNameError
+from spielplatz.errors import NameCollisionError, PluginError, UnknownNameError
 from spielplatz.plugins.host import PluginHost
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -462,16 +463,37 @@ def test_plugin_commands_are_isolated():
     def register_commands(cli):
         raise RuntimeError("no commands today")
 
+    class Crashing:
+        @hookimpl
+        def register_commands(self, cli):
+            @cli.command(name="crash")
+            def _cmd():
+                raise RuntimeError("crash blew up")
+
     host = PluginHost(entry_points=False)
     host.add_plugin(Commands("show"), name="clash", distribution="clash-dist")
     host.add_plugin(Commands("hello"), name="hello", distribution="hello-dist")
+    host.add_plugin(Commands("hello"), name="hello2")
     host.add_plugin(SimpleNamespace(register_commands=register_commands), name="raiser")
+    host.add_plugin(Crashing(), name="crashing")
     host.add_commands(cli)
-    assert sorted(cli.commands) == ["hello", "show"]
+    assert sorted(cli.commands) == ["crash", "hello", "show"]
     assert host.plugins["hello"].registered == {"commands": ["hello"]}
+    # a taken name ignores that command only: not a failed plugin
     errors = {f.name: f.error for f in host.failures}
-    assert errors == {"clash": "command 'show' is already provided by the host",
-                      "raiser": "register_commands: RuntimeError: no commands today"}
+    assert errors == {"raiser": "register_commands: RuntimeError: no commands today"}
+    assert [(i["name"], i["plugin"], i["builtin_plugin"]) for i in host.ignored] == [
+        ("show", "clash", "host"), ("hello", "hello2", "hello")]
+    warnings = host.warnings()
+    assert ("command 'show' of plugin 'clash' (distribution clash-dist) was ignored: the host "
+            "already provides it") in warnings
+    assert "command 'hello' of plugin 'hello2' was ignored: plugin 'hello' already provides it" \
+        in warnings
+    # a command that crashes is one line naming its plugin
+    result = CliRunner().invoke(cli, ["crash"])
+    assert isinstance(result.exception, PluginError)
+    assert str(result.exception) == ("command 'crash' (plugin 'crashing') failed: RuntimeError: "
+                                     "crash blew up")
 
 
 def test_example_plugin_in_process(monkeypatch):

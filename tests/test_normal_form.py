@@ -91,6 +91,18 @@ def test_pyspiel_games_load():
     assert mp3.shape == (2, 2, 2)
     direct = NormalFormGame.from_pyspiel(pyspiel.load_game("matrix_pd"))
     assert load_game(pyspiel.load_game("matrix_pd")) == direct
+    # pyspiel game objects of any class: a Python game, and a C++ one of a submodule
+    import open_spiel.python.games  # noqa: F401 - registers python_kuhn_poker
+
+    python_kuhn = load_game(pyspiel.load_game("python_kuhn_poker"))
+    np.testing.assert_allclose(python_kuhn.payoffs, kuhn.payoffs, atol=1e-12)
+    with pytest.raises(GameError, match="more than 200,000 histories"):
+        load_game(pyspiel.load_game("tic_tac_toe"))
+    # parameters go with names: not silently dropped for an object or a file
+    with pytest.raises(GameError, match=r"parameters \(name\) apply to a game given by name, "
+                                        r"not to a ndarray"):
+        load_game(np.zeros((2, 2, 2)), name="z")
+    assert load_game("blotto", coins=4, fields=3) == blotto
 
 
 def test_kuhn_value_through_normal_form():

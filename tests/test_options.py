@@ -8,6 +8,7 @@ and once through the command line.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -100,6 +101,19 @@ def test_learn_steps_are_checked_by_the_host(steps):
                                           r"2147483647, got "):
         sp.learn("nash_paradox", "gd", steps=steps)
     assert list(sp.learn("nash_paradox", "gd", steps=3.0).steps) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("given, fragment", [
+    (dict(seeds=2.5), "seeds must be a seed or a sequence of seeds, got 2.5"),
+    (dict(seeds="12"), "seeds must be a seed or a sequence of seeds, got '12'"),
+    (dict(seeds=[1, 2], seed=5), "give seeds or seed, not both"),
+    (dict(seeds=[0, 0]), "seeds: seed 0 is given twice; seeds must be distinct"),
+])
+def test_learn_seeds_are_checked_by_the_host(given, fragment):
+    with pytest.raises(OptionError, match=re.escape(fragment)):
+        sp.learn("nash_paradox", "gd", steps=2, **given)
+    assert sp.learn("nash_paradox", "gd", steps=2, seeds=np.int64(4)).seeds == (4,)
+    assert sp.learn("nash_paradox", "gd", steps=2, seed=7).seeds == (7,)
 
 
 def test_check_option_names_suggests_close_matches():

@@ -68,6 +68,28 @@ def test_unknown_status_and_borrowed_name_are_not_passed_on():
     assert out.extra["reported_solver"] == "maxent"
 
 
+def test_a_solver_cannot_certify_its_answer_by_reporting_a_larger_epsilon():
+    """The epsilon certified against is the user's (0 unless asked), not one the solver
+    writes into its own config or ``epsilon_required``; only the target formulation,
+    which chooses epsilon, reports its own."""
+    from spielplatz.errors import SolverWarning
+
+    game = sp.load_game("chicken")
+    uniform = np.full((2, 2), 0.25)                       # not a CE of chicken
+    liar = Solution.from_joint(game, uniform, "ce", solver="liar", status="optimal",
+                               config={"epsilon": 1.0}, extra={"epsilon_required": [1.0, 1.0]})
+    with pytest.warns(SolverWarning, match="labelled an answer optimal"):
+        out = audit_solution(liar, game, "ce", solver="liar", plugin="evil", exact=True,
+                             options={})
+    assert out.status == "failed" and out.extra["certificate"]["certified"] is False
+    asked = audit_solution(liar, game, "ce", solver="liar", plugin="evil", exact=True,
+                           options={"epsilon": 1.0})           # what the user asked for
+    assert asked.status == "optimal" and asked.extra["certificate"]["certified"] is True
+    target = audit_solution(liar, game, "ce", solver="liar", plugin="evil", exact=True,
+                            options={"target_epsilon": 0.0})
+    assert target.extra["certificate"]["certified"] is True
+
+
 def test_solve_through_the_host_reports_the_registered_name():
     sol = sp.solve("chicken", solver="maxent")
     assert sol.solver == "maxent" and sol.status == "optimal"

@@ -122,3 +122,16 @@ def test_batch_measures_match_the_single_game_measures_on_three_players():
         assert tc[i] == pytest.approx(ev.total_correlation, abs=1e-12)
         np.testing.assert_allclose(out.epsilons[i], ev.epsilons, atol=1e-12)
         assert out[i].gap == pytest.approx(ev.gap, abs=1e-12)
+
+
+def test_an_answer_cannot_be_edited_into_another_and_compares_by_identity():
+    """The joint, epsilons and values of a Solution are read-only copies (its gap and
+    status stay those of its joint); results compare by identity instead of raising on
+    their arrays, and hash."""
+    sol = sp.solve("chicken", solver="maxent")
+    for name in ("joint", "epsilons", "values"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(sol, name)[0] = 0.9
+    again = sp.solve("chicken", solver="maxent")
+    assert sol == sol and sol != again and len({sol, again}) == 2
+    np.testing.assert_array_equal(sol.joint, again.joint)

@@ -177,6 +177,8 @@ def as_seeds(values: Any, name: str = "seeds") -> tuple[int, ...]:
     at most :data:`MAX_SEEDS`."""
     if isinstance(values, (int, np.integer)) and not isinstance(values, (bool, np.bool_)):
         values = (values,)
+    if isinstance(values, (str, bytes)):          # "12" is not the seeds 1 and 2
+        raise OptionError(f"{name} must be a seed or a sequence of seeds, got {values!r}")
     if hasattr(values, "__len__") and len(values) > MAX_SEEDS:
         raise OptionError(f"{name}: {len(values):,} seeds, more than the {MAX_SEEDS:,} one "
                           f"call trains at once; train them in parts")
@@ -187,6 +189,9 @@ def as_seeds(values: Any, name: str = "seeds") -> tuple[int, ...]:
                               f"got {values!r}") from None
     if not seeds:
         raise OptionError(f"{name}: at least one seed is needed")
+    if len(set(seeds)) < len(seeds):                # two runs of one seed are one run
+        twice = next(s for s in seeds if seeds.count(s) > 1)
+        raise OptionError(f"{name}: seed {twice} is given twice; seeds must be distinct")
     return seeds
 
 

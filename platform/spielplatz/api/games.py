@@ -43,6 +43,10 @@ def load_game(spec: Any, **params: Any) -> Any:
     """
     from spielplatz.games.normal_form import NormalFormGame
 
+    if params and not (isinstance(spec, str) and not is_game_file(spec)):
+        given = "a file" if isinstance(spec, str) else f"a {type(spec).__name__}"
+        raise GameError(f"parameters ({', '.join(params)}) apply to a game given by name, "
+                        f"not to {given}")
     if isinstance(spec, NormalFormGame):
         return spec
     if isinstance(spec, os.PathLike):                 # a path object is always a file
@@ -50,7 +54,7 @@ def load_game(spec: Any, **params: Any) -> Any:
 
         return read_game_file(os.fspath(spec))
     if not isinstance(spec, str):
-        if type(spec).__module__ == "pyspiel":
+        if _is_pyspiel_game(spec):
             return NormalFormGame.from_pyspiel(spec)
         if isinstance(spec, (list, tuple)) or hasattr(spec, "__array__"):
             return NormalFormGame.from_array(spec)
@@ -72,24 +76,41 @@ def load_game(spec: Any, **params: Any) -> Any:
 
     name, parsed = parse_game_string(spec)
     parsed.update(params)
+    from spielplatz.api.registry import call_plugin
+
     entry = get_host().registry("game").get(name)
-    loader = entry.load()
     full = format_game_string(name, parsed)
-    if isinstance(entry, Catalog):
-        game = loader(full, parsed)
-    else:
+    if not isinstance(entry, Catalog):
         _check_params(entry, name, parsed)
+
+    def build() -> Any:           # plugin code: under the host's guard (stdout, errors)
+        loader = entry.load()
+        if isinstance(entry, Catalog):
+            return loader(full, parsed)
         try:
-            game = loader(**parsed)
+            return loader(**parsed)
         except OptionError as exc:              # a bad parameter value: name the game
             raise GameError(f"game {full!r}: {exc}") from None
         except SpielplatzError:
             raise
         except (TypeError, ValueError) as exc:
             raise GameError(f"game {full!r}: {exc}") from None
-    if type(game).__module__ == "pyspiel":
+
+    game = call_plugin("game", name, entry.plugin, build)
+    if _is_pyspiel_game(game):
         game = NormalFormGame.from_pyspiel(game, name=full)
     return game
+
+
+def _is_pyspiel_game(obj: Any) -> bool:
+    """A ``pyspiel.Game``, C++ or Python (``pyspiel.kuhn_poker``, ``open_spiel.python.games``
+    classes); pyspiel is imported only for objects from those modules."""
+    module = type(obj).__module__ or ""
+    if not module.startswith(("pyspiel", "open_spiel")):
+        return False
+    import pyspiel
+
+    return isinstance(obj, pyspiel.Game)
 
 
 def _check_params(entry: Any, name: str, params: dict) -> None:

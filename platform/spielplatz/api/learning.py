@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spielplatz.api.games import load_game
-from spielplatz.api.registry import CheckedLearner, call_plugin, instantiate
+from spielplatz.api.registry import CheckedLearner, instantiate
 from spielplatz.plugins.host import get_host
 
 __all__ = ["learn", "load_run", "play", "DEFAULT_EPISODES"]
@@ -15,15 +15,25 @@ __all__ = ["learn", "load_run", "play", "DEFAULT_EPISODES"]
 DEFAULT_EPISODES = 32
 
 
-def learn(game: Any, learner: str, *, steps: int, seeds: Any = (0,), **options: Any) -> Any:
-    """Train ``learner`` on ``game`` and return its :class:`~spielplatz.Run`."""
-    if isinstance(seeds, int):
-        seeds = (seeds,)
+def learn(game: Any, learner: str, *, steps: int, seeds: Any = None, **options: Any) -> Any:
+    """Train ``learner`` on ``game`` and return its :class:`~spielplatz.Run`.
+
+    ``game`` is anything :func:`~spielplatz.load_game` takes (a name, a game string, a
+    game object); ``steps`` a positive integer; ``seeds`` one seed, a ``range`` or a
+    sequence of distinct seeds (0..4294967295; default ``(0,)``; ``seed=S`` is the same
+    as ``seeds=(S,)``), all trained at once. ``progress=callable(done, total)`` is told
+    how far it got; the other options are the learner's (``spielplatz learners``),
+    checked against its declaration. The learner runs under the host's guard, and its
+    answer is checked (:func:`~spielplatz.api.registry.audit_run`).
+    """
+    if seeds is None and "seed" not in options:
+        seeds = (0,)
+    if seeds is not None:
+        options["seeds"] = seeds
     entry = get_host().registry("learner").get(learner)
     impl = CheckedLearner(instantiate(entry, "learner"), entry)
     loaded = load_game(game)
-    return call_plugin("learner", learner, entry.plugin,
-                       lambda: impl.learn(loaded, steps=steps, seeds=tuple(seeds), **options))
+    return impl.learn(loaded, steps=steps, **options)    # checked, guarded, audited
 
 
 def load_run(path: Any) -> Any:

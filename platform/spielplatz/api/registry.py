@@ -56,12 +56,44 @@ class CheckedLearner:
                             f"(it trains {', '.join(kinds)})")
         passed = {k: options.pop(k) for k in ("steps", "seeds", "seed", "progress")
                   if k in options}
+        if "seed" in passed and "seeds" in passed:
+            raise OptionError("give seeds or seed, not both")
+        if "seeds" in passed:       # one seed, a range or a sequence; distinct
+            from spielplatz.validation import as_seeds
+
+            passed["seeds"] = as_seeds(passed["seeds"])
         if "steps" in passed:       # 2.9 steps is not 2; a scan's length is a 32-bit int
             from spielplatz.validation import as_int
 
             passed["steps"] = as_int(passed["steps"], "steps", minimum=1, maximum=2**31 - 1)
         options = check_options("learner", self._entry.name, options)
-        return self._impl.learn(game, *args, **passed, **options)
+        entry = self._entry
+        run = call_plugin("learner", entry.name, entry.plugin,
+                          lambda: self._impl.learn(game, *args, **passed, **options))
+        return audit_run(run, entry, passed.get("seeds"))
+
+
+def audit_run(run: Any, entry: Any, seeds: Any = None) -> Any:
+    """A learner's answer checked by the host: a :class:`~spielplatz.Run` with one row per
+    seed asked for and metrics ``[seeds, records, ...]``, else a :class:`PluginError`
+    naming the plugin (the run is never shown half-formed)."""
+    import numpy as np
+
+    from spielplatz.results import Run
+
+    who = f"learner {entry.name!r} (plugin {entry.plugin!r})"
+    if not isinstance(run, Run):
+        raise PluginError(f"{who} returned a {type(run).__name__}, not a spielplatz.Run")
+    if seeds is not None and not isinstance(seeds, int) and len(run.seeds) != len(tuple(seeds)):
+        raise PluginError(f"{who} returned {len(run.seeds)} seeds for the "
+                          f"{len(tuple(seeds))} asked for")
+    shape = (len(run.seeds), len(np.atleast_1d(run.steps)))
+    for key, value in run.metrics.items():
+        got = np.shape(value)[:2]
+        if got != shape:
+            raise PluginError(f"{who} returned metric {key!r} of shape {np.shape(value)}, not "
+                              f"[{shape[0]} seeds, {shape[1]} records, ...]")
+    return run
 
 
 def call_plugin(kind: str, name: str, plugin: str, fn: Any) -> Any:

@@ -43,18 +43,21 @@ def solve(game: Any, solver: str | None = None, concept: str = "ce", **options: 
     sol = call_plugin("solver", solver, entry.plugin,
                       lambda: make(entry).solve(game, concept=concept, **options))
     return audit_solution(sol, game, concept, solver=solver, plugin=entry.plugin,
-                          exact=bool(entry.meta.get("exact", False)))
+                          exact=bool(entry.meta.get("exact", False)), options=options)
 
 
 def audit_solution(sol: Any, game: Any, concept: str, *, solver: str, plugin: str,
-                   exact: bool) -> Any:
+                   exact: bool, options: dict | None = None) -> Any:
     """The host's check of a solver's answer: measured, certified, never over-labelled.
 
     The joint must be a finite distribution of the game's shape; its gap is
-    certified against the epsilon the solver was asked for
-    (``extra["epsilon_required"]``, else ``config["epsilon"]``, else 0). An answer
-    labelled ``optimal`` that fails is marked ``failed`` (exact solvers) or
-    ``approximate`` (the others), with a :class:`SolverWarning` naming the plugin.
+    certified against the epsilon the solver was asked for. With ``options`` (what the
+    user passed): their ``epsilon`` (0 when not given), or with ``target_epsilon`` the
+    epsilon the solver reports solving for (``extra["epsilon_required"]``: the target
+    formulation chooses it). Without ``options``: ``extra["epsilon_required"]``, else
+    ``config["epsilon"]``, else 0. An answer labelled ``optimal`` that fails is marked
+    ``failed`` (exact solvers) or ``approximate`` (the others), with a
+    :class:`SolverWarning` naming the plugin.
     """
     import dataclasses
     import warnings
@@ -72,7 +75,12 @@ def audit_solution(sol: Any, game: Any, concept: str, *, solver: str, plugin: st
     if joint.shape != tuple(game.shape):
         raise PluginError(f"solver {solver!r} (plugin {plugin!r}) returned a joint of shape "
                           f"{joint.shape} for a game of shape {tuple(game.shape)}")
-    eps = sol.extra.get("epsilon_required", sol.config.get("epsilon", 0.0))
+    if options is None:
+        eps = sol.extra.get("epsilon_required", sol.config.get("epsilon", 0.0))
+    elif options.get("target_epsilon") is not None:
+        eps = sol.extra.get("epsilon_required", 0.0)
+    else:          # a solver cannot widen what it was asked for by reporting its own epsilon
+        eps = 0.0 if options.get("epsilon") is None else options["epsilon"]
     try:
         eps = np.asarray(eps, dtype=float)
         if eps.shape != (game.num_players,):

@@ -66,7 +66,14 @@ def _scalar_summary(run: Any) -> dict[str, dict[str, float]]:
 def _declared(learner: Any, member: str, run: Any, default: Any) -> Any:
     """``learner.<member>(run)`` if the learner declares it, else ``default``."""
     method = getattr(learner, member, None)
-    return method(run) if callable(method) else default
+    if not callable(method):
+        return default
+    entry = getattr(learner, "_entry", None)          # a registered learner: plugin code
+    if entry is None:
+        return method(run)
+    from spielplatz.api.registry import call_plugin
+
+    return call_plugin("learner", entry.name, entry.plugin, lambda: method(run))
 
 
 def _columns(name: str, shape: tuple[int, ...]) -> list[str]:

@@ -76,7 +76,7 @@ FRONTIER_TOL = 0.01
 ENVIRONMENT_GAMMA = 0.96
 
 
-@dataclass
+@dataclass(eq=False)
 class CrossPlay:
     """The result of :func:`cross_play` (``to_dict()`` is its JSON)."""
 
@@ -91,6 +91,23 @@ class CrossPlay:
     bound: dict
     settings: dict
     meta: Any = field(default=None)
+
+    def __str__(self) -> str:
+        """A readable summary: the score per kind of pair and the family table."""
+        lines = [f"cross-play on {self.game}: "
+                 + ", ".join(f"{f['label']} ({f['seeds']} seeds)" for f in self.families)
+                 + f"; welfare {'+'.join(self.welfare)}, disagreement "
+                 + f"({', '.join(f'{x:g}' for x in np.ravel(self.disagreement))})"]
+        for kind, g in self.groups.items():
+            lo, hi = g["score_ci"]
+            ci = "" if lo is None else f" [{lo:.3f}, {hi:.3f}]"
+            lines.append(f"  {kind}: NormalizedScore {g['score']:.3f}{ci} over {g['cells']} "
+                         f"cells")
+        labels = self.table.get("families", [])
+        for r, row in enumerate(labels):
+            cells = [f"{c}: {self.table['score'][r][k]:.3f}" for k, c in enumerate(labels)]
+            lines.append(f"  {row} (seat 1) vs " + ", ".join(cells))
+        return "\n".join(lines)
 
     def to_dict(self) -> dict:
         meta = self.meta.to_dict() if hasattr(self.meta, "to_dict") else self.meta

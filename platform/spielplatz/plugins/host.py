@@ -31,7 +31,7 @@ from typing import Any
 import pluggy
 
 from spielplatz.plugins import hookspecs
-from spielplatz.errors import UnknownNameError
+from spielplatz.errors import PluginError, SpielplatzError, UnknownNameError
 from spielplatz.plugins.isolation import (CommandCollector, Guard, PluginFailure, PluginInfo,
                                           Staging, describe, distribution_of)
 from spielplatz.plugins.registry import Entry, Registry
@@ -68,6 +68,34 @@ def _allowed() -> set[str] | None:
     return {part.strip() for part in value.split(",") if part.strip()}
 
 
+
+
+def guarded_command(cmd: Any, name: str, plugin: str) -> Any:
+    """``cmd`` whose callback turns an unexpected exception into one
+    :class:`~spielplatz.errors.PluginError` line naming the plugin (the user's errors,
+    click's exits and a typed Ctrl-C pass through)."""
+    import functools
+
+    import click
+
+    inner = cmd.callback
+    if inner is None:
+        return cmd
+
+    @functools.wraps(inner)
+    def callback(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return inner(*args, **kwargs)
+        except (SpielplatzError, click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the plugin boundary
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            raise PluginError(f"command {name!r} (plugin {plugin!r}) failed: "
+                              f"{type(exc).__name__}{': ' + detail if detail else ''}") from exc
+
+    cmd.callback = callback
+    return cmd
 
 def plural(kind: str) -> str:
     """The key of a registry kind in :attr:`PluginInfo.registered`: ``games``, ``policies``."""
@@ -221,6 +249,7 @@ class PluginHost:
 
     def add_commands(self, cli: Any) -> None:
         """Call every plugin's ``register_commands`` on ``cli``, isolating failures."""
+        host_commands = set(getattr(cli, "commands", {}))
         for name, info in list(self.plugins.items()):
             if "register_commands" not in info.hooks:
                 continue
@@ -237,12 +266,13 @@ class PluginHost:
                 continue
             for cmd_name, cmd in staging_cli.commands.items():
                 if cmd_name in before or cmd_name in cli.commands:
-                    owner = "the host" if cmd_name in before else "another plugin"
-                    self.failures.append(PluginFailure(
-                        name, info.distribution, "register",
-                        f"command {cmd_name!r} is already provided by {owner}"))
+                    # the name is taken: this command is ignored, the plugin's others kept
+                    owner = "host" if cmd_name in host_commands else next(
+                        (p for p, i in self.plugins.items()
+                         if cmd_name in i.registered.get("commands", [])), "another plugin")
+                    self._ignore("command", cmd_name, name, info.distribution, owner)
                     continue
-                cli.add_command(cmd, cmd_name)
+                cli.add_command(guarded_command(cmd, cmd_name, name), cmd_name)
                 info.registered.setdefault("commands", []).append(cmd_name)
 
     # -- queries -----------------------------------------------------------
@@ -257,6 +287,12 @@ class PluginHost:
         lines = [str(f) for f in self.failures] + list(self.notices)
         for item in self.ignored:
             dist = f" (distribution {item['distribution']})" if item["distribution"] else ""
+            if item["kind"] == "command":
+                owner = ("the host" if item["builtin_plugin"] == "host"
+                         else f"plugin {item['builtin_plugin']!r}")
+                lines.append(f"command {item['name']!r} of plugin {item['plugin']!r}{dist} "
+                             f"was ignored: {owner} already provides it")
+                continue
             lines.append(f"{item['kind']} name {item['name']!r} registered by plugin "
                          f"{item['plugin']!r}{dist} was ignored: it is a built-in name, "
                          f"kept by the built-in plugin {item['builtin_plugin']!r}")

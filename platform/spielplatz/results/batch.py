@@ -14,7 +14,7 @@ from spielplatz.results.solution import Solution
 __all__ = ["BatchSolution", "batch_measures"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BatchSolution:
     """A solver's answers for a batch of games of one shape.
 

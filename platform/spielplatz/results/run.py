@@ -12,7 +12,7 @@ from spielplatz.results.serialize import jsonable
 __all__ = ["Run"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Run:
     """The history of a learner's training.
 

@@ -51,7 +51,7 @@ STATUSES = ("optimal", "approximate", "infeasible", "iteration_limit", "failed")
 
 NATS_PER_BIT = math.log(2.0)
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Evaluation:
     """A joint distribution measured on a game.
 
@@ -91,6 +91,16 @@ class Evaluation:
     total_correlation: float
     player_names: tuple = ()
     action_names: tuple = ()
+
+    def __post_init__(self) -> None:
+        # read-only copies: the measures and the status stay those of this joint
+        # (compared by identity: eq=False, as arrays have no single truth value)
+        for name in ("joint", "epsilons", "values"):
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                frozen = value.copy()
+                frozen.setflags(write=False)
+                object.__setattr__(self, name, frozen)
 
     @property
     def marginals(self) -> list[np.ndarray]:
@@ -170,7 +180,7 @@ def _measured(payoffs: np.ndarray, joint: np.ndarray, concept: str) -> tuple:
             float(max(marginal_entropy - entropy, 0.0)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Solution(Evaluation):
     """A solver's answer: an :class:`Evaluation` plus provenance and certificate.
 
