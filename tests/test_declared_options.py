@@ -79,6 +79,12 @@ def test_option_coercion():
         coerce_options(declared, {"chunk": 2}, "t")
     assert coerce_options(declared, {"chunk": "2"}, "t", batch=True) == {"chunk": 2}
     assert coerce_options(None, {"anything": 1}, "t") == {"anything": 1}   # undeclared
+    # text and choices given numbers or booleans (the command line types -o values)
+    texts = (Option("label", "str", ""), Option("mode", "choice", "1", choices=("1", "2", "on")))
+    assert coerce_options(texts, {"label": 1, "mode": 2}, "t") == {"label": "1", "mode": "2"}
+    assert [coerce_options(texts, {"label": x}, "t")["label"]
+            for x in (1000.0, 0.1, float("nan"), True, [1, 2.5])] == [
+        "1000", "0.1", "nan", "true", "1;2.5"]
 
 
 def test_check_registration_refuses_bad_metadata():

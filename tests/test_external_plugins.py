@@ -489,6 +489,25 @@ def test_plugin_commands_are_isolated():
             "already provides it") in warnings
     assert "command 'hello' of plugin 'hello2' was ignored: plugin 'hello' already provides it" \
         in warnings
+    # a misspelled hook is a notice (never called); a hook with a wrong argument name fails
+    # the plugin with pluggy's reason, not only its first line
+
+    class Misspelled:
+        @hookimpl
+        def register_widgets(self, register):
+            pass
+
+    class WrongArgument:
+        @hookimpl
+        def register_games(self, reg):
+            pass
+
+    assert host.add_plugin(Misspelled(), name="misspelled")
+    assert host.notices == ["plugin 'misspelled' implements 'register_widgets', which is not "
+                            "a Spielplatz hook (see docs/plugins.md); it is never called"]
+    assert not host.add_plugin(WrongArgument(), name="wrong")
+    assert "Argument(s) {'reg'} are declared in the hookimpl but can not be found in the " \
+        "hookspec" in host.failures[-1].error
     # a command that crashes is one line naming its plugin
     result = CliRunner().invoke(cli, ["crash"])
     assert isinstance(result.exception, PluginError)

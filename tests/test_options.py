@@ -164,6 +164,10 @@ def test_game_strings_still_parse():
     ("nplayer_pd(n=100000)", "n (players) must be an integer between 2 and 100, got 100000"),
     ("nplayer_pd(n=2.5)", "n (players) must be an integer"),
     ("nplayer_pd(c=nan)", "c must be a finite number > 0"),
+    # checked by the host against the registered default's kind, before the loader
+    ("nash_paradox(kappa=abc)", "kappa must be a number, got 'abc'"),
+    ("nash_paradox(kappa=true)", "kappa must be a number, got True"),
+    ("braess(shortcut=maybe)", "shortcut must be true or false, got 'maybe'"),
 ])
 def test_game_parameter_values(spec, fragment):
     with pytest.raises(GameError) as info:

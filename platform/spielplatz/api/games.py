@@ -81,7 +81,7 @@ def load_game(spec: Any, **params: Any) -> Any:
     entry = get_host().registry("game").get(name)
     full = format_game_string(name, parsed)
     if not isinstance(entry, Catalog):
-        _check_params(entry, name, parsed)
+        _check_params(entry, name, parsed, full)
 
     def build() -> Any:           # plugin code: under the host's guard (stdout, errors)
         loader = entry.load()
@@ -113,7 +113,7 @@ def _is_pyspiel_game(obj: Any) -> bool:
     return isinstance(obj, pyspiel.Game)
 
 
-def _check_params(entry: Any, name: str, params: dict) -> None:
+def _check_params(entry: Any, name: str, params: dict, full: str | None = None) -> None:
     """Refuse parameters the game did not register (``parameters=``; None: not declared)."""
     declared = entry.meta.get("parameters")
     if declared is None:
@@ -127,6 +127,21 @@ def _check_params(entry: Any, name: str, params: dict) -> None:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         hint += f"; it takes {', '.join(allowed)}" if allowed else "; it takes no parameters"
         raise GameError(f"game {name!r} has no parameter {unknown[0]!r}{hint}")
+    # a value of another kind than the registered default's: true/false for a flag,
+    # a number for a number (the loader would compare 'abc' with 2 or read true as 1)
+    for key, value in params.items():
+        default = declared.get(key)
+        if isinstance(default, bool):
+            from spielplatz.validation import as_bool
+
+            try:
+                params[key] = as_bool(value, key)
+            except OptionError as exc:
+                raise GameError(f"game {full or name!r}: {exc}") from None
+        elif isinstance(default, (int, float)) and (
+                isinstance(value, (bool, str)) or not isinstance(value, (int, float))):
+            kind = "an integer" if isinstance(default, int) else "a number"
+            raise GameError(f"game {full or name!r}: {key} must be {kind}, got {value!r}")
 
 
 def normal_form_game(game: Any, user: str = "this command") -> Any:

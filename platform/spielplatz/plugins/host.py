@@ -194,7 +194,13 @@ class PluginHost:
             return False
         info = PluginInfo(name=name, module=getattr(obj, "__name__", type(obj).__name__),
                           distribution=distribution, version=version, builtin=builtin)
-        info.hooks = [h.name for h in self.pm.get_hookcallers(obj) or []]
+        callers = self.pm.get_hookcallers(obj) or []
+        info.hooks = [h.name for h in callers]
+        for hook in callers:             # a misspelled hook would never be called
+            if hook.spec is None:
+                self.notices.append(f"plugin {name!r} implements {hook.name!r}, which is not "
+                                    f"a Spielplatz hook (see docs/plugins.md); it is never "
+                                    f"called")
         staged: list[Staging] = []
         for hook_name, kind in REGISTRY_HOOKS.items():
             impl = getattr(obj, hook_name, None)

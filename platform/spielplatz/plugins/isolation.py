@@ -162,6 +162,8 @@ def describe(exc: BaseException) -> str:
         return f"SystemExit: the plugin called sys.exit({exc.code!r})"
     if isinstance(exc, KeyboardInterrupt) and not str(exc).strip():
         return "KeyboardInterrupt: raised by the plugin (not by the user)"
-    text = str(exc).strip().splitlines()
+    text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if type(exc).__name__ == "PluginValidationError":   # pluggy: the reason is below
+        return f"{type(exc).__name__}: {'; '.join(text)}" if text else type(exc).__name__
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 

@@ -29,6 +29,21 @@ OPTION_TYPES = ("int", "float", "floats", "bool", "str", "choice", "seed", "arra
 _NONE = ("none", "null")
 
 
+def _as_text(value: Any) -> Any:
+    """A number or boolean the command line typed (``-o label=1``) as text again, as it
+    would be written: ``1``, ``0.5``, ``nan``, ``true``; anything else unchanged."""
+    import math
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if not math.isfinite(value) or float(short) == value else repr(value)
+    return value
+
+
 @dataclass(frozen=True)
 class Option:
     """One declared option of a solver or learner.
@@ -107,13 +122,15 @@ class Option:
                               positive=self.positive)
         if kind == "bool":
             return v.as_bool(value, name)
+        if kind in ("choice", "str"):          # -o mode=1 arrives typed: text again
+            value = _as_text(value)
         if kind == "choice":
             return v.as_choice(value, name, self.choices)
         if kind == "seed":
             return v.as_seed(value, name)
         if kind == "str":
             if isinstance(value, (list, tuple)):      # -o a;b arrives as a list
-                return ";".join(map(str, value))
+                return ";".join(map(_as_text, value))
             if isinstance(value, str):
                 return value
             from spielplatz.errors import OptionError
