@@ -543,3 +543,34 @@ def test_example_plugin_registers_without_heavy_imports(venv):
                             env=_clean_env(SPIELPLATZ_LOAD_PLUGINS="example"), timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_one_default_solver_and_complete_welfare_listings():
+    """A plugin's solver asking to be the default while a built-in is stays a plain solver
+    (one notice); a plugin's plain welfare function is listed with the defaults of its
+    metadata and keeps its description."""
+
+    class Plugin:
+        @hookimpl
+        def register_solvers(self, register):
+            register("zz_default", "builtins:object", default=True)
+
+        @hookimpl
+        def register_welfare_functions(self, register):
+            register("zz_welfare", lambda values: values.sum(), description="a plain sum")
+
+    class First:
+        @hookimpl
+        def register_solvers(self, register):
+            register("first", "builtins:object", default=True)
+
+    host = PluginHost(entry_points=False)
+    assert host.add_plugin(First(), name="first")
+    assert host.add_plugin(Plugin(), name="second")
+    solvers = {e.name: e.meta["default"] for e in host.registry("solver").entries()}
+    assert solvers == {"first": True, "zz_default": False}
+    assert host.notices == ["solver 'zz_default' of plugin 'second' asks to be the default; "
+                            "'first' already is, and stays"]
+    welfare = host.registry("welfare").get("zz_welfare")
+    assert (welfare.meta["defined_on"], welfare.meta["impartial"], welfare.meta["needs"]) == (
+        "values", None, ())

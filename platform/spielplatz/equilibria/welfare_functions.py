@@ -178,7 +178,8 @@ def registered_welfare_function(name: str) -> WelfareFunction:
 
     name = ALIASES.get(name, name)
     entry = get_host().registry("welfare").get(name)
-    return as_welfare_function(name, entry.load(), entry.meta)
+    return as_welfare_function(name, entry.load(),
+                               {"description": entry.description, **entry.meta})
 
 
 def welfare_set(spec: Any, what: str = "W") -> tuple:

@@ -218,7 +218,8 @@ class PluginHost:
             staged.append(stage)
         for stage in staged:
             registry = self.registries[stage.kind]
-            kept = [entry for entry in stage.entries if self._claim(registry, entry, info)]
+            kept = [self._one_default(registry, entry, name) for entry in stage.entries
+                    if self._claim(registry, entry, info)]
             for entry in kept:
                 registry.add(entry)
             for catalog in stage.catalogs:
@@ -227,6 +228,20 @@ class PluginHost:
                                                  + [f"{c.name}:*" for c in stage.catalogs])
         self.plugins[name] = info
         return True
+
+    def _one_default(self, registry: Registry, entry: Entry, plugin: str) -> Entry:
+        """``entry``, no longer marked ``default`` when another solver already is (the
+        first registered wins, built-ins first): one default, listed as such."""
+        if not entry.meta.get("default"):
+            return entry
+        holder = next((e.name for e in registry.entries() if e.meta.get("default")), None)
+        if holder is None:
+            return entry
+        self.notices.append(f"{registry.kind} {entry.name!r} of plugin {plugin!r} asks to be "
+                            f"the default; {holder!r} already is, and stays")
+        import dataclasses
+
+        return dataclasses.replace(entry, meta={**entry.meta, "default": False})
 
     def _claim(self, registry: Registry, entry: Entry, info: PluginInfo) -> bool:
         """Whether ``entry`` may be added: built-in names cannot be taken over."""

@@ -255,6 +255,7 @@ def check_registration(kind: str, name: str, meta: dict) -> dict:
         for flag in ("exact", "default"):
             if not isinstance(meta.get(flag, False), bool):
                 raise ValueError(f"{where}: {flag} must be True or False, got {meta[flag]!r}")
+        meta.setdefault("default", False)
     if kind == "learner" and "game_kinds" in meta:
         meta["game_kinds"] = _names(meta["game_kinds"], f"{where}: game_kinds")
     if kind == "welfare":
@@ -266,6 +267,10 @@ def check_registration(kind: str, name: str, meta: dict) -> dict:
                              f"{meta['impartial']!r}")
         if "needs" in meta:
             meta["needs"] = _names(meta["needs"], f"{where}: needs")
+        # listed for every welfare function, a plugin's plain function included
+        meta.setdefault("defined_on", "values")
+        meta.setdefault("impartial", None)
+        meta.setdefault("needs", ())
     if kind in ("solver", "learner") and "options" in meta:
         meta["options"] = declared_options(meta["options"], f"{where}: options")
     return meta
