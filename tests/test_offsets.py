@@ -255,8 +255,12 @@ def test_host_never_passes_on_a_false_optimum():
         approx = audit_solution(fake, game, "ce", solver="liar", plugin="evil", exact=False)
     assert approx.status == "approximate"
     nan = Solution.from_joint(game, np.full((2, 2), np.nan), "ce", solver="liar")
-    assert audit_solution(nan, game, "ce", solver="liar", plugin="evil",
-                          exact=False).status == "failed"
+    failed = audit_solution(nan, game, "ce", solver="liar", plugin="evil", exact=False)
+    assert failed.status == "failed"
+    # its measures are the host's (undefined), with the game's names for display
+    assert np.isnan(failed.values).all() and np.isnan(failed.gap) and np.isnan(failed.welfare)
+    assert failed.player_names == game.player_names
+    assert failed.to_dict()["players"] == list(game.player_names)
 
 
 def test_failed_status_exits_non_zero():

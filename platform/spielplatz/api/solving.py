@@ -106,8 +106,13 @@ def audit_solution(sol: Any, game: Any, concept: str, *, solver: str, plugin: st
             f"solver {solver!r} (plugin {plugin!r}) labelled an answer optimal whose "
             f"largest deviation gain exceeds the allowed epsilon by {cert.violation:.3e} "
             f"(tolerance {cert.tolerance:.3e}); marked {status}", SolverWarning, stacklevel=3)
-    if not cert.finite:
-        return dataclasses.replace(sol, solver=solver, status=status, extra=extra)
+    if not cert.finite:              # nothing to measure: the host's NaN, not the plugin's
+        n = game.num_players
+        return dataclasses.replace(
+            sol, solver=solver, status=status, extra=extra, epsilons=np.full(n, np.nan),
+            gap=float("nan"), values=np.full(n, np.nan), welfare=float("nan"),
+            entropy=float("nan"), total_correlation=float("nan"),
+            player_names=tuple(game.player_names), action_names=tuple(game.action_names))
     # every reported measure is the host's own, whatever the plugin filled in
     return Solution.from_joint(game, joint, concept, solver=solver,
                                config=sol.config, status=status, iterations=sol.iterations,
