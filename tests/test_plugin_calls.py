@@ -110,3 +110,60 @@ def test_compare_keeps_repeated_solvers_apart():
     data = json.loads(result.stdout)
     assert list(data) == ["maxent", "maxent #2"]
     assert data["maxent"]["entropy"] == pytest.approx(data["maxent #2"]["entropy"])
+
+
+def test_game_loaders_and_learners_run_under_the_guard(monkeypatch, capfd):
+    """A game loader or a learner that prints, raises or answers nonsense: its prints go
+    to stderr and its failures are one PluginError naming the plugin, through the API
+    and the command line alike (the CLI's learn used to call learners unguarded)."""
+    from click.testing import CliRunner
+
+    from spielplatz import hookimpl
+    from spielplatz.api import games as api_games, learning as api_learning
+    from spielplatz.cli import cli
+    from spielplatz.plugins import host as host_module
+    from spielplatz.plugins.host import PluginHost
+
+    def noisy_game():
+        print("LOADER PRINTS")
+        return sp.NormalFormGame([[[1, 0], [0, 1]], [[1, 0], [0, 1]]], name="noisy")
+
+    def broken_game():
+        raise RuntimeError("loader blew up")
+
+    class Learner:
+        def learn(self, game, *, steps, seeds=(0,), mode="dict", **options):
+            print("LEARNER PRINTS")
+            if mode == "raise":
+                raise RuntimeError("learner blew up")
+            return {"not": "a run"}
+
+    class Plugin:
+        @hookimpl
+        def register_games(self, register):
+            register("zz_noisy", noisy_game, parameters={})
+            register("zz_broken", broken_game, parameters={})
+
+        @hookimpl
+        def register_learners(self, register):
+            register("zz_learner", Learner, options=(sp.Option("mode", "str", "dict"),))
+
+    host = PluginHost(entry_points=False)
+    assert host.add_plugin(Plugin(), name="zz")
+    for module in (api_games, api_learning, host_module):
+        monkeypatch.setattr(module, "get_host", lambda: host)
+    monkeypatch.setattr("spielplatz.api.registry.get_host", lambda: host)
+    assert sp.load_game("zz_noisy").name == "noisy"
+    out, err = capfd.readouterr()
+    assert "LOADER PRINTS" not in out and "LOADER PRINTS" in err
+    with pytest.raises(PluginError, match=r"^game 'zz_broken' \(plugin 'zz'\) failed: "
+                                          r"RuntimeError: loader blew up$"):
+        sp.load_game("zz_broken")
+    with pytest.raises(PluginError, match=r"learner 'zz_learner' \(plugin 'zz'\) returned a "
+                                          r"dict, not a spielplatz.Run"):
+        sp.learn("zz_noisy", "zz_learner", steps=1)
+    result = CliRunner().invoke(cli, ["learn", "zz_noisy", "--learner", "zz_learner",
+                                      "--steps", "1", "-o", "mode=raise", "--json"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: learner 'zz_learner' (plugin 'zz') failed: RuntimeError: learner blew up")
