@@ -319,7 +319,7 @@ def test_projected_game_and_options():
                                rtol=1e-3)
     with pytest.raises(SpielplatzError, match="unknown option 'lrr'"):
         sp.learn("braess", "d3c", steps=10, lrr=1)
-    with pytest.raises(SpielplatzError, match="steps must be positive"):
+    with pytest.raises(SpielplatzError, match="steps must be an integer between 1 and 2147483647, got 0"):
         sp.learn("braess", "d3c", steps=0)
     with pytest.raises(SpielplatzError, match="rho must be one of"):
         sp.learn("braess", "d3c", steps=10, rho="nope")
