@@ -192,7 +192,8 @@ def test_agents_of_another_game_and_bad_welfare_sets(tmp_path):
     assert res.exit_code == 1 and res.output.strip().splitlines() == [
         "Error: the disagreement point (1, 1) is at or above the best the game allows for "
         "every welfare function (utilitarian: best -4, at the point 0): the NormalizedScore "
-        "(Section 4.2) is undefined; give a lower disagreement point"]
+        "(Section 4.2) is undefined (no gains from cooperation over it); give a lower "
+        "disagreement point (--disagreement) or another welfare set"]
 
 
 def test_lola_figure_4_in_numbers():

@@ -554,6 +554,7 @@ def test_one_default_solver_and_complete_welfare_listings():
         @hookimpl
         def register_solvers(self, register):
             register("zz_default", "builtins:object", default=True)
+            register("zz_other", "builtins:object", default=True)
 
         @hookimpl
         def register_welfare_functions(self, register):
@@ -568,9 +569,12 @@ def test_one_default_solver_and_complete_welfare_listings():
     assert host.add_plugin(First(), name="first")
     assert host.add_plugin(Plugin(), name="second")
     solvers = {e.name: e.meta["default"] for e in host.registry("solver").entries()}
-    assert solvers == {"first": True, "zz_default": False}
-    assert host.notices == ["solver 'zz_default' of plugin 'second' asks to be the default; "
-                            "'first' already is, and stays"]
+    assert solvers == {"first": True, "zz_default": False, "zz_other": False}
+    assert host.notices == [f"solver {n!r} of plugin 'second' asks to be the default; "
+                            f"'first' already is, and stays" for n in ("zz_default", "zz_other")]
+    lone = PluginHost(entry_points=False)                 # two defaults in one plugin
+    assert lone.add_plugin(Plugin(), name="second")
+    assert [e.meta["default"] for e in lone.registry("solver").entries()] == [True, False]
     welfare = host.registry("welfare").get("zz_welfare")
     assert (welfare.meta["defined_on"], welfare.meta["impartial"], welfare.meta["needs"]) == (
         "values", None, ())

@@ -337,3 +337,9 @@ def test_the_python_api_checks_what_it_is_given(tmp_path):
         with pytest.raises(sp.SpielplatzError, match=r"as sample_games' own arguments \(evaluate-solver: --shape, --seed\)"):
             sp.sample_games(spec, "8x8", 2)
     assert sp.sample_games("random_game", "3x3", 2, seed=5).shape == (2, 2, 3, 3)
+    # a batch sampler's class string is checked as load_game checks a game string
+    with pytest.raises(sp.GameError, match="game 'random_game' has no parameter 'foo'"):
+        sp.sample_games("random_game(foo=1)", "3x3", 2)
+    with pytest.raises(sp.GameError, match=r"game class 'covariant_game\(rho=5\)': rho=5.0 "
+                                            r"must lie in"):
+        sp.sample_games("covariant_game(rho=5)", "3x3", 2)

@@ -451,6 +451,9 @@ def test_corrupt_and_mismatched_checkpoints_are_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match="the checkpoint is at step 6, past the 4 steps "
                                               "asked for; give more steps to continue it"):
         check_training(tmp_path / "run", mc, shorter)
+    # the state's own step, not the last logged one (logs may be sparser than saves)
+    record = check_training(tmp_path / "run", mc, longer)
+    assert json.loads(record["extra"])["step"] == 6
     from click.testing import CliRunner
 
     from spielplatz.cli.main import cli

@@ -159,7 +159,7 @@ def test_game_strings_still_parse():
 @pytest.mark.parametrize("spec, fragment", [
     ("random_game(shape=3xx3)", "shape must be of the form 8x8 or 3x3x3"),
     ("random_game(shape=3x3,seed=2.5)", "seed must be an integer between 0 and 4294967295"),
-    ("random_game(shape=3x3,seed=true)", "seed must be an integer"),
+    ("random_game(shape=3x3,seed=true)", "seed must be a number, got True"),
     ("local_effect_game(shape=3x3,bidirectional=maybe)", "bidirectional must be true or false"),
     ("nplayer_pd(n=100000)", "n (players) must be an integer between 2 and 100, got 100000"),
     ("nplayer_pd(n=2.5)", "n (players) must be an integer"),

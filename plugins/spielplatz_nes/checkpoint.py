@@ -112,8 +112,9 @@ def save_training(out: str | Path, model: ModelConfig, train: TrainConfig, state
                   history: list[dict]) -> Path:
     """Write the training checkpoint and ``metrics.json`` in ``out`` (atomically)."""
     out = Path(out)
+    step = state.get("step") if isinstance(state, dict) else None
     path = _write(out / CHECKPOINT_NAME, "training", model, state, train,
-                  {"history": history})
+                  {"history": history, **({} if step is None else {"step": int(step)})})
     with atomic_write(out / "config.json", make_folder=True) as fh:
         json.dump({"model": model.to_dict(), "train": train.to_dict()}, fh, indent=1)
     with atomic_write(out / "metrics.json", make_folder=True) as fh:
@@ -161,8 +162,10 @@ def check_training(out: str | Path, model: ModelConfig, train: TrainConfig) -> d
     if problems:
         raise CheckpointError(f"{path}: checkpoint was made for another configuration ("
                               + "; ".join(problems) + "); use another --out folder")
-    history = json.loads(record.get("extra") or "{}").get("history") or []
-    done = max((int(h.get("step", 0)) for h in history), default=0)
+    extra = json.loads(record.get("extra") or "{}")
+    history = extra.get("history") or []
+    # the state's own step (older checkpoints: the last logged one)
+    done = int(extra.get("step", max((int(h.get("step", 0)) for h in history), default=0)))
     if done > train.steps:
         raise CheckpointError(f"{path}: the checkpoint is at step {done}, past the "
                               f"{train.steps} steps asked for; give more steps to continue "

@@ -48,18 +48,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def describe_game(spec: Any) -> dict:
-    """The rules and known values of game ``spec`` (what :func:`spielplatz.load_game` takes).
+def describe_game(spec: Any, game: Any = None) -> dict:
+    """The rules and known values of game ``spec`` (what :func:`spielplatz.load_game` takes;
+    ``game``: the game ``spec`` already loaded, not loaded again).
 
     Returns a dict with ``name``, ``kind`` (the game object's class), ``normal_form``,
     ``description`` and ``default_learner`` (from the game's registration, where it has
     one), ``parameters`` (the registered defaults updated with those given, or the game's
     own rules) and ``facts`` (players, actions, horizon, known values, ...).
     """
-    from spielplatz.api.games import is_game_file, load_game
+    from spielplatz.api.games import _check_params, is_game_file, load_game
     from spielplatz.games.normal_form import NormalFormGame
 
-    game = load_game(spec)
+    game = load_game(spec) if game is None else game
     card: dict = {"name": getattr(game, "name", str(spec)), "kind": type(game).__name__,
                   "normal_form": isinstance(game, NormalFormGame)}
     meta: dict = {}
@@ -75,6 +76,8 @@ def describe_game(spec: Any) -> dict:
             entry = None
         if entry is not None:
             meta = dict(getattr(entry, "meta", {}) or {})
+            if meta.get("parameters") is not None:
+                _check_params(entry, name, given, spec)    # as the loader got them
             card["description"] = getattr(entry, "description", "") or ""
             card["plugin"] = getattr(entry, "plugin", "")
     if isinstance(game, NormalFormGame):

@@ -138,10 +138,14 @@ def _check_params(entry: Any, name: str, params: dict, full: str | None = None) 
                 params[key] = as_bool(value, key)
             except OptionError as exc:
                 raise GameError(f"game {full or name!r}: {exc}") from None
-        elif isinstance(default, (int, float)) and (
-                isinstance(value, (bool, str)) or not isinstance(value, (int, float))):
-            kind = "an integer" if isinstance(default, int) else "a number"
-            raise GameError(f"game {full or name!r}: {key} must be {kind}, got {value!r}")
+        elif isinstance(default, (int, float)):
+            import numbers
+
+            if isinstance(value, (bool, str)) or not isinstance(value, numbers.Real):
+                raise GameError(f"game {full or name!r}: {key} must be a number, got "
+                                f"{value!r}")
+            if hasattr(value, "item"):              # a numpy number: the loader's int/float
+                params[key] = value.item()
 
 
 def normal_form_game(game: Any, user: str = "this command") -> Any:
@@ -182,7 +186,19 @@ def sample_games(spec: str, shape: Any, num_games: int, seed: int = 0) -> Any:
     entry = get_host().registry("game").get(name)
     sampler = getattr(entry, "meta", {}).get("batch_sampler")
     if sampler:
-        return np.asarray(resolve_object(sampler)(shape=shape_text, batch_size=num_games,
-                                                  seed=seed, **params), dtype=float)
+        from spielplatz.api.registry import call_plugin
+
+        _check_params(entry, name, params, spec)       # as load_game checks them
+
+        def draw() -> Any:                               # plugin code, guarded
+            try:
+                return resolve_object(sampler)(shape=shape_text, batch_size=num_games,
+                                               seed=seed, **params)
+            except OptionError as exc:
+                raise GameError(f"game class {spec!r}: {exc}") from None
+            except (TypeError, ValueError) as exc:
+                raise GameError(f"game class {spec!r}: {exc}") from None
+
+        return np.asarray(call_plugin("game", name, entry.plugin, draw), dtype=float)
     return np.stack([load_game(name, shape=shape_text, seed=seed + i, **params).payoffs
                      for i in range(num_games)])

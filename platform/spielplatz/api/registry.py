@@ -58,6 +58,8 @@ class CheckedLearner:
                   if k in options}
         if "seed" in passed and "seeds" in passed:
             raise OptionError("give seeds or seed, not both")
+        if "seed" in passed:        # seed=S is seeds=(S,), whatever the learner reads
+            passed["seeds"] = (passed.pop("seed"),)
         if "seeds" in passed:       # one seed, a range or a sequence; distinct
             from spielplatz.validation import as_seeds
 

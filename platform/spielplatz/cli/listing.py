@@ -133,7 +133,7 @@ def show(game: str, show_all: bool, as_json: bool, as_nfg: bool) -> None:
         if as_nfg:
             raise SpielplatzError(f"--nfg needs a normal-form game; {game!r} is a "
                                   f"{type(g).__name__} (spielplatz show {game} prints its rules)")
-        card = describe_game(game)
+        card = describe_game(game, g)
         if as_json:
             echo_json(card)
         else:

@@ -67,14 +67,21 @@ class Scorer:
                            for w in self.functions}
         flat = np.broadcast_to(self.d, (self.horizon, len(self.d)))
         self.base = {w.name: self._welfare(w, self.d, flat[None]) for w in self.functions}
-        if self.optima and all(self.optima[w.name].objective <= self.base[w.name]
-                               for w in self.functions):
+        if self.optima and all(not self._span(w) > 0 for w in self.functions):
             shown = "; ".join(f"{w.name}: best {self.optima[w.name].objective:.6g}, at the "
                               f"point {self.base[w.name]:.6g}" for w in self.functions)
             raise SpielplatzError(
                 f"the disagreement point ({', '.join(f'{x:g}' for x in self.d)}) is at or "
                 f"above the best the game allows for every welfare function ({shown}): the "
-                f"NormalizedScore (Section 4.2) is undefined; give a lower disagreement point")
+                f"NormalizedScore (Section 4.2) is undefined (no gains from cooperation over "
+                f"it); give a lower disagreement point (--disagreement) or another welfare set")
+
+    def _span(self, w: Any) -> float:
+        """``max w - w(pi^d)``, 0 within rounding of the two (a near-zero denominator is
+        no score)."""
+        best, base = self.optima[w.name].objective, self.base[w.name]
+        span = best - base
+        return span if span > 1e-12 * max(1.0, abs(best), abs(base)) else 0.0
 
     def observe(self, values: Any, trajectories: Any) -> None:
         """Without payoffs (an environment): ``max w`` is the best of ``values [cells,
@@ -107,7 +114,7 @@ class Scorer:
         not above the disagreement value)."""
         out = {}
         for w in self.functions:
-            span = self.optima[w.name].objective - self.base[w.name]
+            span = self._span(w)
             out[w.name] = ((self._welfare(w, value, trajectories) - self.base[w.name]) / span
                            if span > 0 else float("nan"))
         return out
@@ -121,7 +128,10 @@ def normalized_score(value: Any, welfare: Any, payoffs: Any, disagreement: Any =
                      trajectories: Any = None, horizon: int = 100,
                      params: dict | None = None) -> dict:
     """NormalizedScore of one payoff profile ``value`` (average rewards per step) on the
-    matrix game ``payoffs``: ``{"score", "normalized": {w: ...}}``."""
+    matrix game ``payoffs``: ``{"score", "normalized": {w: ...}}``.
+
+    Raises :class:`SpielplatzError` when no welfare function of ``welfare`` can exceed
+    its value at the disagreement point on this game (the score is undefined)."""
     payoffs = np.asarray(payoffs, dtype=float)
     d = disagreement_point(payoffs) if disagreement is None else disagreement
     scorer = Scorer(welfare, payoffs, d, horizon=horizon, params=params)

@@ -218,10 +218,11 @@ class PluginHost:
             staged.append(stage)
         for stage in staged:
             registry = self.registries[stage.kind]
-            kept = [self._one_default(registry, entry, name) for entry in stage.entries
-                    if self._claim(registry, entry, info)]
-            for entry in kept:
-                registry.add(entry)
+            kept = []
+            for entry in stage.entries:          # one at a time: a second default is seen
+                if self._claim(registry, entry, info):
+                    kept.append(self._one_default(registry, entry, name))
+                    registry.add(kept[-1])
             for catalog in stage.catalogs:
                 registry.add_catalog(catalog)
             info.registered[plural(stage.kind)] = ([e.name for e in kept]
