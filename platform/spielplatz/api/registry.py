@@ -46,6 +46,15 @@ class CheckedLearner:
     def __getattr__(self, attr: str) -> Any:
         return getattr(self._impl, attr)
 
+    def declared(self, member: str, run: Any, default: Any) -> Any:
+        """``learner.<member>(run)`` (a display method: ``report_lines``,
+        ``table_columns``, ``json_summary``) under the host's guard, if the learner
+        declares it; else ``default``."""
+        method = getattr(self._impl, member, None)
+        if not callable(method):
+            return default
+        return call_plugin("learner", self._entry.name, self._entry.plugin, lambda: method(run))
+
     def learn(self, game: Any, *args: Any, **options: Any) -> Any:
         from spielplatz.learning.games import game_kinds
 

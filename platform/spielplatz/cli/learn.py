@@ -63,19 +63,6 @@ def _scalar_summary(run: Any) -> dict[str, dict[str, float]]:
     return out
 
 
-def _declared(learner: Any, member: str, run: Any, default: Any) -> Any:
-    """``learner.<member>(run)`` if the learner declares it, else ``default``."""
-    method = getattr(learner, member, None)
-    if not callable(method):
-        return default
-    entry = getattr(learner, "_entry", None)          # a registered learner: plugin code
-    if entry is None:
-        return method(run)
-    from spielplatz.api.registry import call_plugin
-
-    return call_plugin("learner", entry.name, entry.plugin, lambda: method(run))
-
-
 def _columns(name: str, shape: tuple[int, ...]) -> list[str]:
     import itertools
 
@@ -303,7 +290,7 @@ def learn_command(game: str, learners: str | None, seeds: int, first_seed: int, 
                      "diverged": _divergence(r, obj), "final": _scalar_summary(r),
                      "headline": headline_metrics([r], [getattr(obj, "headline_metrics",
                                                                 None)])}
-            extra = _declared(obj, "json_summary", r, {})
+            extra = obj.declared("json_summary", r, {})
             entry.update({k: v for k, v in dict(extra).items() if k not in entry})
             entries.append(entry)
         data = {"game": runs[0].game, "steps": steps, "seeds": list(seed_list),
@@ -330,7 +317,7 @@ def _print_table(runs: list, learners: list, steps: int, files: list[str]) -> No
                         f"{' over the seeds that did not diverge' if any_diverged else ''})")
     present = headline_metrics(runs, [getattr(obj, "headline_metrics", None)
                                       for obj in learners])
-    own = [dict(_declared(obj, "table_columns", run, {})) for run, obj in zip(runs, learners)]
+    own = [dict(obj.declared("table_columns", run, {})) for run, obj in zip(runs, learners)]
     extra: list[str] = []
     for columns in own:
         extra += [c for c in columns if c not in extra]
@@ -361,7 +348,7 @@ def _print_table(runs: list, learners: list, steps: int, files: list[str]) -> No
             console.print(f"{run.learner}: {info['count']} of {info['of']} seeds diverged "
                           f"(left out of the statistics above): {which}")
     for run, obj in zip(runs, learners):
-        for line in _declared(obj, "report_lines", run, ()):
+        for line in obj.declared("report_lines", run, ()):
             console.print(line)
     for f in files:
         console.print(f"wrote {f}")
