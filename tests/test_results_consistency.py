@@ -135,3 +135,13 @@ def test_an_answer_cannot_be_edited_into_another_and_compares_by_identity():
     again = sp.solve("chicken", solver="maxent")
     assert sol == sol and sol != again and len({sol, again}) == 2
     np.testing.assert_array_equal(sol.joint, again.joint)
+
+
+def test_save_run_is_public_and_round_trips(tmp_path):
+    """``sp.save_run`` writes what ``learn --out`` writes; ``sp.load_run`` reads it back."""
+    run = sp.learn("braess", "gd", steps=4, seeds=[3, 5], records=2)
+    names = [p.name for p in sp.save_run(run, tmp_path / "out")]
+    assert names == ["gd_run.json", "gd_metrics.csv", "gd_summary.csv"]
+    back = sp.load_run(tmp_path / "out")
+    assert back.seeds == (3, 5) and list(back.steps) == list(run.steps)
+    np.testing.assert_allclose(back.metrics["total_loss"], run.metrics["total_loss"])

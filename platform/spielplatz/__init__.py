@@ -24,7 +24,7 @@ _LAZY = {
     "load_game": "api", "solve": "api", "solve_batch": "api", "learn": "api",
     "evaluate": "api", "get_solver": "api", "get_learner": "api",
     "get_welfare_function": "api", "sample_games": "api",
-    "load_run": "api", "play": "api", "crossplay": "api", "describe_game": "api",
+    "load_run": "api", "save_run": "results.run_files", "play": "api", "crossplay": "api", "describe_game": "api",
     "SpielplatzError": "errors", "GameError": "errors", "UnknownNameError": "errors",
     "OptionError": "errors", "MemoryLimitError": "errors",
     "get_host": "plugins.host",

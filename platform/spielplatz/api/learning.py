@@ -37,7 +37,7 @@ def learn(game: Any, learner: str, *, steps: int, seeds: Any = None, **options: 
 
 
 def load_run(path: Any) -> Any:
-    """A run saved by ``spielplatz learn --out`` (or :func:`spielplatz.cli.learn.save_run`).
+    """A run saved by ``spielplatz learn --out`` (or :func:`spielplatz.save_run`).
 
     ``path`` is a ``<prefix>_run.json`` file, or a folder holding exactly one. Metrics come
     back as numpy arrays and the agents (if the run holds them) ready for :func:`play`.

@@ -13,20 +13,13 @@ load when the command runs.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
+from spielplatz.results.run_files import kept_seeds as _kept, save_run
+
 __all__ = ["learn_command", "save_run", "default_learner"]
-
-
-def _kept(run: Any) -> Any:
-    """Boolean mask of the seeds that did not diverge (``Run.diverged``)."""
-    import numpy as np
-
-    mask = getattr(run, "diverged_mask", None)
-    return np.ones(len(run.seeds), dtype=bool) if mask is None else ~np.asarray(mask)
 
 
 def _divergence(run: Any, learner: Any = None) -> dict:
@@ -61,82 +54,6 @@ def _scalar_summary(run: Any) -> dict[str, dict[str, float]]:
             out[key] = {"mean": float(v.mean()), "median": float(np.median(v)),
                         "std": float(v.std()), "min": float(v.min()), "max": float(v.max())}
     return out
-
-
-def _columns(name: str, shape: tuple[int, ...]) -> list[str]:
-    import itertools
-
-    if not shape:
-        return [name]
-    return [f"{name}[{','.join(map(str, idx))}]"
-            for idx in itertools.product(*(range(s) for s in shape))]
-
-
-def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Path]:
-    """Write ``run`` into ``folder`` as JSON and CSV (atomically).
-
-    Files: ``<prefix>_run.json`` (everything, :meth:`Run.to_dict`),
-    ``<prefix>_metrics.csv`` (one row per seed and record, array metrics
-    flattened to columns such as ``mixing[0,1]``) and ``<prefix>_summary.csv``
-    (one row per record: mean, median and std over the seeds that did not
-    diverge of each scalar metric); the metrics CSV's last column ``diverged``
-    is 1 for the rows of a diverged seed. ``prefix`` defaults to the learner's name.
-    ``folder`` is created if missing; its parent must exist.
-
-    Returns
-    -------
-    list of Path
-    """
-    import csv
-
-    import numpy as np
-
-    from spielplatz.system.outputs import atomic_write
-    from spielplatz.results import to_json
-
-    folder = Path(folder)
-    prefix = prefix or run.learner
-    written = []
-    path = folder / f"{prefix}_run.json"
-    with atomic_write(path, make_folder=True) as handle:
-        handle.write(to_json(run.to_dict(), indent=None))    # strict JSON
-    written.append(path)
-
-    names = sorted(run.metrics)
-    arrays = {k: np.asarray(run.metrics[k], dtype=float) for k in names}
-    header = ["seed", "step"]
-    for k in names:
-        header += _columns(k, arrays[k].shape[2:])
-    header.append("diverged")
-    kept = _kept(run)
-    path = folder / f"{prefix}_metrics.csv"
-    with atomic_write(path) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for s, seed in enumerate(run.seeds):
-            for r, step in enumerate(run.steps):
-                row: list[Any] = [seed, int(step)]
-                for k in names:
-                    row += [f"{x:.9g}" for x in np.ravel(arrays[k][s, r])]
-                row.append(0 if kept[s] else 1)
-                writer.writerow(row)
-    written.append(path)
-
-    scalars = [k for k in names if arrays[k].ndim == 2]
-    path = folder / f"{prefix}_summary.csv"
-    with atomic_write(path) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["step"] + [f"{k}_{stat}" for k in scalars
-                                    for stat in ("mean", "median", "std")])
-        for r, step in enumerate(run.steps):
-            row = [int(step)]
-            for k in scalars:
-                col = arrays[k][kept, r]
-                row += ([f"{col.mean():.9g}", f"{np.median(col):.9g}", f"{col.std():.9g}"]
-                        if col.size else ["", "", ""])
-            writer.writerow(row)
-    written.append(path)
-    return written
 
 
 def _train(learner_name: str, learner: Any, game: Any, steps: int, seeds: tuple,
