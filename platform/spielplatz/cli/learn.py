@@ -17,9 +17,29 @@ from typing import Any
 
 import click
 
-from spielplatz.results.run_files import kept_seeds as _kept, save_run
-
 __all__ = ["learn_command", "save_run", "default_learner"]
+
+
+def save_run(run: Any, folder: Any, prefix: str | None = None) -> list:
+    """:func:`spielplatz.save_run` (imported when called: this module stays light)."""
+    from spielplatz.results.run_files import save_run as save
+
+    return save(run, folder, prefix)
+
+
+def _kept(run: Any) -> Any:
+    from spielplatz.results.run_files import kept_seeds
+
+    return kept_seeds(run)
+
+
+def _declared(learner: Any, member: str, run: Any, default: Any) -> Any:
+    """``learner.<member>(run)`` if declared, else ``default``; guarded for a registered
+    learner (:meth:`spielplatz.api.registry.CheckedLearner.declared`)."""
+    if hasattr(learner, "declared"):
+        return learner.declared(member, run, default)
+    method = getattr(learner, member, None)
+    return method(run) if callable(method) else default
 
 
 def _divergence(run: Any, learner: Any = None) -> dict:
@@ -207,7 +227,7 @@ def learn_command(game: str, learners: str | None, seeds: int, first_seed: int, 
                      "diverged": _divergence(r, obj), "final": _scalar_summary(r),
                      "headline": headline_metrics([r], [getattr(obj, "headline_metrics",
                                                                 None)])}
-            extra = obj.declared("json_summary", r, {})
+            extra = _declared(obj, "json_summary", r, {})
             entry.update({k: v for k, v in dict(extra).items() if k not in entry})
             entries.append(entry)
         data = {"game": runs[0].game, "steps": steps, "seeds": list(seed_list),
@@ -234,7 +254,7 @@ def _print_table(runs: list, learners: list, steps: int, files: list[str]) -> No
                         f"{' over the seeds that did not diverge' if any_diverged else ''})")
     present = headline_metrics(runs, [getattr(obj, "headline_metrics", None)
                                       for obj in learners])
-    own = [dict(obj.declared("table_columns", run, {})) for run, obj in zip(runs, learners)]
+    own = [dict(_declared(obj, "table_columns", run, {})) for run, obj in zip(runs, learners)]
     extra: list[str] = []
     for columns in own:
         extra += [c for c in columns if c not in extra]
@@ -265,7 +285,7 @@ def _print_table(runs: list, learners: list, steps: int, files: list[str]) -> No
             console.print(f"{run.learner}: {info['count']} of {info['of']} seeds diverged "
                           f"(left out of the statistics above): {which}")
     for run, obj in zip(runs, learners):
-        for line in obj.declared("report_lines", run, ()):
+        for line in _declared(obj, "report_lines", run, ()):
             console.print(line)
     for f in files:
         console.print(f"wrote {f}")
