@@ -36,6 +36,7 @@ def test_plugins_json_lists_builtins(runner):
     assert "openspiel:*" in plugins["openspiel"]["registered"]["games"]
     assert plugins["builtin_welfare"]["registered"]["welfares"] == [
         "egalitarian", "inequity_averse", "kalai_smorodinsky", "nash", "utilitarian"]
+    assert plugins["amtft"]["registered"]["policies"] == ["amtft", "amtft_net"]   # not 'policys'
     assert data["failures"] == []
 
 
@@ -148,6 +149,10 @@ def test_check_json_and_csv(runner, tmp_path):
      "game 'blotto(coins=4,fields=-3)': parameter 'fields' must not be negative "
      "(OpenSpiel's default is 3)"),
     (["show", "braess(shortcut=maybe)"], None, "shortcut must be true or false, got 'maybe'"),
+    (["show", "blotto(coins=4,fields=0)"], None,
+     "every player needs at least one action, got 0, 0 actions"),
+    (["solve", "chicken", "--solver", "nes", "-o", "parameterization=XYZ"], None,
+     "nes: unknown parameterization 'XYZ'; use one of ME, MT, MU, MWME, MRE, MS, eps-ME"),
 ])
 def test_errors_are_one_line(runner, tmp_path, args, content, message):
     path = tmp_path / "input.json"
