@@ -87,19 +87,26 @@ def load_game(spec: Any, **params: Any) -> Any:
         loader = entry.load()
         if isinstance(entry, Catalog):
             return loader(full, parsed)
-        try:
-            return loader(**parsed)
-        except OptionError as exc:              # a bad parameter value: name the game
-            raise GameError(f"game {full!r}: {exc}") from None
-        except SpielplatzError:
-            raise
-        except (TypeError, ValueError) as exc:
-            raise GameError(f"game {full!r}: {exc}") from None
+        return _call_loader(lambda: loader(**parsed), f"game {full!r}")
 
     game = call_plugin("game", name, entry.plugin, build)
     if _is_pyspiel_game(game):
         game = NormalFormGame.from_pyspiel(game, name=full)
     return game
+
+
+def _call_loader(call: Any, label: str) -> Any:
+    """A game loader or batch sampler called with the user's parameters: a bad value
+    (an ``OptionError``, ``TypeError`` or ``ValueError``) is one :class:`GameError`
+    prefixed with ``label``; the host's other errors pass as they are."""
+    try:
+        return call()
+    except OptionError as exc:              # before SpielplatzError: it is one
+        raise GameError(f"{label}: {exc}") from None
+    except SpielplatzError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise GameError(f"{label}: {exc}") from None
 
 
 def _is_pyspiel_game(obj: Any) -> bool:
@@ -191,13 +198,9 @@ def sample_games(spec: str, shape: Any, num_games: int, seed: int = 0) -> Any:
         _check_params(entry, name, params, spec)       # as load_game checks them
 
         def draw() -> Any:                               # plugin code, guarded
-            try:
-                return resolve_object(sampler)(shape=shape_text, batch_size=num_games,
-                                               seed=seed, **params)
-            except OptionError as exc:
-                raise GameError(f"game class {spec!r}: {exc}") from None
-            except (TypeError, ValueError) as exc:
-                raise GameError(f"game class {spec!r}: {exc}") from None
+            return _call_loader(lambda: resolve_object(sampler)(
+                shape=shape_text, batch_size=num_games, seed=seed, **params),
+                f"game class {spec!r}")
 
         return np.asarray(call_plugin("game", name, entry.plugin, draw), dtype=float)
     return np.stack([load_game(name, shape=shape_text, seed=seed + i, **params).payoffs

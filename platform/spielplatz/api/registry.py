@@ -95,9 +95,9 @@ def audit_run(run: Any, entry: Any, seeds: Any = None) -> Any:
     who = f"learner {entry.name!r} (plugin {entry.plugin!r})"
     if not isinstance(run, Run):
         raise PluginError(f"{who} returned a {type(run).__name__}, not a spielplatz.Run")
-    if seeds is not None and not isinstance(seeds, int) and len(run.seeds) != len(tuple(seeds)):
-        raise PluginError(f"{who} returned {len(run.seeds)} seeds for the "
-                          f"{len(tuple(seeds))} asked for")
+    if seeds is not None and len(run.seeds) != len(seeds):      # seeds: as_seeds' tuple
+        raise PluginError(f"{who} returned {len(run.seeds)} seeds for the {len(seeds)} "
+                          f"asked for")
     shape = (len(run.seeds), len(np.atleast_1d(run.steps)))
     for key, value in run.metrics.items():
         got = np.shape(value)[:2]

@@ -97,9 +97,11 @@ def guarded_command(cmd: Any, name: str, plugin: str) -> Any:
     cmd.callback = callback
     return cmd
 
+
 def plural(kind: str) -> str:
     """The key of a registry kind in :attr:`PluginInfo.registered`: ``games``, ``policies``."""
     return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+
 
 class PluginHost:
     """Loads plugins and owns the registries.
