@@ -35,7 +35,8 @@ from spielplatz.equilibria import deviations
 from spielplatz.equilibria.deviations import check_concept, player_matrix
 from spielplatz.equilibria.memo import ArrayMemo
 
-__all__ = ["GAP_TOLERANCE", "Certificate", "certify", "exact_gains", "rounding_bound"]
+__all__ = ["GAP_TOLERANCE", "Certificate", "certify", "certify_exact_batch", "exact_gains",
+           "rounding_bound"]
 
 #: Gap allowed for ``optimal``, relative to the payoff range (largest range of any player).
 GAP_TOLERANCE = 1e-8
@@ -280,3 +281,49 @@ def _certify(payoffs: np.ndarray, joint: np.ndarray, concept: str, eps: np.ndarr
     ok = exact is None or exact <= Fraction(allowed)
     return Certificate(bool(ok), float(exact) if exact is not None else -math.inf, 0.0,
                        allowed, "exact")
+
+
+def certify_exact_batch(payoffs: Any, joints: Any, concept: str = "ce") -> np.ndarray:
+    """Whether each of ``joints`` ``[B, A...]`` is an exact (C)CE of its game ``payoffs``
+    ``[B, N, A...]``: ``certify(payoffs[i], joints[i], concept, epsilon=0,
+    tolerance=0).certified`` for every game (bool ``[B]``), the float bound of
+    :func:`_float_gains` vectorised over the batch; a game it cannot decide goes to
+    :func:`certify` (exact arithmetic)."""
+    concept = check_concept(concept)
+    payoffs = np.asarray(payoffs, dtype=float)
+    joints = np.asarray(joints, dtype=float)
+    b, n = payoffs.shape[:2]
+    flat = payoffs.reshape(b, n, -1)
+    ranges = flat.max(axis=2) - flat.min(axis=2)                          # [B, N]
+    cells = joints.reshape(b, -1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        valid = ((cells.min(axis=1) >= 0) & (cells.max(axis=1) < math.inf)
+                 & (np.abs(cells.sum(axis=1) - 1.0) <= 1e-9) & np.isfinite(ranges).all(axis=1))
+    hi = np.full(b, -math.inf)
+    lo = np.full(b, -math.inf)
+    for p in range(n):
+        a_p = payoffs.shape[2 + p]
+        g = np.moveaxis(payoffs[:, p], p + 1, 1).reshape(b, a_p, -1)       # [B, A_p, R]
+        g = g - g.min(axis=(1, 2), keepdims=True)
+        s = np.moveaxis(joints, p + 1, 1).reshape(b, a_p, -1)
+        r = s.shape[2]
+        rng = ranges[:, p, None, None] if concept == "ce" else ranges[:, p, None]
+        if concept == "ce":
+            if a_p < 2:
+                continue
+            m = s @ np.swapaxes(g, 1, 2)                                   # [B, a', a'']
+            gains = m - np.diagonal(m, axis1=1, axis2=2)[:, :, None]
+            mass = s.sum(axis=2)[:, :, None]
+            bound = np.where(mass > 0, _sum_bound(r) * rng * mass + _underflow(r), 0.0)
+            gains[:, np.arange(a_p), np.arange(a_p)] = -math.inf
+        else:
+            k = a_p * r + a_p
+            gains = np.einsum("bar,br->ba", g, s.sum(axis=1)) - (s * g).sum(axis=(1, 2))[:, None]
+            bound = _sum_bound(k) * rng + _underflow(k)
+        bound = bound + _U * np.abs(np.where(np.isfinite(gains), gains, 0.0))
+        hi = np.maximum(hi, (gains + bound).reshape(b, -1).max(axis=1))
+        lo = np.maximum(lo, (gains - bound).reshape(b, -1).max(axis=1))
+    out = valid & (hi <= 0)
+    for i in np.flatnonzero(valid & (hi > 0) & (lo <= 0)):
+        out[i] = certify(payoffs[i], joints[i], concept, epsilon=0.0, tolerance=0.0).certified
+    return out

@@ -18,6 +18,7 @@ lower bound has ``col_dual >= 0`` (its reduced cost).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +79,8 @@ class LPResult:
 
 def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np.ndarray,
              col_lower: np.ndarray, col_upper: np.ndarray, *,
-             options: dict | None = None, basis: bool = False) -> LPResult:
+             options: dict | None = None, basis: bool = False,
+             reuse: bool = False) -> LPResult:
     """Minimise ``cost @ x`` s.t. ``row_lower <= matrix @ x <= row_upper`` and column bounds.
 
     Parameters
@@ -93,6 +95,9 @@ def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np
         HiGHS options (default :data:`DEFAULT_OPTIONS`).
     basis : bool
         Also return which columns and rows are basic.
+    reuse : bool
+        Solve on this thread's own HiGHS instance, its model cleared and its options
+        reset (:func:`_instance`), instead of a new one: for many small LPs in a row.
 
     Returns
     -------
@@ -101,9 +106,7 @@ def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np
     import highspy
 
     num_rows, num_cols = matrix.shape
-    with stdout_to_devnull():  # highspy >= 1.16 prints a banner on fd 1 when created
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _instance(reuse)
     for key, value in (DEFAULT_OPTIONS if options is None else options).items():
         h.setOptionValue(key, value)
     # The array overload of passModel takes numpy buffers directly (setting the
@@ -144,3 +147,25 @@ def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np
     return LPResult(status=status, x=np.nan_to_num(x), row_dual=np.nan_to_num(row_dual),
                     col_dual=np.nan_to_num(col_dual), objective=objective,
                     iterations=iterations, col_basic=col_basic, row_basic=row_basic)
+
+
+#: Each thread's reusable HiGHS instance (``solve_lp(..., reuse=True)``).
+_LOCAL = threading.local()
+
+
+def _instance(reuse: bool) -> Any:
+    """A HiGHS instance without output: a new one, or (``reuse``) this thread's own, its
+    model and options reset (creating one costs more than a small LP's simplex)."""
+    import highspy
+
+    h = getattr(_LOCAL, "highs", None) if reuse else None
+    if h is not None:
+        h.clearModel()
+        h.resetOptions()
+    else:
+        with stdout_to_devnull():  # highspy >= 1.16 prints a banner on fd 1 when created
+            h = highspy.Highs()
+        if reuse:
+            _LOCAL.highs = h
+    h.setOptionValue("output_flag", False)
+    return h

@@ -48,7 +48,7 @@ import numpy as np
 
 from spielplatz.errors import SpielplatzError
 
-__all__ = ["FaceSupport", "face_support", "as_rows", "MAX_SCALE"]
+__all__ = ["FaceSupport", "face_support", "cone_support", "as_rows", "MAX_SCALE"]
 
 #: Largest scale ``tau`` of the homogenised LP: coordinates and slacks below
 #: ``1 / MAX_SCALE`` everywhere on the polytope count as zero.
@@ -215,3 +215,51 @@ def face_support(n: int, *, E: Any = None, f: Any = None, B: Any = None, b: Any 
     support[cols] = res.x[s + 1:2 * s + 1] > 0.5
     slack = res.x[2 * s + 1:] > 0.5 if mv else np.zeros(m, dtype=bool)
     return FaceSupport(support, slack)
+
+
+def cone_support(rows: Any) -> np.ndarray:
+    """:func:`face_support`'s support for dense homogeneous rows: the coordinates positive
+    somewhere on ``{x >= 0, sum x = 1, rows @ x <= 0}`` (bool ``[s]``; all ``False`` when
+    it is empty), by the same LP, built straight from ``rows`` ``[m, s]`` and solved on
+    this thread's reused HiGHS instance (for many small LPs, e.g. the exact CE of a batch
+    of games, whose constraints have ``epsilon = 0``).
+
+    Raises
+    ------
+    SpielplatzError
+        If HiGHS cannot solve the LP.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spielplatz.equilibria.constraints import constraint_matrix
+    >>> pd = np.array([[[-1, -3], [0, -2]], [[-1, 0], [-3, -2]]])
+    >>> cone_support(np.asarray(constraint_matrix(pd, "ce").todense()))
+    array([False, False, False,  True])
+    """
+    import scipy.sparse as sp
+
+    from spielplatz.equilibria.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
+
+    rows = np.asarray(rows, dtype=float)
+    rows = rows[(rows != 0).any(axis=1)]
+    m, s = rows.shape
+    if s == 0:
+        return np.zeros(0, dtype=bool)
+    r_idx, c_idx = np.nonzero(rows)
+    # columns (y, tau, u); rows [1' | -1 | 0], [rows | 0 | 0], [-I | 0 | I]: _lp_matrix's
+    counts = np.concatenate([[s + 1], np.bincount(r_idx, minlength=m), np.full(s, 2)])
+    indices = np.concatenate([np.arange(s + 1), c_idx,
+                              np.stack([np.arange(s), s + 1 + np.arange(s)], axis=1).ravel()])
+    data = np.concatenate([np.ones(s), [-1.0], rows[r_idx, c_idx], np.tile([-1.0, 1.0], s)])
+    matrix = sp.csr_matrix((data, indices, np.concatenate([[0], np.cumsum(counts)])),
+                           shape=(1 + m + s, 2 * s + 1))
+    row_lower = np.concatenate([[0.0], np.full(m + s, -np.inf)])
+    col_upper = np.concatenate([np.full(s, np.inf), [MAX_SCALE], np.ones(s)])
+    cost = np.concatenate([np.zeros(s + 1), -np.ones(s)])
+    for options in (DEFAULT_OPTIONS, STRICT_OPTIONS):
+        res = solve_lp(cost, matrix, row_lower, np.zeros(1 + m + s), np.zeros(2 * s + 1),
+                       col_upper, options=options, reuse=True)
+        if res.status == "optimal":
+            return res.x[s + 1:2 * s + 1] > 0.5
+    raise SpielplatzError(f"the support LP could not be solved (HiGHS: {res.status})")

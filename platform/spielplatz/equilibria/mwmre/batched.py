@@ -31,6 +31,7 @@ from spielplatz.equilibria.mwmre.kernel import (BATCH_ITERATIONS, FLOAT32_TOLERA
                                                 batch_function, dual_gaps_ok)
 from spielplatz.equilibria.mwmre.newton import compiled_batch_for
 from spielplatz.equilibria.mwmre.problem import single_thread
+from spielplatz.equilibria.mwmre.zeros import interior_proofs, support_lps
 from spielplatz.errors import SpielplatzError
 from spielplatz.system import resources
 
@@ -215,7 +216,8 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     driver = None if target_mode else compiled_batch_for(shape, concept)
     if driver is not None:          # small games, fixed epsilon: the compiled Newton
         out = driver.run_batch(g, base, eps, concept, tol=float(tol), max_iter=budget,
-                               threads=threads, alpha0=alpha0, eliminate=zeros_ok)
+                               threads=threads, alpha0=alpha0, eliminate=zeros_ok,
+                               prove=zeros_ok and bool(exact_zeros))
     else:
         out = run_rounds(g, base, eps, target, eplus, rho_int, concept, target_mode,
                          tol=float(tol), max_iter=budget, chunk=chunk,
@@ -226,12 +228,14 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
         # zeros proven as Newton went, and by the final duals
         support = batch_dominated(g, out["alpha"]) & np.isfinite(out["base"]) if zeros_ok else None
         return _finish(payoffs, concept, options_of, first.config, scales, out, fallback,
-                       batch_time, support, bool(exact_zeros) and not target_mode)
+                       batch_time, support, bool(exact_zeros) and not target_mode,
+                       g=g, threads=threads)
 
 
 def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             scales: np.ndarray, out: dict, fallback: bool, batch_time: float,
-            support: np.ndarray | None, exact_zeros: bool) -> BatchResult:
+            support: np.ndarray | None, exact_zeros: bool, *, g: np.ndarray,
+            threads: int) -> BatchResult:
     """Certify every game on the host, re-solve the uncertified ones, build the result."""
     b, n = payoffs.shape[:2]
     joints = out["joint"].astype(np.float64)
@@ -252,7 +256,23 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             and residuals[i] <= KKT_TOLERANCE
     statuses = np.where(certified, "optimal", "approximate").astype(object)
     paths = np.array(["batch"] * b, dtype=object)
+    if exact_zeros:
+        # small masses that the batch's interior joints prove positive: no LP
+        proved = interior_proofs(payoffs, concept, out, support,
+                                  (routes == "vanishing") & certified)
+        zeros_found = np.zeros(b, dtype=bool) if support is None else \
+            (~support).reshape(b, -1).any(axis=1)
+        routes[proved] = np.where(zeros_found[proved], "dominance", "interior")
     for_zeros = (routes == "vanishing") & exact_zeros & certified
+    if for_zeros.any() and support is not None:
+        # the support LPs, on this thread and others; where one finds the batch's own
+        # support, the batch's answer stands (its small masses are positive)
+        lp_support = support_lps(g, concept, support, np.flatnonzero(for_zeros), threads)
+        for i, found in lp_support.items():
+            if (found == support[i]).all():
+                routes[i], for_zeros[i] = "lp", False
+    else:
+        lp_support = {}
     fallback_idx = np.flatnonzero(~certified | for_zeros)
     if fallback and fallback_idx.size:
         for i in fallback_idx:
@@ -261,7 +281,11 @@ def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
             # a certified answer's small masses get the single path's proofs before its LP
             lp_first = (opts_i.target is None and bool(joints[i].min() < VANISHING)
                         and not for_zeros[i])
-            res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i], lp_first=lp_first)
+            # (zeros left to find: the support LP on the support the batch's duals left)
+            res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i],
+                              lp_first=lp_first or bool(for_zeros[i]),
+                              support=None if support is None else support[i],
+                              lp_support=lp_support.get(i) if for_zeros[i] else None)
             if not np.isfinite(res.joint).all():
                 continue            # (the batch's answer stays, uncertified)
             # certified as the single-game path does: the nearest (C)CE if Newton fell short

@@ -19,17 +19,19 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from spielplatz.equilibria.mwmre.compiled import DOMINATED, dominated_columns, run
-from spielplatz.equilibria.mwmre.compiled_ops import compress
+from spielplatz.equilibria.mwmre.compiled import DOMINATED, FEASIBLE, dominated_columns, run
+from spielplatz.equilibria.mwmre.compiled_ops import compress, smallest
 from spielplatz.equilibria.mwmre.dense_newton import compiled_layout
 from spielplatz.equilibria.mwmre.kernel import dual_gaps_ok
 
-__all__ = ["run_batch"]
+__all__ = ["run_batch", "constraint_rows"]
 
 #: The restarts after a dominance certificate that one game may take.
 _RESTARTS = 16
 #: Games per compiled call when host threads share a batch.
 SHARE = 32
+#: Masses below this are a collapsing joint's (``newton_eliminating``'s give-up rule).
+_COLLAPSED = 1e-9
 
 
 @njit(cache=True)
@@ -55,11 +57,18 @@ def _matrix(g, fixed_diag, starts, sizes, act, rest, out):
 @njit(cache=True, nogil=True)
 def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, starts, sizes,
            act, rest, tol, max_iter, joint_out, base_out, value_out, residual_out,
-           iterations_out, first, last):
+           iterations_out, tightening, proof_iterations, proof_out, proved_out, first, last):
     """Games ``first`` to ``last - 1``: Newton from ``alpha_all`` (updated in place) with
     the dominance restarts of ``newton_eliminating`` (``eliminate``), at most
     ``max_iter`` iterations (the kernel's budget; a collapsing joint is not given up
-    early: its masses stay as found, ``vanishing``, unless a certificate drops them)."""
+    early: its masses stay as found, ``vanishing``, unless a certificate drops them).
+
+    ``proof_iterations > 0`` (with ``eliminate``): a game that ends with masses below 1e-9
+    then looks for the joint of :func:`~spielplatz.equilibria.mwmre.interior.full_support`
+    (at most that many iterations, warm-started, on its support with every gain asked
+    below ``-tightening``: rule 3 of :func:`~spielplatz.equilibria.mwmre.compiled.run`);
+    ``proof_out[i]`` gets it and ``proved_out[i]`` says whether one was found (the host
+    certifies it)."""
     n = sizes.size
     k = alpha_all.shape[1]
     s = base_all.shape[1]
@@ -130,16 +139,39 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
         value_out[i] = value
         residual_out[i] = residual
         iterations_out[i] = total
+        proved_out[i] = False
+        if eliminate and proof_iterations > 0 and smallest(sig) < _COLLAPSED:
+            # the tightened problem on the support (rows vanishing there stay fixed)
+            eps_t = np.empty(k)
+            strict = np.full(k, -0.5 * tightening)
+            for r in range(k):
+                eps_t[r] = 0.0 if fixed[r] else eps_sub[r] - tightening
+            alpha_t = alpha.copy()
+            outcome, it, residual, value, sig_t, gains, grad = run(
+                sub, compress(sub), base_all[i, cols].copy(), eps_t, fixed, alpha_t, 1e-12,
+                proof_iterations, 3, 0, 40, True, starts, sizes, act[:, cols].copy(),
+                rest[:, cols].copy(), g_all[i], margins_all[i],
+                np.ones(cols.size, dtype=np.bool_), strict)
+            if outcome == FEASIBLE:
+                proved_out[i] = True
+                proof_out[i, :] = 0.0
+                for q in range(cols.size):
+                    proof_out[i, cols[q]] = sig_t[q]
 
 
 def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *, tol: float,
               max_iter: int, threads: int, alpha0: np.ndarray | None = None,
-              eliminate: bool = False) -> dict:
+              eliminate: bool = False, prove: bool = False) -> dict:
     """:func:`~spielplatz.equilibria.mwmre.batched.run_rounds`' output for games ``g``
     ``[B, N, A...]`` (range 1) with a fixed epsilon ``eps`` ``[B, N]`` and logits ``base``
     ``[B, A...]``: at most ``max_iter`` iterations per game, shares of :data:`SHARE`
     games taken in turn by ``threads`` host threads (the compiled calls release the
-    GIL)."""
+    GIL). ``prove`` (with ``eliminate``) adds ``proof`` ``[B, A...]`` and ``proved``
+    ``[B]``: for the games left with masses below 1e-9, a joint that may prove every
+    joint action of the support playable (:mod:`~spielplatz.equilibria.mwmre.interior`;
+    the caller certifies it)."""
+    from spielplatz.equilibria.mwmre.interior import ITERATIONS, TIGHTENING
+
     b = g.shape[0]
     shape = g.shape[2:]
     size = math.prod(shape)
@@ -149,11 +181,13 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
     out = {"alpha": np.zeros((b, k)) if alpha0 is None else np.array(alpha0, dtype=float),
            "joint": np.zeros((b, size)), "base": np.empty((b, size)), "value": np.zeros(b),
            "residual": np.zeros(b), "iterations": np.zeros(b, dtype=np.int64),
-           "eps": np.array(eps, dtype=float)}
+           "eps": np.array(eps, dtype=float), "proof": np.zeros((b, size)),
+           "proved": np.zeros(b, dtype=bool)}
     args = (g_all, np.ascontiguousarray(base.reshape(b, size), dtype=float),
             out["eps"], out["alpha"], margins, ce, bool(eliminate), starts, sizes, act, rest,
             float(tol), int(max_iter), out["joint"], out["base"], out["value"],
-            out["residual"], out["iterations"])
+            out["residual"], out["iterations"], float(TIGHTENING),
+            int(ITERATIONS if prove and eliminate else 0), out["proof"], out["proved"])
     threads = max(1, min(threads, b))
     if threads == 1:
         _games(*args, 0, b)
@@ -165,7 +199,20 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
                 f.result()
     out["joint"] = out["joint"].reshape((b,) + shape)
     out["base"] = out["base"].reshape((b,) + shape)
+    out["proof"] = out["proof"].reshape((b,) + shape)
     out["dual_ok"] = dual_gaps_ok(out, False)
+    return out
+
+
+def constraint_rows(g: np.ndarray, concept: str) -> np.ndarray:
+    """The dense constraint matrices ``[B, K, S]`` of games ``g`` ``[B, N, A...]`` (the
+    numbers the compiled loop solves with; CE rows ``(p, a', a'')``, CCE rows ``(p, a'')``)."""
+    starts, sizes, act, rest, g_all, _ = compiled_layout(g, concept)
+    ce = concept == "ce"
+    out = np.empty((g.shape[0], int((sizes * sizes if ce else sizes).sum()),
+                    math.prod(g.shape[2:])))
+    for i in range(g.shape[0]):
+        _matrix(g_all[i], ce, starts, sizes, act, rest, out[i])
     return out
 
 

@@ -45,22 +45,27 @@ def _collapsing(iteration: int, state: dict) -> bool:
 
 
 def solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
-                alpha0: np.ndarray | None = None, lp_first: bool = False) -> ExactResult:
+                alpha0: np.ndarray | None = None, lp_first: bool = False,
+                support: np.ndarray | None = None,
+                lp_support: np.ndarray | None = None) -> ExactResult:
     """The single-game exact path: projected Newton, then the support LP if needed.
 
     ``alpha0`` (flat duals in range-1 units) warm-starts the first Newton phase; a
     warm start that does not converge is followed by a solve from zero (iterations
     of both counted). ``lp_first`` runs the support LP before any Newton iteration
-    (for games known to have zeros, e.g. those the batched path could not certify).
+    (for games known to have zeros, e.g. those the batched path could not certify);
+    ``support`` (bool ``[A...]``, with ``lp_first``) leaves out of it the joint actions
+    already proven zero (e.g. by the batch's dominance certificates), and
+    ``lp_support`` is that LP's answer where the caller has already run it.
     numpy's and scipy's BLAS run on one thread meanwhile (:func:`problem.single_thread`;
     small games excepted, whose products OpenBLAS does not thread).
     """
     # a diverging direct attempt (huge mu) may overflow; the certificate judges the answer
     with (single_thread(blas_entries(payoffs.shape[1:], concept)),
           np.errstate(over="ignore", invalid="ignore")):
-        result = _solve_exact(payoffs, concept, opts, alpha0, lp_first)
+        result = _solve_exact(payoffs, concept, opts, alpha0, lp_first, support, lp_support)
         if not result.converged and alpha0 is not None:
-            cold = _solve_exact(payoffs, concept, opts, None, lp_first)
+            cold = _solve_exact(payoffs, concept, opts, None, lp_first, support, lp_support)
             result = replace(cold, iterations=cold.iterations + result.iterations)
         if not result.converged and np.ptp(opts.welfare_term) > CONTINUATION_SPAN:
             result = _continuation(payoffs, concept, opts, result)
@@ -96,7 +101,9 @@ def _continuation(payoffs: np.ndarray, concept: str, opts: Options,
 
 
 def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
-                 alpha0: np.ndarray | None, lp_first: bool) -> ExactResult:
+                 alpha0: np.ndarray | None, lp_first: bool,
+                 support: np.ndarray | None = None,
+                 lp_support: np.ndarray | None = None) -> ExactResult:
     # offsets removed first: dividing 1e15 + x by the range would round away x
     g = deviations.remove_offsets(np.asarray(payoffs, dtype=float)) / opts.scale
     problem = DualProblem(g, concept, opts.log_prior + opts.welfare_term, epsilon=opts.epsilon,
@@ -106,10 +113,12 @@ def _solve_exact(payoffs: np.ndarray, concept: str, opts: Options,
         res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=alpha0)
         total = res.iterations
     elif lp_first:
-        support = support_lp(problem)
-        used_lp, route = True, "lp"
-        if not support.all():
+        if support is not None and not support.all():
             problem = problem.restrict(support)
+        found = support_lp(problem) if lp_support is None else lp_support
+        used_lp, route = True, "lp"
+        if (found != problem.support).any():
+            problem = problem.restrict(found)
         # a warm start from duals that ran off along the zeros' direction: that
         # direction changes no logit on the support, so the rest is a near answer
         res = newton(problem, tol=opts.tol, max_iter=opts.max_iter, alpha0=alpha0)
