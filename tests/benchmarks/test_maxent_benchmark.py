@@ -347,7 +347,7 @@ def test_batched_8x8_distributions(concept, distribution):
     its = np.asarray(out.iterations)
     paths = {p: int((np.asarray(out.extra["paths"]) == p).sum()) for p in ("batch", "exact")}
     routes = {r: int((out.extra["support_routes"] == r).sum())
-              for r in ("none", "dominance", "lp", "vanishing")}
+              for r in ("none", "dominance", "interior", "farkas", "lp", "vanishing")}
     exact_s = None
     if concept == "ce":
         # exact_zeros: the games whose small masses the duals do not prove zero go to the LP

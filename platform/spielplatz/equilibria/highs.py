@@ -80,15 +80,16 @@ class LPResult:
 def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np.ndarray,
              col_lower: np.ndarray, col_upper: np.ndarray, *,
              options: dict | None = None, basis: bool = False,
-             reuse: bool = False) -> LPResult:
+             reuse: bool = False, duals: bool = True) -> LPResult:
     """Minimise ``cost @ x`` s.t. ``row_lower <= matrix @ x <= row_upper`` and column bounds.
 
     Parameters
     ----------
     cost : numpy.ndarray
         ``[num_cols]``.
-    matrix : scipy.sparse.csr_matrix
-        ``[num_rows, num_cols]``.
+    matrix : scipy.sparse.csr_matrix or tuple
+        ``[num_rows, num_cols]``, or its CSR arrays ``(indptr, indices, data, shape)``
+        (int32, int32, float64).
     row_lower, row_upper, col_lower, col_upper : numpy.ndarray
         Bounds; ``-inf`` / ``inf`` for none.
     options : dict, optional
@@ -98,6 +99,8 @@ def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np
     reuse : bool
         Solve on this thread's own HiGHS instance, its model cleared and its options
         reset (:func:`_instance`), instead of a new one: for many small LPs in a row.
+    duals : bool
+        Also return the duals (zeros otherwise).
 
     Returns
     -------
@@ -105,22 +108,26 @@ def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np
     """
     import highspy
 
-    num_rows, num_cols = matrix.shape
+    if isinstance(matrix, tuple):
+        indptr, indices, data, (num_rows, num_cols) = matrix
+    else:
+        indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+        num_rows, num_cols = matrix.shape
     h = _instance(reuse)
     for key, value in (DEFAULT_OPTIONS if options is None else options).items():
         h.setOptionValue(key, value)
     # The array overload of passModel takes numpy buffers directly (setting the
     # fields of a HighsLp converts element by element and is much slower).
-    h.passModel(int(num_cols), int(num_rows), int(matrix.nnz), int(highspy.MatrixFormat.kRowwise),
+    h.passModel(int(num_cols), int(num_rows), int(indptr[-1]), int(highspy.MatrixFormat.kRowwise),
                 int(highspy.ObjSense.kMinimize), 0.0,
                 np.ascontiguousarray(cost, dtype=np.float64),
                 np.ascontiguousarray(col_lower, dtype=np.float64),
                 np.ascontiguousarray(col_upper, dtype=np.float64),
                 np.ascontiguousarray(row_lower, dtype=np.float64),
                 np.ascontiguousarray(row_upper, dtype=np.float64),
-                np.ascontiguousarray(matrix.indptr, dtype=np.int32),
-                np.ascontiguousarray(matrix.indices, dtype=np.int32),
-                np.ascontiguousarray(matrix.data, dtype=np.float64),
+                np.ascontiguousarray(indptr, dtype=np.int32),
+                np.ascontiguousarray(indices, dtype=np.int32),
+                np.ascontiguousarray(data, dtype=np.float64),
                 np.zeros(num_cols, dtype=np.int32))            # all columns continuous
     h.run()
     model_status = h.getModelStatus()
@@ -131,7 +138,7 @@ def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np
     iterations = int(max(info.simplex_iteration_count, 0) + max(info.ipm_iteration_count, 0))
     sol = h.getSolution()
     x = np.asarray(sol.col_value, dtype=np.float64) if sol.value_valid else np.zeros(num_cols)
-    if sol.dual_valid:
+    if duals and sol.dual_valid:
         row_dual = np.asarray(sol.row_dual, dtype=np.float64)
         col_dual = np.asarray(sol.col_dual, dtype=np.float64)
     else:
@@ -144,8 +151,10 @@ def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np
     else:
         col_basic, row_basic = np.zeros(num_cols, bool), np.zeros(num_rows, bool)
     objective = float(info.objective_function_value) if status == "optimal" else float("nan")
-    return LPResult(status=status, x=np.nan_to_num(x), row_dual=np.nan_to_num(row_dual),
-                    col_dual=np.nan_to_num(col_dual), objective=objective,
+    if duals:
+        row_dual, col_dual = np.nan_to_num(row_dual), np.nan_to_num(col_dual)
+    return LPResult(status=status, x=np.nan_to_num(x), row_dual=row_dual,
+                    col_dual=col_dual, objective=objective,
                     iterations=iterations, col_basic=col_basic, row_basic=row_basic)
 
 

@@ -237,8 +237,6 @@ def cone_support(rows: Any) -> np.ndarray:
     >>> cone_support(np.asarray(constraint_matrix(pd, "ce").todense()))
     array([False, False, False,  True])
     """
-    import scipy.sparse as sp
-
     from spielplatz.equilibria.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
 
     rows = np.asarray(rows, dtype=float)
@@ -252,14 +250,15 @@ def cone_support(rows: Any) -> np.ndarray:
     indices = np.concatenate([np.arange(s + 1), c_idx,
                               np.stack([np.arange(s), s + 1 + np.arange(s)], axis=1).ravel()])
     data = np.concatenate([np.ones(s), [-1.0], rows[r_idx, c_idx], np.tile([-1.0, 1.0], s)])
-    matrix = sp.csr_matrix((data, indices, np.concatenate([[0], np.cumsum(counts)])),
-                           shape=(1 + m + s, 2 * s + 1))
+    indptr = np.zeros(counts.size + 1, dtype=np.int32)
+    np.cumsum(counts, out=indptr[1:])
+    matrix = (indptr, indices.astype(np.int32), data, (1 + m + s, 2 * s + 1))
     row_lower = np.concatenate([[0.0], np.full(m + s, -np.inf)])
     col_upper = np.concatenate([np.full(s, np.inf), [MAX_SCALE], np.ones(s)])
     cost = np.concatenate([np.zeros(s + 1), -np.ones(s)])
     for options in (DEFAULT_OPTIONS, STRICT_OPTIONS):
         res = solve_lp(cost, matrix, row_lower, np.zeros(1 + m + s), np.zeros(2 * s + 1),
-                       col_upper, options=options, reuse=True)
+                       col_upper, options=options, reuse=True, duals=False)
         if res.status == "optimal":
             return res.x[s + 1:2 * s + 1] > 0.5
     raise SpielplatzError(f"the support LP could not be solved (HiGHS: {res.status})")

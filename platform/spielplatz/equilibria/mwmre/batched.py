@@ -20,22 +20,18 @@ from typing import Any
 import numpy as np
 
 from spielplatz.equilibria import deviations
-from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify, rounding_bound
-from spielplatz.equilibria.mwmre.config import (KKT_TOLERANCE, per_game, prepare,
-                                                warm_start_duals, welfare_values)
+from spielplatz.equilibria.mwmre.batch_finish import VANISHING, Finisher
+from spielplatz.equilibria.mwmre.config import (per_game, prepare, warm_start_duals,
+                                                welfare_values)
 from spielplatz.equilibria.mwmre.batch_result import BatchResult
-from spielplatz.equilibria.mwmre.dominance import batch_dominated, certified_zeros
-from spielplatz.equilibria.mwmre.dual import unflatten_duals
-from spielplatz.equilibria.mwmre.exact import result_of, solve_exact
 from spielplatz.equilibria.mwmre.kernel import (BATCH_ITERATIONS, FLOAT32_TOLERANCE,
                                                 batch_function, dual_gaps_ok)
 from spielplatz.equilibria.mwmre.newton import compiled_batch_for
-from spielplatz.equilibria.mwmre.problem import single_thread
-from spielplatz.equilibria.mwmre.zeros import interior_proofs, support_lps
+from spielplatz.equilibria.mwmre.problem import SMALL_BLAS_ENTRIES, blas_entries, single_thread
 from spielplatz.errors import SpielplatzError
 from spielplatz.system import resources
 
-__all__ = ["solve_batch", "BatchResult", "DEFAULT_ROUNDS"]
+__all__ = ["solve_batch", "BatchResult", "DEFAULT_ROUNDS", "VANISHING"]
 
 #: ``(chunk, steps_per_round)`` by concept. A vmapped Newton-CG waits for the slowest game
 #: of its chunk, so small chunks waste less. Chosen by a sweep over 500 N(0, 1) and uniform
@@ -46,8 +42,6 @@ DEFAULT_ROUNDS = {"ce": (32, 4), "cce": (32, 8)}
 #: Default host threads: one per usable CPU, at most this (docs/benchmarks.md, second
 #: pass: two threads on 2 cores, 500 8x8 games CE 0.35 s, CCE 0.025 s; one 0.53 s, 0.031 s).
 MAX_DEFAULT_THREADS = 4
-#: Masses below this count as zeros of the answer (``support_routes``).
-VANISHING = 1e-9
 
 
 def run_rounds(g: np.ndarray, base: np.ndarray, eps: np.ndarray, target: np.ndarray,
@@ -214,7 +208,26 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     zeros_ok = concept == "ce" and not target_mode and not np.any(eps)
     budget = min(int(max_iter), BATCH_ITERATIONS)
     driver = None if target_mode else compiled_batch_for(shape, concept)
-    if driver is not None:          # small games, fixed epsilon: the compiled Newton
+
+    def rerun(games: np.ndarray, supports: np.ndarray, duals: np.ndarray) -> dict:
+        # the compiled Newton on faces (every game proving its support), from their duals
+        return driver.run_batch(g[games], np.where(supports, base[games], -np.inf), eps[games],
+                                concept, tol=float(tol), max_iter=budget, threads=1,
+                                alpha0=duals, eliminate=True, prove="all")
+
+    finisher = Finisher(payoffs, g, concept, options_of, first.config, scales,
+                        duals=sum(a * a if concept == "ce" else a for a in shape),
+                        fallback=fallback, exact_zeros=bool(exact_zeros) and not target_mode,
+                        zeros_ok=zeros_ok, rerun=None if driver is None else rerun)
+    if driver is not None and blas_entries(shape, concept) <= SMALL_BLAS_ENTRIES:
+        # small games, fixed epsilon: the compiled Newton, each host thread finishing its
+        # share of the games as it goes (numpy's BLAS on one thread, for them all)
+        with single_thread():
+            driver.run_batch(g, base, eps, concept, tol=float(tol), max_iter=budget,
+                             threads=threads, alpha0=alpha0, eliminate=zeros_ok,
+                             prove=zeros_ok and bool(exact_zeros), on_share=finisher.part)
+        return finisher.result(time.perf_counter() - start)
+    if driver is not None:
         out = driver.run_batch(g, base, eps, concept, tol=float(tol), max_iter=budget,
                                threads=threads, alpha0=alpha0, eliminate=zeros_ok,
                                prove=zeros_ok and bool(exact_zeros))
@@ -225,95 +238,5 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
                          eliminate=zeros_ok)
     batch_time = time.perf_counter() - start
     with single_thread():
-        # zeros proven as Newton went, and by the final duals
-        support = batch_dominated(g, out["alpha"]) & np.isfinite(out["base"]) if zeros_ok else None
-        return _finish(payoffs, concept, options_of, first.config, scales, out, fallback,
-                       batch_time, support, bool(exact_zeros) and not target_mode,
-                       g=g, threads=threads)
-
-
-def _finish(payoffs: np.ndarray, concept: str, options_of: Any, config: dict,
-            scales: np.ndarray, out: dict, fallback: bool, batch_time: float,
-            support: np.ndarray | None, exact_zeros: bool, *, g: np.ndarray,
-            threads: int) -> BatchResult:
-    """Certify every game on the host, re-solve the uncertified ones, build the result."""
-    b, n = payoffs.shape[:2]
-    joints = out["joint"].astype(np.float64)
-    joints, routes = certified_zeros(joints, support, VANISHING)
-    residuals = out["residual"].astype(float)
-    iterations = out["iterations"].astype(int).copy()
-    alphas = np.array(out["alpha"], dtype=float)
-    eps_req = out["eps"] * scales[:, None]
-    achieved = deviations.batch_epsilons(payoffs, joints, concept)
-    violations = (achieved - eps_req).max(axis=1)
-    certified = (violations <= GAP_TOLERANCE * scales) & (residuals <= KKT_TOLERANCE) \
-        & np.all(np.isfinite(joints.reshape(b, -1)), axis=1) & out["dual_ok"]
-    # borderline games (within rounding of the tolerance) are decided rigorously
-    # (the window is the certificate's rigorous rounding bound for this game size)
-    window = rounding_bound(int(np.prod(payoffs.shape[2:])) + max(payoffs.shape[2:])) * scales
-    for i in np.flatnonzero(np.abs(violations - GAP_TOLERANCE * scales) <= window):
-        certified[i] = certify(payoffs[i], joints[i], concept, epsilon=eps_req[i]).certified \
-            and residuals[i] <= KKT_TOLERANCE
-    statuses = np.where(certified, "optimal", "approximate").astype(object)
-    paths = np.array(["batch"] * b, dtype=object)
-    if exact_zeros:
-        # small masses that the batch's interior joints prove positive: no LP
-        proved = interior_proofs(payoffs, concept, out, support,
-                                  (routes == "vanishing") & certified)
-        zeros_found = np.zeros(b, dtype=bool) if support is None else \
-            (~support).reshape(b, -1).any(axis=1)
-        routes[proved] = np.where(zeros_found[proved], "dominance", "interior")
-    for_zeros = (routes == "vanishing") & exact_zeros & certified
-    if for_zeros.any() and support is not None:
-        # the support LPs, on this thread and others; where one finds the batch's own
-        # support, the batch's answer stands (its small masses are positive)
-        lp_support = support_lps(g, concept, support, np.flatnonzero(for_zeros), threads)
-        for i, found in lp_support.items():
-            if (found == support[i]).all():
-                routes[i], for_zeros[i] = "lp", False
-    else:
-        lp_support = {}
-    fallback_idx = np.flatnonzero(~certified | for_zeros)
-    if fallback and fallback_idx.size:
-        for i in fallback_idx:
-            opts_i = options_of(i)
-            # warm start from the batch's duals (solve_exact restarts from zero if needed);
-            # a certified answer's small masses get the single path's proofs before its LP
-            lp_first = (opts_i.target is None and bool(joints[i].min() < VANISHING)
-                        and not for_zeros[i])
-            # (zeros left to find: the support LP on the support the batch's duals left)
-            res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i],
-                              lp_first=lp_first or bool(for_zeros[i]),
-                              support=None if support is None else support[i],
-                              lp_support=lp_support.get(i) if for_zeros[i] else None)
-            if not np.isfinite(res.joint).all():
-                continue            # (the batch's answer stays, uncertified)
-            # certified as the single-game path does: the nearest (C)CE if Newton fell short
-            found = result_of(payoffs[i], concept, opts_i, res)
-            if for_zeros[i] and found.status != "optimal":
-                continue            # keep the certified batch answer and its small masses
-            joints[i] = found.joint
-            achieved[i] = np.asarray(deviations.epsilons(payoffs[i], found.joint, concept))
-            eps_req[i] = found.epsilon_required
-            violations[i] = (achieved[i] - eps_req[i]).max()
-            residuals[i] = res.residual
-            alphas[i] = res.duals
-            iterations[i] += res.iterations
-            routes[i] = ("vanishing" if res.support_route == "none"
-                         and found.joint.min() < VANISHING else res.support_route)
-            statuses[i] = found.status
-            certified[i] = found.certificate.certified
-            paths[i] = "exact"
-    config = dict(config)
-    config.pop("prior", None)
-    config.pop("welfare", None)
-    return BatchResult(
-        payoffs=payoffs, joints=joints, epsilons=achieved, statuses=statuses, iterations=iterations,
-        config=config, duals=unflatten_duals(alphas / scales[:, None], payoffs.shape[2:], concept),
-        residuals={"kkt": residuals},
-        certificate={"certified": certified, "violation": violations,
-                     "tolerance": GAP_TOLERANCE * scales},
-        epsilon_required=eps_req, payoff_scales=scales,
-        fallback=[int(i) for i in fallback_idx] if fallback else [],
-        paths=np.array([str(p) for p in paths]), batch_time=batch_time,
-        support_routes=np.array([str(r) for r in routes]))
+        finisher.part(out, 0, b)
+    return finisher.result(batch_time)

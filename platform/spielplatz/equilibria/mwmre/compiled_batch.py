@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -24,7 +25,7 @@ from spielplatz.equilibria.mwmre.compiled_ops import compress, smallest
 from spielplatz.equilibria.mwmre.dense_newton import compiled_layout
 from spielplatz.equilibria.mwmre.kernel import dual_gaps_ok
 
-__all__ = ["run_batch", "constraint_rows"]
+__all__ = ["run_batch", "constraint_rows", "share_bounds"]
 
 #: The restarts after a dominance certificate that one game may take.
 _RESTARTS = 16
@@ -57,14 +58,16 @@ def _matrix(g, fixed_diag, starts, sizes, act, rest, out):
 @njit(cache=True, nogil=True)
 def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, starts, sizes,
            act, rest, tol, max_iter, joint_out, base_out, value_out, residual_out,
-           iterations_out, tightening, proof_iterations, proof_out, proved_out, first, last):
+           iterations_out, tightening, proof_iterations, prove_all, proof_out, proved_out, first,
+           last):
     """Games ``first`` to ``last - 1``: Newton from ``alpha_all`` (updated in place) with
     the dominance restarts of ``newton_eliminating`` (``eliminate``), at most
     ``max_iter`` iterations (the kernel's budget; a collapsing joint is not given up
     early: its masses stay as found, ``vanishing``, unless a certificate drops them).
 
+    Joint actions whose ``base_all`` is ``-inf`` are outside the support from the start.
     ``proof_iterations > 0`` (with ``eliminate``): a game that ends with masses below 1e-9
-    then looks for the joint of :func:`~spielplatz.equilibria.mwmre.interior.full_support`
+    (every game: ``prove_all``) then looks for the joint of :func:`~spielplatz.equilibria.mwmre.interior.full_support`
     (at most that many iterations, warm-started, on its support with every gain asked
     below ``-tightening``: rule 3 of :func:`~spielplatz.equilibria.mwmre.compiled.run`);
     ``proof_out[i]`` gets it and ``proved_out[i]`` says whether one was found (the host
@@ -87,13 +90,13 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
         eps_k = np.empty(k)
         for r in range(k):
             eps_k[r] = 0.0 if fixed0[r] else eps_all[i, owner[r]]
-        cols = np.arange(s)
+        alive = np.empty(s, dtype=np.bool_)
+        for j in range(s):                  # (logits -inf: outside the support from the start)
+            alive[j] = base_all[i, j] > -np.inf
         alpha = alpha_all[i].copy()
         if eliminate:       # duals from a batch's own answer prove its zeros again
-            alive = np.ones(s, dtype=np.bool_)
-            if dominated_columns(alpha, alive, starts, sizes, act, rest, g_all[i],
-                                 margins_all[i]):
-                cols = cols[alive]
+            dominated_columns(alpha, alive, starts, sizes, act, rest, g_all[i], margins_all[i])
+        cols = np.flatnonzero(alive)
         total, restarts = 0, 0
         proof = alpha.copy()
         while True:
@@ -140,7 +143,7 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
         residual_out[i] = residual
         iterations_out[i] = total
         proved_out[i] = False
-        if eliminate and proof_iterations > 0 and smallest(sig) < _COLLAPSED:
+        if eliminate and proof_iterations > 0 and (prove_all or smallest(sig) < _COLLAPSED):
             # the tightened problem on the support (rows vanishing there stay fixed)
             eps_t = np.empty(k)
             strict = np.full(k, -0.5 * tightening)
@@ -161,15 +164,18 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
 
 def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *, tol: float,
               max_iter: int, threads: int, alpha0: np.ndarray | None = None,
-              eliminate: bool = False, prove: bool = False) -> dict:
+              eliminate: bool = False, prove: bool | str = False, on_share: Any = None) -> dict:
     """:func:`~spielplatz.equilibria.mwmre.batched.run_rounds`' output for games ``g``
     ``[B, N, A...]`` (range 1) with a fixed epsilon ``eps`` ``[B, N]`` and logits ``base``
     ``[B, A...]``: at most ``max_iter`` iterations per game, shares of :data:`SHARE`
     games taken in turn by ``threads`` host threads (the compiled calls release the
-    GIL). ``prove`` (with ``eliminate``) adds ``proof`` ``[B, A...]`` and ``proved``
-    ``[B]``: for the games left with masses below 1e-9, a joint that may prove every
-    joint action of the support playable (:mod:`~spielplatz.equilibria.mwmre.interior`;
-    the caller certifies it)."""
+    GIL); a ``-inf`` in ``base`` leaves its joint action out of the support. ``prove``
+    (with ``eliminate``) adds ``proof`` ``[B, A...]`` and ``proved`` ``[B]``: for the
+    games left with masses below 1e-9 (``"all"``: for every game), a joint that may prove
+    every joint action of the support playable (:mod:`~spielplatz.equilibria.mwmre.interior`;
+    the caller certifies it). ``on_share(out, lo, hi)`` is called on the host thread that
+    ran games ``lo`` to ``hi - 1`` once they are done (``out`` as returned, ``dual_ok``
+    excepted), while the others go on."""
     from spielplatz.equilibria.mwmre.interior import ITERATIONS, TIGHTENING
 
     b = g.shape[0]
@@ -187,14 +193,24 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
             out["eps"], out["alpha"], margins, ce, bool(eliminate), starts, sizes, act, rest,
             float(tol), int(max_iter), out["joint"], out["base"], out["value"],
             out["residual"], out["iterations"], float(TIGHTENING),
-            int(ITERATIONS if prove and eliminate else 0), out["proof"], out["proved"])
+            int(ITERATIONS if prove and eliminate else 0), prove == "all", out["proof"],
+            out["proved"])
+    views = dict(out, joint=out["joint"].reshape((b,) + shape),
+                 base=out["base"].reshape((b,) + shape), proof=out["proof"].reshape((b,) + shape))
+
+    def share(lo: int, hi: int) -> None:
+        _games(*args, lo, hi)
+        if on_share is not None:
+            on_share(views, lo, hi)
+
     threads = max(1, min(threads, b))
     if threads == 1:
-        _games(*args, 0, b)
+        share(0, b)
     else:       # shares of about SHARE games, taken in turn (games differ in iterations)
-        bounds = np.unique(np.linspace(0, b, -(-b // SHARE) + 1).astype(int))
+        bounds = share_bounds(b, threads) if on_share is not None else \
+            np.unique(np.linspace(0, b, -(-b // SHARE) + 1).astype(int))
         with ThreadPoolExecutor(threads) as pool:
-            for f in [pool.submit(_games, *args, int(lo), int(hi))
+            for f in [pool.submit(share, int(lo), int(hi))
                       for lo, hi in zip(bounds[:-1], bounds[1:])]:
                 f.result()
     out["joint"] = out["joint"].reshape((b,) + shape)
@@ -202,6 +218,17 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
     out["proof"] = out["proof"].reshape((b,) + shape)
     out["dual_ok"] = dual_gaps_ok(out, False)
     return out
+
+
+def share_bounds(b: int, threads: int) -> list:
+    """Where the shares of ``b`` games start and end when each host thread also finishes
+    its shares (``on_share``): :data:`SHARE` games each, the last ones smaller (down to a
+    quarter of it), so the threads run out of work at about the same time."""
+    bounds, lo = [0], 0
+    while lo < b:
+        lo = min(b, lo + max(SHARE // 4, min(SHARE, (b - lo) // (2 * threads))))
+        bounds.append(lo)
+    return bounds
 
 
 def constraint_rows(g: np.ndarray, concept: str) -> np.ndarray:

@@ -1,0 +1,193 @@
+"""What :func:`~spielplatz.equilibria.mwmre.batched.solve_batch` does with the batch's
+answers: certify every game on the host, find the zeros (``exact_zeros``), re-solve the
+uncertified games on the exact single-game path, and build the
+:class:`~spielplatz.equilibria.mwmre.batch_result.BatchResult`.
+
+:class:`Finisher` does it for any range of games (:meth:`Finisher.part`), so the
+compiled batch's host threads can finish their share of the games while the others
+still run Newton (its calls release the GIL; the host's work here mostly holds it):
+on two cores the batch and its finishing overlap instead of following each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from spielplatz.equilibria import deviations
+from spielplatz.equilibria.certificate import GAP_TOLERANCE, certify, rounding_bound
+from spielplatz.equilibria.mwmre.batch_result import BatchResult
+from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE
+from spielplatz.equilibria.mwmre.dominance import batch_dominated, certified_zeros
+from spielplatz.equilibria.mwmre.dual import unflatten_duals
+from spielplatz.equilibria.mwmre.exact import result_of, solve_exact
+from spielplatz.equilibria.mwmre.kernel import dual_gaps_ok
+from spielplatz.equilibria.mwmre.zeros import find_zeros, interior_proofs
+
+__all__ = ["Finisher", "VANISHING"]
+
+#: Masses below this count as zeros of the answer (``support_routes``).
+VANISHING = 1e-9
+
+
+class Finisher:
+    """The host's side of a batched solve, game range by game range.
+
+    ``out`` is the batch's output (``joint``, ``alpha``, ``base``, ``eps``, ``residual``,
+    ``iterations``, ``value``, ``dual_ok``; ``proof``/``proved`` from a compiled batch
+    with ``prove``), filled for a range of games before :meth:`part` is called on it;
+    ``g`` the games at payoff range 1; ``zeros_ok``: exact CE (zeros proven by the
+    duals); ``options_of(i)``: game ``i``'s validated options for the exact path;
+    ``rerun(games, supports, duals)``: the compiled batch on those games restricted to
+    those supports (:func:`~spielplatz.equilibria.mwmre.zeros.find_zeros`), if any."""
+
+    def __init__(self, payoffs: np.ndarray, g: np.ndarray, concept: str, options_of: Any,
+                 config: dict, scales: np.ndarray, *, duals: int, fallback: bool,
+                 exact_zeros: bool, zeros_ok: bool, rerun: Any = None) -> None:
+        b = payoffs.shape[0]
+        self.payoffs, self.g, self.concept, self.options_of = payoffs, g, concept, options_of
+        self.config, self.scales = config, scales
+        self.fallback, self.exact_zeros, self.zeros_ok = fallback, exact_zeros, zeros_ok
+        self.rerun = rerun
+        self.joints = np.zeros(payoffs.shape[:1] + payoffs.shape[2:])
+        self.routes = np.empty(b, dtype=object)
+        self.residuals = np.zeros(b)
+        self.iterations = np.zeros(b, dtype=int)
+        self.alphas = np.zeros((b, duals))
+        self.eps_req = np.zeros(payoffs.shape[:2])
+        self.achieved = np.zeros(payoffs.shape[:2])
+        self.violations = np.zeros(b)
+        self.certified = np.zeros(b, dtype=bool)
+        self.statuses = np.empty(b, dtype=object)
+        self.paths = np.array(["batch"] * b, dtype=object)
+        self.fell_back = np.zeros(b, dtype=bool)
+
+    def part(self, out: dict, lo: int, hi: int) -> None:
+        """Certify games ``lo`` to ``hi - 1``, find their zeros, re-solve as needed."""
+        sl = slice(lo, hi)
+        payoffs, concept, scales = self.payoffs[sl], self.concept, self.scales[sl]
+        b = hi - lo
+        share = {key: out[key][sl] for key in ("joint", "alpha", "base", "eps", "residual",
+                                                "iterations", "value", "dual_ok", "proof",
+                                                "proved")
+                 if key in out}
+        if "dual_ok" not in share:
+            share["dual_ok"] = dual_gaps_ok(share, False)
+        # zeros proven as Newton went, and by the final duals
+        support = (batch_dominated(self.g[sl], share["alpha"]) & np.isfinite(share["base"])
+                   if self.zeros_ok else None)
+        joints, routes = certified_zeros(share["joint"].astype(np.float64), support, VANISHING)
+        residuals = share["residual"].astype(float)
+        iterations = share["iterations"].astype(int).copy()
+        alphas = np.array(share["alpha"], dtype=float)
+        eps_req = share["eps"] * scales[:, None]
+        achieved = deviations.batch_epsilons(payoffs, joints, concept)
+        violations = (achieved - eps_req).max(axis=1)
+        certified = (violations <= GAP_TOLERANCE * scales) & (residuals <= KKT_TOLERANCE) \
+            & np.all(np.isfinite(joints.reshape(b, -1)), axis=1) & share["dual_ok"]
+        # borderline games (within rounding of the tolerance) are decided rigorously
+        # (the window is the certificate's rigorous rounding bound for this game size)
+        window = rounding_bound(int(np.prod(payoffs.shape[2:])) + max(payoffs.shape[2:])) \
+            * scales
+        for i in np.flatnonzero(np.abs(violations - GAP_TOLERANCE * scales) <= window):
+            certified[i] = certify(payoffs[i], joints[i], concept,
+                                   epsilon=eps_req[i]).certified \
+                and residuals[i] <= KKT_TOLERANCE
+        statuses = np.where(certified, "optimal", "approximate").astype(object)
+        paths = np.array(["batch"] * b, dtype=object)
+        if self.exact_zeros:
+            # small masses that the batch's interior joints prove positive: no LP
+            proved = interior_proofs(payoffs, concept, share, support,
+                                     (routes == "vanishing") & certified)
+            zeros_found = np.zeros(b, dtype=bool) if support is None else \
+                (~support).reshape(b, -1).any(axis=1)
+            routes[proved] = np.where(zeros_found[proved], "dominance", "interior")
+        for_zeros = (routes == "vanishing") & self.exact_zeros & certified
+        zeros_of: dict = {}
+        refresh = np.zeros(b, dtype=bool)
+        if for_zeros.any() and support is not None:
+            # Farkas certificates, then the support LPs; where an LP finds the batch's own
+            # support, the batch's answer stands (its small masses are positive)
+            zeros_of = find_zeros(payoffs, self.g[sl], concept, support, joints, alphas,
+                                  np.flatnonzero(for_zeros), 1,
+                                  None if self.rerun is None else (
+                                      lambda idx, faces, duals: self.rerun(lo + idx, faces,
+                                                                           duals)))
+            for i, (found, route, face) in zeros_of.items():
+                if (found == support[i]).all():
+                    routes[i], for_zeros[i] = route, False
+                elif face is not None:
+                    # the face's answer: the batch's own on it, or its re-run there
+                    joints[i] = face[0].reshape(joints.shape[1:])
+                    alphas[i], residuals[i] = face[1], face[2]
+                    iterations[i] += face[3]
+                    routes[i], for_zeros[i] = route, False
+                    refresh[i] = True
+            if refresh.any():
+                achieved[refresh] = deviations.batch_epsilons(payoffs[refresh], joints[refresh],
+                                                              concept)
+                violations[refresh] = (achieved[refresh] - eps_req[refresh]).max(axis=1)
+                certified[refresh] = violations[refresh] <= GAP_TOLERANCE * scales[refresh]
+                for i in np.flatnonzero(refresh & (np.abs(violations - GAP_TOLERANCE * scales)
+                                                   <= window)):
+                    certified[i] = certify(payoffs[i], joints[i], concept,
+                                           epsilon=eps_req[i]).certified
+                for_zeros |= refresh & ~certified         # (then re-solved on the face)
+                statuses[refresh] = np.where(certified[refresh], "optimal", "approximate")
+        fell_back = ~certified | for_zeros
+        for i in np.flatnonzero(fell_back) if self.fallback else ():
+            opts_i = self.options_of(lo + i)
+            # warm start from the batch's duals (solve_exact restarts from zero if needed);
+            # small masses: the support LP first, on the support the batch's duals left,
+            # or the support found for them above
+            lp_first = opts_i.target is None and bool(joints[i].min() < VANISHING)
+            known, route, _ = zeros_of.get(i, (None, None, None)) if for_zeros[i] \
+                else (None, None, None)
+            on = None if support is None else support[i]
+            res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i], lp_first=lp_first,
+                              support=on, lp_support=known)
+            if not np.isfinite(res.joint).all():
+                continue            # (the batch's answer stays, uncertified)
+            # certified as the single-game path does: the nearest (C)CE if Newton fell short
+            found = result_of(payoffs[i], concept, opts_i, res)
+            if for_zeros[i] and found.status != "optimal":
+                continue            # keep the certified batch answer and its small masses
+            joints[i] = found.joint
+            achieved[i] = np.asarray(deviations.epsilons(payoffs[i], found.joint, concept))
+            eps_req[i] = found.epsilon_required
+            violations[i] = (achieved[i] - eps_req[i]).max()
+            residuals[i] = res.residual
+            alphas[i] = res.duals
+            iterations[i] += res.iterations
+            routes[i] = route or ("vanishing" if res.support_route == "none"
+                                  and found.joint.min() < VANISHING else res.support_route)
+            statuses[i] = found.status
+            certified[i] = found.certificate.certified
+            paths[i] = "exact"
+        for name, value in (("joints", joints), ("routes", routes), ("residuals", residuals),
+                            ("iterations", iterations), ("alphas", alphas),
+                            ("eps_req", eps_req), ("achieved", achieved),
+                            ("violations", violations), ("certified", certified),
+                            ("statuses", statuses), ("paths", paths),
+                            ("fell_back", fell_back)):
+            getattr(self, name)[sl] = value
+
+    def result(self, batch_time: float) -> BatchResult:
+        """The :class:`BatchResult` once every game has had its :meth:`part`."""
+        config = dict(self.config)
+        config.pop("prior", None)
+        config.pop("welfare", None)
+        scales, payoffs = self.scales, self.payoffs
+        return BatchResult(
+            payoffs=payoffs, joints=self.joints, epsilons=self.achieved, statuses=self.statuses,
+            iterations=self.iterations, config=config,
+            duals=unflatten_duals(self.alphas / scales[:, None], payoffs.shape[2:],
+                                  self.concept),
+            residuals={"kkt": self.residuals},
+            certificate={"certified": self.certified, "violation": self.violations,
+                         "tolerance": GAP_TOLERANCE * scales},
+            epsilon_required=self.eps_req, payoff_scales=scales,
+            fallback=[int(i) for i in np.flatnonzero(self.fell_back)] if self.fallback else [],
+            paths=np.array([str(p) for p in self.paths]), batch_time=batch_time,
+            support_routes=np.array([str(r) for r in self.routes]))
