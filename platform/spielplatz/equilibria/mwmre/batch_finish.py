@@ -74,9 +74,11 @@ class Finisher:
                  if key in out}
         if "dual_ok" not in share:
             share["dual_ok"] = dual_gaps_ok(share, False)
-        # zeros proven as Newton went, and by the final duals
-        support = (batch_dominated(self.g[sl], share["alpha"]) & np.isfinite(share["base"])
-                   if self.zeros_ok else None)
+        # zeros proven as Newton went, and by the final duals (the compiled batch checks
+        # these itself)
+        support = None if not self.zeros_ok else np.isfinite(share["base"]) \
+            if out.get("final_dominance") else \
+            batch_dominated(self.g[sl], share["alpha"]) & np.isfinite(share["base"])
         joints, routes = certified_zeros(share["joint"].astype(np.float64), support, VANISHING)
         residuals = share["residual"].astype(float)
         iterations = share["iterations"].astype(int).copy()

@@ -135,15 +135,28 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
         for q in range(cols.size):
             joint_out[i, cols[q]] = sig[q]
             base_out[i, cols[q]] = base_all[i, cols[q]]
+
         # the rows that vanish on the support keep the duals that dropped them (as the
         # kernel's do): a warm start from this answer proves its zeros again at once
         for r in range(k):
             alpha_all[i, r] = proof[r] if (fixed[r] and not fixed0[r]) else alpha[r]
+        dropped = False
+        if eliminate:       # the final duals' certificate (no Newton after it)
+            alive = np.zeros(s, dtype=np.bool_)
+            for q in range(cols.size):
+                alive[cols[q]] = True
+            dropped = dominated_columns(alpha_all[i], alive, starts, sizes, act, rest, g_all[i],
+                                        margins_all[i])
+            for j in range(s):
+                if not alive[j]:
+                    joint_out[i, j] = 0.0
+                    base_out[i, j] = -np.inf
         value_out[i] = value
         residual_out[i] = residual
         iterations_out[i] = total
         proved_out[i] = False
-        if eliminate and proof_iterations > 0 and (prove_all or smallest(sig) < _COLLAPSED):
+        if (eliminate and proof_iterations > 0 and not dropped
+                and (prove_all or smallest(sig) < _COLLAPSED)):
             # the tightened problem on the support (rows vanishing there stay fixed)
             eps_t = np.empty(k)
             strict = np.full(k, -0.5 * tightening)
@@ -195,6 +208,7 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
             out["residual"], out["iterations"], float(TIGHTENING),
             int(ITERATIONS if prove and eliminate else 0), prove == "all", out["proof"],
             out["proved"])
+    out["final_dominance"] = bool(eliminate)
     views = dict(out, joint=out["joint"].reshape((b,) + shape),
                  base=out["base"].reshape((b,) + shape), proof=out["proof"].reshape((b,) + shape))
 
@@ -238,9 +252,15 @@ def constraint_rows(g: np.ndarray, concept: str) -> np.ndarray:
     ce = concept == "ce"
     out = np.empty((g.shape[0], int((sizes * sizes if ce else sizes).sum()),
                     math.prod(g.shape[2:])))
-    for i in range(g.shape[0]):
-        _matrix(g_all[i], ce, starts, sizes, act, rest, out[i])
+    _matrices(g_all, ce, starts, sizes, act, rest, out)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _matrices(g_all, ce, starts, sizes, act, rest, out):
+    """:func:`_matrix` of every game, ``out`` ``[B, K, S]``."""
+    for i in range(g_all.shape[0]):
+        _matrix(g_all[i], ce, starts, sizes, act, rest, out[i])
 
 
 #: :func:`dependency_hash` when this file was last written: numba's cache of
