@@ -141,8 +141,8 @@ class MaxEntSolver:
         re-solved by the single-game path (``fallback=True``). Zeros of exact CE
         answers that the batch's duals certify (strictly dominated
         recommendations) are returned as exact zeros; other masses below ``1e-9``
-        stay as the batch found them unless ``exact_zeros`` (``extra["support_routes"]``
-        says which, per game). Options are those of :meth:`solve`, the same for every
+        stay as the batch found them unless ``exact_zeros``, which identifies every
+        zero (``extra["support_routes"]`` says how, per game). Options are those of :meth:`solve`, the same for every
         game (``prior`` and ``welfare`` may also be given per game, ``[B, A...]``).
 
         Parameters
@@ -161,8 +161,10 @@ class MaxEntSolver:
             Host threads feeding the compiled function; by default one per CPU
             this process may use, at most 4.
         exact_zeros : bool
-            Re-solve on the exact path (its support LP finds the zeros) every game
-            whose masses below ``1e-9`` the batch's duals do not prove zero.
+            Identify every zero (:mod:`spielplatz.equilibria.mwmre.zeros`): the masses
+            below ``1e-9`` that the batch's duals do not prove zero are proven positive
+            (``"interior"``), their zeros proven by a Farkas certificate (``"farkas"``),
+            or the support LP decides them (``"lp"``).
         initial_duals : list of array_like, optional
             Warm start: per player ``[B, A_p, A_p]`` (CE) or ``[B, A_p]`` (CCE)
             duals in payoff units (e.g. the ``nes`` network's).

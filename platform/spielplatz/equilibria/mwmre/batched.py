@@ -129,9 +129,12 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
     :func:`~spielplatz.equilibria.mwmre.dominance.batch_dominated` checks the final duals)
     are returned as exact zeros (``support_routes`` ``"dominance"``); other masses below
     ``1e-9`` stay as the batch found them (``"vanishing"``) unless ``exact_zeros``
-    (with ``fallback``; not in target mode) re-solves those games on the exact path,
-    whose support LP finds their zeros (a re-solve that is not certified keeps the
-    batch's answer).
+    (with ``fallback``; not in target mode) identifies them
+    (:mod:`~spielplatz.equilibria.mwmre.zeros`): all positive (``"interior"``, a CE that
+    plays every joint action of the support), their zeros proven by a Farkas
+    certificate and the rest positive (``"farkas"``), or the support LP's
+    (``"lp"``); a game whose answer on its face is not certified is re-solved there on
+    the exact path (one that is not certified either keeps the batch's answer).
     """
     start = time.perf_counter()
     if exact_zeros and not fallback:
