@@ -217,6 +217,12 @@ def face_support(n: int, *, E: Any = None, f: Any = None, B: Any = None, b: Any 
     return FaceSupport(support, slack)
 
 
+#: HiGHS options of :func:`cone_support` on top of the default ones: no scaling (the
+#: rows are differences of payoffs of range 1) and Devex pricing. On the 28 support LPs
+#: of 500 N(0, 1) 8x8 CE games: 0.89-0.91 ms per LP against 1.06-1.13 ms, same supports.
+CONE_OPTIONS = {"simplex_scale_strategy": 0, "simplex_dual_edge_weight_strategy": 1}
+
+
 def cone_support(rows: Any) -> np.ndarray:
     """:func:`face_support`'s support for dense homogeneous rows: the coordinates positive
     somewhere on ``{x >= 0, sum x = 1, rows @ x <= 0}`` (bool ``[s]``; all ``False`` when
@@ -256,7 +262,7 @@ def cone_support(rows: Any) -> np.ndarray:
     row_lower = np.concatenate([[0.0], np.full(m + s, -np.inf)])
     col_upper = np.concatenate([np.full(s, np.inf), [MAX_SCALE], np.ones(s)])
     cost = np.concatenate([np.zeros(s + 1), -np.ones(s)])
-    for options in (DEFAULT_OPTIONS, STRICT_OPTIONS):
+    for options in (dict(DEFAULT_OPTIONS, **CONE_OPTIONS), STRICT_OPTIONS):
         res = solve_lp(cost, matrix, row_lower, np.zeros(1 + m + s), np.zeros(2 * s + 1),
                        col_upper, options=options, reuse=True, duals=False)
         if res.status == "optimal":
