@@ -194,8 +194,8 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
     games left with masses below 1e-9 (``"all"``: for every game), a joint that may prove
     every joint action of the support playable (:mod:`~spielplatz.equilibria.mwmre.interior`;
     the caller certifies it). ``on_share(out, lo, hi)`` is called on the host thread that
-    ran games ``lo`` to ``hi - 1`` once they are done (``out`` as returned, ``dual_ok``
-    excepted), while the others go on."""
+    ran games ``lo`` to ``hi - 1`` once they are done (``out`` as returned, without
+    ``dual_ok``, which is then the caller's to compute), while the others go on."""
     from spielplatz.equilibria.mwmre.interior import TIGHTENING
 
     b = g.shape[0]
@@ -237,7 +237,8 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
     out["joint"] = out["joint"].reshape((b,) + shape)
     out["base"] = out["base"].reshape((b,) + shape)
     out["proof"] = out["proof"].reshape((b,) + shape)
-    out["dual_ok"] = dual_gaps_ok(out, False)
+    if on_share is None:        # (each share's own otherwise)
+        out["dual_ok"] = dual_gaps_ok(out, False)
     return out
 
 
