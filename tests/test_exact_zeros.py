@@ -160,3 +160,67 @@ def test_shares_and_threads_give_the_same_answers(batches):
         assert bounds[0] == 0 and bounds[-1] == b and (sizes > 0).all()
         assert sizes.max() <= SHARE and (sizes[:-1] >= min(SHARE // 4, b)).all()
         assert (np.diff(sizes) <= 0).all()
+
+
+def test_a_face_answer_needs_its_kkt_conditions(monkeypatch):
+    """A re-run on a Farkas face that does not converge is no face answer: those games
+    take the LP, and every answer called optimal has its KKT residual within 1e-8."""
+    from spielplatz.equilibria.mwmre import compiled_batch
+
+    real = compiled_batch.run_batch
+
+    def unconverged(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if kwargs.get("prove") == "all":
+            out["residual"][:] = 0.5
+        return out
+
+    monkeypatch.setattr(compiled_batch, "run_batch", unconverged)
+    games = np.random.default_rng(15).standard_normal((160, 2, 8, 8))
+    out = sp.solve_batch(games, solver="maxent", concept="ce", exact_zeros=True)
+    routes = out.extra["support_routes"]
+    assert out.all_optimal and "farkas" not in set(routes) and (routes == "lp").sum() >= 10
+    assert np.asarray(out.extra["residuals"]["kkt"]).max() <= 1e-8
+
+
+def test_a_failed_face_keeps_the_batch_answer(monkeypatch):
+    """A face answer that is not certified, and an exact re-solve that fails too: the
+    game keeps the batch's own certified answer (its small masses left vanishing)."""
+    from spielplatz.equilibria.mwmre import batch_finish
+
+    def wrong(rows, joint, alpha, keep):
+        bent = np.where(keep, joint, 0.0) + 0.05 * keep
+        return bent / bent.sum(), np.asarray(alpha, dtype=float), 0.0, 0
+
+    def failing(payoffs, *args, **kwargs):
+        res = real(payoffs, *args, **kwargs)
+        return dataclasses.replace(res, joint=np.full_like(res.joint, np.nan))
+
+    import dataclasses
+
+    real = batch_finish.solve_exact
+    monkeypatch.setattr(zeros, "on_face", wrong)
+    monkeypatch.setattr(batch_finish, "solve_exact", failing)
+    games = np.random.default_rng(15).standard_normal((160, 2, 8, 8))
+    default = sp.solve_batch(games, solver="maxent", concept="ce")
+    out = sp.solve_batch(games, solver="maxent", concept="ce", exact_zeros=True)
+    kept = np.flatnonzero(out.extra["support_routes"] == "vanishing")
+    assert kept.size >= 5 and out.all_optimal
+    for i in kept:
+        np.testing.assert_allclose(out.joints[i], default.joints[i], rtol=0, atol=1e-15)
+
+
+def test_highs_instances_made_on_many_threads_leave_stdout_alone():
+    """Creating HiGHS instances redirects fd 1 for its banner: threads take turns, so
+    fd 1 is what it was."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from spielplatz.equilibria import highs
+
+    before = os.fstat(1)
+    for _ in range(3):      # (without the lock, about one run in five loses fd 1)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda _: [highs._instance(False) for _ in range(100)], range(4)))
+        after = os.fstat(1)
+        assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)

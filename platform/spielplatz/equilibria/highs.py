@@ -160,6 +160,8 @@ def solve_lp(cost: np.ndarray, matrix: Any, row_lower: np.ndarray, row_upper: np
 
 #: Each thread's reusable HiGHS instance (``solve_lp(..., reuse=True)``).
 _LOCAL = threading.local()
+#: Held while an instance is created (its banner's redirect of fd 1 is process-wide).
+_CREATING = threading.Lock()
 
 
 def _instance(reuse: bool) -> Any:
@@ -172,7 +174,9 @@ def _instance(reuse: bool) -> Any:
         h.clearModel()
         h.resetOptions()
     else:
-        with stdout_to_devnull():  # highspy >= 1.16 prints a banner on fd 1 when created
+        # highspy >= 1.16 prints a banner on fd 1 when created; the redirect is
+        # process-wide, so threads (the batch's host threads) take turns
+        with _CREATING, stdout_to_devnull():
             h = highspy.Highs()
         if reuse:
             _LOCAL.highs = h

@@ -219,7 +219,9 @@ def face_support(n: int, *, E: Any = None, f: Any = None, B: Any = None, b: Any 
 
 #: HiGHS options of :func:`cone_support` on top of the default ones: no scaling (the
 #: rows are differences of payoffs of range 1) and Devex pricing. On the 28 support LPs
-#: of 500 N(0, 1) 8x8 CE games: 0.89-0.91 ms per LP against 1.06-1.13 ms, same supports.
+#: of 500 N(0, 1) 8x8 CE games: 0.89-0.91 ms per LP against 1.06-1.13 ms, the same
+#: supports (which, for joint actions whose largest mass is near ``1 / MAX_SCALE``, may
+#: depend on the options, as with any simplex settings).
 CONE_OPTIONS = {"simplex_scale_strategy": 0, "simplex_dual_edge_weight_strategy": 1}
 
 

@@ -107,7 +107,6 @@ class Finisher:
             routes[proved] = np.where(zeros_found[proved], "dominance", "interior")
         for_zeros = (routes == "vanishing") & self.exact_zeros & certified
         zeros_of: dict = {}
-        refresh = np.zeros(b, dtype=bool)
         if for_zeros.any() and support is not None:
             # Farkas certificates, then the support LPs; where an LP finds the batch's own
             # support, the batch's answer stands (its small masses are positive)
@@ -116,36 +115,43 @@ class Finisher:
                                   None if self.rerun is None else (
                                       lambda idx, faces, duals: self.rerun(lo + idx, faces,
                                                                            duals)))
-            for i, (found, route, face) in zeros_of.items():
+            for i, (found, route, _) in zeros_of.items():
                 if (found == support[i]).all():
                     routes[i], for_zeros[i] = route, False
-                elif face is not None:
-                    # the face's answer: the batch's own on it, or its re-run there
-                    joints[i] = face[0].reshape(joints.shape[1:])
-                    alphas[i], residuals[i] = face[1], face[2]
-                    iterations[i] += face[3]
+            # the face's answer (the batch's own on it, or its re-run there) where it is
+            # certified; the others are re-solved on the face by the exact path
+            faces = [i for i in np.flatnonzero(for_zeros)
+                     if i in zeros_of and zeros_of[i][2] is not None]
+            if faces:
+                idx = np.asarray(faces)
+                face_joints = np.stack([zeros_of[i][2][0].reshape(joints.shape[1:])
+                                        for i in faces])
+                face_achieved = deviations.batch_epsilons(payoffs[idx], face_joints, concept)
+                face_violations = (face_achieved - eps_req[idx]).max(axis=1)
+                ok = face_violations <= GAP_TOLERANCE * scales[idx]
+                for j in np.flatnonzero(np.abs(face_violations - GAP_TOLERANCE * scales[idx])
+                                        <= window[idx]):
+                    ok[j] = certify(payoffs[idx[j]], face_joints[j], concept,
+                                    epsilon=eps_req[idx[j]]).certified
+                for j, i in enumerate(faces):
+                    _, route, (_, duals, residual, extra) = zeros_of[i]
+                    if not (ok[j] and residual <= KKT_TOLERANCE):
+                        continue
+                    joints[i], achieved[i] = face_joints[j], face_achieved[j]
+                    violations[i], alphas[i], residuals[i] = face_violations[j], duals, residual
+                    iterations[i] += extra
                     routes[i], for_zeros[i] = route, False
-                    refresh[i] = True
-            if refresh.any():
-                achieved[refresh] = deviations.batch_epsilons(payoffs[refresh], joints[refresh],
-                                                              concept)
-                violations[refresh] = (achieved[refresh] - eps_req[refresh]).max(axis=1)
-                certified[refresh] = violations[refresh] <= GAP_TOLERANCE * scales[refresh]
-                for i in np.flatnonzero(refresh & (np.abs(violations - GAP_TOLERANCE * scales)
-                                                   <= window)):
-                    certified[i] = certify(payoffs[i], joints[i], concept,
-                                           epsilon=eps_req[i]).certified
-                for_zeros |= refresh & ~certified         # (then re-solved on the face)
-                statuses[refresh] = np.where(certified[refresh], "optimal", "approximate")
         fell_back = ~certified | for_zeros
         for i in np.flatnonzero(fell_back) if self.fallback else ():
             opts_i = self.options_of(lo + i)
             # warm start from the batch's duals (solve_exact restarts from zero if needed);
             # small masses: the support LP first, on the support the batch's duals left,
             # or the support found for them above
-            lp_first = opts_i.target is None and bool(joints[i].min() < VANISHING)
             known, route, _ = zeros_of.get(i, (None, None, None)) if for_zeros[i] \
                 else (None, None, None)
+            # (small masses no support was found for: the single path's proofs first)
+            lp_first = (opts_i.target is None and bool(joints[i].min() < VANISHING)
+                        and (known is not None or not for_zeros[i]))
             on = None if support is None else support[i]
             res = solve_exact(payoffs[i], concept, opts_i, alpha0=alphas[i], lp_first=lp_first,
                               support=on, lp_support=known)

@@ -40,15 +40,19 @@ class BatchResult:
     paths : ndarray of str ``[B]``
         ``batch`` or ``exact``.
     batch_time : float
-        Seconds on the batched path.
+        Seconds on the batched path (for small games, where the host threads finish
+        their shares as they go: certification, zeros and exact re-solves included).
     support_routes : ndarray of str ``[B]``
         How the answer's zeros were found: ``none`` (no mass below ``1e-9``),
-        ``dominance`` (every mass below ``1e-9`` is an exact zero certified by the
-        duals), ``lp`` (the exact path's support LP: its zeros are exact; cells it
-        keeps may hold masses far below ``1e-9``, as in the single-game path),
-        ``interior`` (the exact path proved its masses below ``1e-9`` positive),
-        ``vanishing`` (some masses below ``1e-9`` are left as found, besides any
-        exact zeros the duals certified).
+        ``dominance`` (exact zeros certified by the duals; every other mass below
+        ``1e-9``, if any, proven positive), ``interior`` (no zeros: the masses below
+        ``1e-9`` proven positive by a CE that plays every joint action), ``farkas``
+        (zeros proven by a Farkas certificate, no exact CE putting more than 1e-12 on
+        them, the rest proven positive), ``lp`` (the support LP's: cells it keeps may
+        hold masses far below ``1e-9``, as in the single-game path), ``vanishing``
+        (some masses below ``1e-9`` are left as found, besides any exact zeros the
+        duals certified). ``interior``, ``farkas`` and ``lp`` come with ``exact_zeros``
+        (or the exact path's fallback).
     """
 
     payoffs: np.ndarray

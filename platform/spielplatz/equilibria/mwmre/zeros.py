@@ -10,12 +10,18 @@ A batch answer whose masses below 1e-9 the duals do not prove zero
   inside the compiled call), every mass positive and every gain at most 0, certified
   rigorously for the whole batch at once
   (:func:`~spielplatz.equilibria.certificate.certify_exact_batch`);
-* or not: :func:`support_lps` runs the support LP
-  (:func:`~spielplatz.equilibria.polytope.cone_support`) of each such game on the joint
-  actions its duals left, on host threads (HiGHS runs without the GIL), built from the
-  dense constraint rows the compiled loop solves with. Where it finds the batch's own
-  support, the batch's answer stands; elsewhere the exact path re-solves on the LP's
-  support, warm-started from the batch's duals.
+* or not. :func:`farkas_zeros` then looks for a Farkas certificate of its small masses'
+  zeros (no exact CE puts more than 1e-12 on them), and the compiled batch re-runs the
+  game on the face that leaves, where its interior joint proves the rest playable
+  (:func:`find_zeros`'s ``rerun``). Where either fails, :func:`support_lps` runs the
+  support LP (:func:`~spielplatz.equilibria.polytope.cone_support`) on the joint
+  actions left, on host threads (HiGHS runs without the GIL), built from the dense
+  constraint rows the compiled loop solves with.
+
+Where the LP finds the batch's own support, the batch's answer stands; where the
+batch's answer, its zeros made exact, satisfies the face's KKT conditions, it is kept
+(:func:`on_face`); elsewhere the exact path re-solves on the face, warm-started from
+the batch's duals.
 """
 
 from __future__ import annotations
@@ -47,8 +53,7 @@ def interior_proofs(payoffs: np.ndarray, concept: str, out: dict,
     b = payoffs.shape[0]
     on = np.isfinite(out["base"]).reshape(b, -1)
     games = candidates & out["proved"]
-    if support is not None:
-        # (the final duals may have proven more zeros than the loop dropped)
+    if support is not None:     # (the proof is of the support the Newton ran on)
         games &= (support.reshape(b, -1) == on).all(axis=1)
     games = np.flatnonzero(games)
     if games.size == 0:
@@ -101,9 +106,11 @@ def farkas_zeros(rows: np.ndarray, alpha: np.ndarray, joint: np.ndarray) -> np.n
     system[np.flatnonzero(small), k + np.arange(z)] = -1.0          # v(Z) - slack = 1
     try:
         y = nnls(system, small.astype(float), maxiter=10 * (k + z))[0][:k]
-    except RuntimeError:        # (iteration limit)
+    except (RuntimeError, ValueError):      # (iteration limit; rows not finite)
         return None
     v = a.T @ y
+    if not np.isfinite(v).all():
+        return None
     # |fl(v) - v| <= gamma_K (|a|' y), and the coefficients' own rounding adds u (|a|' y)
     # (products that underflow: 2^-1074 each)
     err = ((k + 4) * _U * (np.abs(a).T @ y) + (k + 2) * 2.0 ** -1074) * (1 + 1e-6)
@@ -129,6 +136,7 @@ def find_zeros(payoffs: np.ndarray, g: np.ndarray, concept: str, support: np.nda
     batch's own answer on it (:func:`on_face`) or ``None``. A game whose LP fails is
     left out."""
     from spielplatz.equilibria.mwmre.compiled_batch import constraint_rows
+    from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE
 
     own = constraint_rows(payoffs[games], concept)      # (the certificate's coefficients)
     rows = constraint_rows(g[games], concept)           # (the LP's, as the exact path's)
@@ -149,14 +157,16 @@ def find_zeros(payoffs: np.ndarray, g: np.ndarray, concept: str, support: np.nda
                     alphas[idx])
         on = np.isfinite(out["base"])
         proved = interior_proofs(payoffs[idx], concept, out, on, np.ones(idx.size, dtype=bool))
+        settled = proved & out["dual_ok"] & (out["residual"] <= KKT_TOLERANCE)
         for j, i in enumerate(idx):
-            if proved[j]:
+            if settled[j]:
                 found[int(i)] = (on[j], "farkas", (out["joint"][j].ravel(), out["alpha"][j],
                                                    float(out["residual"][j]),
                                                    int(out["iterations"][j])))
     rest = np.array([j for j, i in enumerate(games) if int(i) not in found], dtype=int)
     where = {int(i): j for j, i in enumerate(games)}
-    # (a face whose zeros a certificate proved holds every CE: its LP is much smaller)
+    # (a face whose zeros a certificate proved: every CE puts at most 1e-12 on the
+    # rest, far below the LP's own 1e-7, so its LP runs on the face, much smaller)
     narrowed = support.copy()
     for i, keep in faces.items():
         narrowed[i] = keep.reshape(shape)
@@ -173,8 +183,8 @@ def on_face(rows: np.ndarray, joint: np.ndarray, alpha: np.ndarray,
     ``rows`` ``[K, S]`` are the exact CE constraints (range 1) of the whole game,
     ``joint`` ``[S]`` and ``alpha`` ``[K]`` the batch's answer and duals, ``keep`` the
     support found. The joint of the duals on the face is the batch's joint restricted
-    to it and renormalised (the same logits; constraints that vanish on the face get
-    dual 0, which changes no logit there). It is the face's answer when its projected
+    to it and renormalised (the same logits; constraints that vanish on the face change
+    no logit there, and keep their duals). It is the face's answer when its projected
     dual gradient is within :data:`~spielplatz.equilibria.mwmre.config.KKT_TOLERANCE`
     and its dual gap (``alpha . grad``) within the batch's own bound
     (:func:`~spielplatz.equilibria.mwmre.kernel.dual_gaps_ok`); else the exact path
@@ -194,7 +204,8 @@ def on_face(rows: np.ndarray, joint: np.ndarray, alpha: np.ndarray,
     if not (residual <= KKT_TOLERANCE
             and gap <= KKT_TOLERANCE * (1.0 + np.abs(duals).sum() + duals.size)):
         return None
-    return sigma, duals, residual, 0
+    # (rows that vanish on the face keep the batch's duals, as the compiled batch's do)
+    return sigma, np.asarray(alpha, dtype=float).copy(), residual, 0
 
 
 def support_lps(g: np.ndarray, concept: str, support: np.ndarray, games: np.ndarray,
