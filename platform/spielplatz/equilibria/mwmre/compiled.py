@@ -28,9 +28,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from spielplatz.equilibria.mwmre.compiled_ops import (cholesky_solve, descent, gains_of,
-                                                      gradient_of, hessian_free, loss,
-                                                      loss_change, scale_into, smallest)
+from spielplatz.equilibria.mwmre.compiled_ops import (cholesky_solve, compress, descent,
+                                                      gains_of, gradient_of, hessian_free,
+                                                      loss, loss_change, scale_into,
+                                                      smallest)
 from spielplatz.equilibria.mwmre.newton import EXTRAPOLATE_BELOW, FAST_PROGRESS, RETRY_SHIFTS
 from spielplatz.equilibria.mwmre.newton import _backtrack as newton_backtrack
 
@@ -46,7 +47,7 @@ _SHIFTS = (0.0,) + RETRY_SHIFTS
 #: :func:`run` is keyed on this file only, yet it holds compiled_ops.py's functions and
 #: what it takes from newton.py: tests/test_compiled_newton.py fails when they change until
 #: this line is updated, and that edit is what makes numba compile afresh.
-DEPENDENCIES = "ed39e6645f20"
+DEPENDENCIES = "a74df89f7d9f"
 
 
 def dependency_hash() -> str:
@@ -186,6 +187,8 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit
     dz = np.empty(s)
     scratch = np.empty(k)
     free = np.empty(k, dtype=np.int64)
+    pos = np.empty(k, dtype=np.int64)
+    columns = compress(np.ascontiguousarray(A.T))
     x = np.empty(k)
     h = np.empty((k, k))
     low = np.empty((k, k))
@@ -218,7 +221,7 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit
                 nf += 1
         if nf:
             hf = h[:nf, :nf]
-            hmax = hessian_free(A, rows, sig, gains, free, nf, hf)
+            hmax = hessian_free(columns, rows, sig, gains, free, nf, hf, pos)
             damping = min(residual, 1e-6)
             for i in range(nf):
                 hf[i, i] += damping * hf[i, i] + 1e-14 * hmax
