@@ -190,8 +190,9 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit
     pos = np.empty(k, dtype=np.int64)
     columns = compress(np.ascontiguousarray(A.T))
     x = np.empty(k)
-    h = np.empty((k, k))
-    low = np.empty((k, k))
+    movable = k - int(fixed.sum())      # (the free set's size at most: below malloc's
+    h = np.empty((movable, movable))    # mmap threshold for 8x8 CE, 128 KB at k = 128)
+    low = np.empty((movable, movable))
     it, outcome = 0, FINISHED
     previous_shift = 0.0
     while residual > tol and it < max_iter:

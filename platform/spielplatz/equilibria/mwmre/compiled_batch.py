@@ -274,7 +274,7 @@ def _matrices(g_all, ce, starts, sizes, act, rest, out):
 #: :func:`dependency_hash` when this file was last written: numba's cache of
 #: :func:`_games` is keyed on this file only, yet it holds compiled.py's loop and what
 #: that compiles in (tests/test_compiled_newton.py fails until this line is updated).
-DEPENDENCIES = "877c1c7200fc"
+DEPENDENCIES = "e9d665abaa7f"
 
 
 def dependency_hash() -> str:
