@@ -111,7 +111,7 @@ class Finisher:
             # Farkas certificates, then the support LPs; where an LP finds the batch's own
             # support, the batch's answer stands (its small masses are positive)
             zeros_of = find_zeros(payoffs, self.g[sl], concept, support, joints, alphas,
-                                  np.flatnonzero(for_zeros), 1,
+                                  np.flatnonzero(for_zeros),
                                   None if self.rerun is None else (
                                       lambda idx, faces, duals: self.rerun(lo + idx, faces,
                                                                            duals)))

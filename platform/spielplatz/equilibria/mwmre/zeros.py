@@ -15,8 +15,8 @@ A batch answer whose masses below 1e-9 the duals do not prove zero
   game on the face that leaves, where its interior joint proves the rest playable
   (:func:`find_zeros`'s ``rerun``). Where either fails, :func:`support_lps` runs the
   support LP (:func:`~spielplatz.equilibria.polytope.cone_support`) on the joint
-  actions left, on host threads (HiGHS runs without the GIL), built from the dense
-  constraint rows the compiled loop solves with.
+  actions left (each host thread its share's; HiGHS runs without the GIL), built
+  from the dense constraint rows the compiled loop solves with.
 
 Where the LP finds the batch's own support, the batch's answer stands; where the
 batch's answer, its zeros made exact, satisfies the face's KKT conditions, it is kept
@@ -26,7 +26,6 @@ the batch's duals.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -122,7 +121,7 @@ def farkas_zeros(rows: np.ndarray, alpha: np.ndarray, joint: np.ndarray) -> np.n
 
 
 def find_zeros(payoffs: np.ndarray, g: np.ndarray, concept: str, support: np.ndarray,
-               joints: np.ndarray, alphas: np.ndarray, games: np.ndarray, threads: int,
+               joints: np.ndarray, alphas: np.ndarray, games: np.ndarray,
                rerun: Any = None) -> dict:
     """``{game: (support, route, face)}`` for ``games`` (exact CE answers ``joints``
     ``[B, A...]`` of games ``payoffs`` (``g``: the same at range 1) with masses below
@@ -170,7 +169,7 @@ def find_zeros(payoffs: np.ndarray, g: np.ndarray, concept: str, support: np.nda
     narrowed = support.copy()
     for i, keep in faces.items():
         narrowed[i] = keep.reshape(shape)
-    for i, lp in support_lps(g, concept, narrowed, games[rest], threads, rows=rows[rest]).items():
+    for i, lp in support_lps(g, concept, narrowed, games[rest], rows=rows[rest]).items():
         found[i] = (lp, "lp", on_face(rows[where[i]], masses[i], alphas[i], lp.ravel()))
     return found
 
@@ -209,30 +208,25 @@ def on_face(rows: np.ndarray, joint: np.ndarray, alpha: np.ndarray,
 
 
 def support_lps(g: np.ndarray, concept: str, support: np.ndarray, games: np.ndarray,
-                threads: int, rows: np.ndarray | None = None) -> dict:
+                rows: np.ndarray | None = None) -> dict:
     """``{game: support}``: the support LP of each of ``games`` (indices into ``g``
     ``[B, N, A...]``, range-1 payoffs) on the joint actions its ``support`` (bool
-    ``[B, A...]``) left, on ``threads`` host threads. A game whose LP fails is left out
-    (the exact path runs its own and reports the failure). ``rows``: the games'
+    ``[B, A...]``) left (on the calling thread: each host thread runs its share's). A
+    game whose LP fails is left out (the exact path runs its own and reports the
+    failure). ``rows``: the games'
     :func:`~spielplatz.equilibria.mwmre.compiled_batch.constraint_rows` if computed."""
     from spielplatz.equilibria.mwmre.compiled_batch import constraint_rows
 
     rows = constraint_rows(g[games], concept) if rows is None else rows
-    shape = support.shape[1:]
-
-    def one(j: int) -> tuple:
-        on = support[games[j]].ravel()
+    found = {}
+    for j, i in enumerate(games):
+        on = support[i].ravel()
         try:
-            found = cone_support(rows[j][:, on])
+            lp = cone_support(rows[j][:, on])
         except SpielplatzError:
-            return int(games[j]), None
-        full = np.zeros(on.size, dtype=bool)
-        full[np.flatnonzero(on)[found]] = True
-        return int(games[j]), (full.reshape(shape) if full.any() else None)
-
-    if threads > 1 and games.size > 1:
-        with ThreadPoolExecutor(min(threads, games.size)) as pool:
-            results = list(pool.map(one, range(games.size)))
-    else:
-        results = [one(j) for j in range(games.size)]
-    return {i: found for i, found in results if found is not None}
+            continue
+        if lp.any():
+            full = np.zeros(on.size, dtype=bool)
+            full[np.flatnonzero(on)[lp]] = True
+            found[int(i)] = full.reshape(support.shape[1:])
+    return found
