@@ -301,24 +301,17 @@ def certify_exact_batch(payoffs: Any, joints: Any, concept: str = "ce") -> np.nd
                  & (np.abs(cells.sum(axis=1) - 1.0) <= 1e-9) & np.isfinite(ranges).all(axis=1))
     hi = np.full(b, -math.inf)
     lo = np.full(b, -math.inf)
-    for p in range(n):
-        a_p = payoffs.shape[2 + p]
-        g = np.moveaxis(payoffs[:, p], p + 1, 1).reshape(b, a_p, -1)       # [B, A_p, R]
-        g = g - g.min(axis=(1, 2), keepdims=True)
-        s = np.moveaxis(joints, p + 1, 1).reshape(b, a_p, -1)
-        r = s.shape[2]
+    for p, (gains, s) in enumerate(deviations.batch_gains(payoffs, joints, concept)):
+        a_p, r = s.shape[1], s.shape[2]
         rng = ranges[:, p, None, None] if concept == "ce" else ranges[:, p, None]
         if concept == "ce":
             if a_p < 2:
                 continue
-            m = s @ np.swapaxes(g, 1, 2)                                   # [B, a', a'']
-            gains = m - np.diagonal(m, axis1=1, axis2=2)[:, :, None]
             mass = s.sum(axis=2)[:, :, None]
             bound = np.where(mass > 0, _sum_bound(r) * rng * mass + _underflow(r), 0.0)
             gains[:, np.arange(a_p), np.arange(a_p)] = -math.inf
         else:
             k = a_p * r + a_p
-            gains = np.einsum("bar,br->ba", g, s.sum(axis=1)) - (s * g).sum(axis=(1, 2))[:, None]
             bound = _sum_bound(k) * rng + _underflow(k)
         bound = bound + _U * np.abs(np.where(np.isfinite(gains), gains, 0.0))
         hi = np.maximum(hi, (gains + bound).reshape(b, -1).max(axis=1))

@@ -272,8 +272,10 @@ def epsilons(payoffs: Any, joint: Any, concept: str = "ce") -> Any:
     return np.array(maxima) if xp is np else xp.stack(maxima)
 
 
-def batch_epsilons(payoffs: np.ndarray, joints: np.ndarray, concept: str = "ce") -> np.ndarray:
-    """:func:`epsilons` of a whole batch at once (numpy), ``[B, N]``.
+def batch_gains(payoffs: np.ndarray, joints: np.ndarray, concept: str = "ce") -> list:
+    """:func:`gains` of a whole batch at once (numpy): per player ``(gains, view)``, the
+    gains ``[B, A_p, A_p]`` (CE, zero diagonal) or ``[B, A_p]`` (CCE) and the joints as
+    the player sees them, ``[B, A_p, R]``.
 
     ``payoffs`` ``[B, N, A_1..A_N]``, ``joints`` ``[B, A_1..A_N]``; one batched
     matrix product per player instead of a Python loop over games.
@@ -282,7 +284,7 @@ def batch_epsilons(payoffs: np.ndarray, joints: np.ndarray, concept: str = "ce")
     payoffs = np.asarray(payoffs, dtype=float)
     joints = np.asarray(joints, dtype=float)
     b, n = payoffs.shape[:2]
-    out = np.empty((b, n))
+    out = []
     for p in range(n):
         ap = payoffs.shape[2 + p]
         gp = np.moveaxis(payoffs[:, p], p + 1, 1).reshape(b, ap, -1)     # [B, A_p, R]
@@ -291,12 +293,18 @@ def batch_epsilons(payoffs: np.ndarray, joints: np.ndarray, concept: str = "ce")
         if concept == "ce":
             m = sp_ @ np.swapaxes(gp, 1, 2)                               # [B, a', a'']
             gains_ = m - np.diagonal(m, axis1=1, axis2=2)[:, :, None]
-            out[:, p] = gains_.reshape(b, -1).max(axis=1)
         else:
             others = sp_.sum(axis=1)                                      # [B, R]
             gains_ = np.einsum("bar,br->ba", gp, others) - (sp_ * gp).sum(axis=(1, 2))[:, None]
-            out[:, p] = gains_.max(axis=1)
+        out.append((gains_, sp_))
     return out
+
+
+def batch_epsilons(payoffs: np.ndarray, joints: np.ndarray, concept: str = "ce") -> np.ndarray:
+    """:func:`epsilons` of a whole batch at once (numpy), ``[B, N]``: the largest of each
+    player's :func:`batch_gains`."""
+    return np.stack([gains.reshape(gains.shape[0], -1).max(axis=1)
+                     for gains, _ in batch_gains(payoffs, joints, concept)], axis=1)
 
 
 def batch_payoff_scales(payoffs: np.ndarray) -> np.ndarray:

@@ -31,6 +31,23 @@ __all__ = ["Finisher", "VANISHING"]
 VANISHING = 1e-9
 
 
+def _gaps(payoffs: np.ndarray, joints: np.ndarray, eps_req: np.ndarray, scales: np.ndarray,
+          concept: str) -> tuple:
+    """``(achieved, violations, within, borderline)`` for joints ``[B, A...]``: each
+    player's epsilon, the largest excess over ``eps_req``, whether it is within
+    ``GAP_TOLERANCE`` of the payoff range, and which games were within rounding of that
+    tolerance (the certificate's rigorous rounding bound for this game size) and so
+    decided rigorously (:func:`~spielplatz.equilibria.certificate.certify`)."""
+    achieved = deviations.batch_epsilons(payoffs, joints, concept)
+    violations = (achieved - eps_req).max(axis=1)
+    within = violations <= GAP_TOLERANCE * scales
+    window = rounding_bound(int(np.prod(payoffs.shape[2:])) + max(payoffs.shape[2:])) * scales
+    borderline = np.abs(violations - GAP_TOLERANCE * scales) <= window
+    for i in np.flatnonzero(borderline):
+        within[i] = certify(payoffs[i], joints[i], concept, epsilon=eps_req[i]).certified
+    return achieved, violations, within, borderline
+
+
 class Finisher:
     """The host's side of a batched solve, game range by game range.
 
@@ -84,18 +101,11 @@ class Finisher:
         iterations = share["iterations"].astype(int).copy()
         alphas = np.array(share["alpha"], dtype=float)
         eps_req = share["eps"] * scales[:, None]
-        achieved = deviations.batch_epsilons(payoffs, joints, concept)
-        violations = (achieved - eps_req).max(axis=1)
-        certified = (violations <= GAP_TOLERANCE * scales) & (residuals <= KKT_TOLERANCE) \
-            & np.all(np.isfinite(joints.reshape(b, -1)), axis=1) & share["dual_ok"]
-        # borderline games (within rounding of the tolerance) are decided rigorously
-        # (the window is the certificate's rigorous rounding bound for this game size)
-        window = rounding_bound(int(np.prod(payoffs.shape[2:])) + max(payoffs.shape[2:])) \
-            * scales
-        for i in np.flatnonzero(np.abs(violations - GAP_TOLERANCE * scales) <= window):
-            certified[i] = certify(payoffs[i], joints[i], concept,
-                                   epsilon=eps_req[i]).certified \
-                and residuals[i] <= KKT_TOLERANCE
+        achieved, violations, within, borderline = _gaps(payoffs, joints, eps_req, scales,
+                                                         concept)
+        certified = within & (residuals <= KKT_TOLERANCE) & np.where(
+            borderline, True,
+            np.all(np.isfinite(joints.reshape(b, -1)), axis=1) & share["dual_ok"])
         statuses = np.where(certified, "optimal", "approximate").astype(object)
         paths = np.array(["batch"] * b, dtype=object)
         if self.exact_zeros:
@@ -126,13 +136,8 @@ class Finisher:
                 idx = np.asarray(faces)
                 face_joints = np.stack([zeros_of[i][2][0].reshape(joints.shape[1:])
                                         for i in faces])
-                face_achieved = deviations.batch_epsilons(payoffs[idx], face_joints, concept)
-                face_violations = (face_achieved - eps_req[idx]).max(axis=1)
-                ok = face_violations <= GAP_TOLERANCE * scales[idx]
-                for j in np.flatnonzero(np.abs(face_violations - GAP_TOLERANCE * scales[idx])
-                                        <= window[idx]):
-                    ok[j] = certify(payoffs[idx[j]], face_joints[j], concept,
-                                    epsilon=eps_req[idx[j]]).certified
+                face_achieved, face_violations, ok, _ = _gaps(
+                    payoffs[idx], face_joints, eps_req[idx], scales[idx], concept)
                 for j, i in enumerate(faces):
                     _, route, (_, duals, residual, extra) = zeros_of[i]
                     if not (ok[j] and residual <= KKT_TOLERANCE):

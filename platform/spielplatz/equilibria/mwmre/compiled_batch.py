@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from spielplatz.equilibria.mwmre.compiled import DOMINATED, FEASIBLE, dominated_columns, run
+from spielplatz.equilibria.mwmre.compiled import (_COLLAPSED, DOMINATED, FEASIBLE,
+                                                  dominated_columns, run)
 from spielplatz.equilibria.mwmre.compiled_ops import compress, smallest
 from spielplatz.equilibria.mwmre.dense_newton import compiled_layout
 from spielplatz.equilibria.mwmre.kernel import dual_gaps_ok
@@ -31,8 +32,6 @@ __all__ = ["run_batch", "constraint_rows", "share_bounds"]
 _RESTARTS = 16
 #: Games per compiled call when host threads share a batch.
 SHARE = 32
-#: Masses below this are a collapsing joint's (``newton_eliminating``'s give-up rule).
-_COLLAPSED = 1e-9
 #: Newton iterations of the interior joint's search (``prove``), warm-started from the
 #: batch's converged duals. 500 8x8 CE games per distribution (N(0, 1) / uniform /
 #: L2-invariant), games left to the LP with 1, 2, 3, 4, 8 iterations: 29/29/28,

@@ -137,8 +137,9 @@ def find_zeros(payoffs: np.ndarray, g: np.ndarray, concept: str, support: np.nda
     from spielplatz.equilibria.mwmre.compiled_batch import constraint_rows
     from spielplatz.equilibria.mwmre.config import KKT_TOLERANCE
 
-    own = constraint_rows(payoffs[games], concept)      # (the certificate's coefficients)
     rows = constraint_rows(g[games], concept)           # (the LP's, as the exact path's)
+    # (the certificate's coefficients: differences of the game's own payoffs)
+    own = None if rerun is None else constraint_rows(payoffs[games], concept)
     b, shape = g.shape[0], support.shape[1:]
     flat, masses = support.reshape(b, -1), joints.reshape(b, -1)
     faces = {}
@@ -164,8 +165,8 @@ def find_zeros(payoffs: np.ndarray, g: np.ndarray, concept: str, support: np.nda
                                                    int(out["iterations"][j])))
     rest = np.array([j for j, i in enumerate(games) if int(i) not in found], dtype=int)
     where = {int(i): j for j, i in enumerate(games)}
-    # (a face whose zeros a certificate proved: every CE puts at most 1e-12 on the
-    # rest, far below the LP's own 1e-7, so its LP runs on the face, much smaller)
+    # (a face whose zeros a certificate proved: every CE puts at most 1e-12 on those
+    # zeros, far below the LP's own 1e-7, so its LP runs on the face, much smaller)
     narrowed = support.copy()
     for i, keep in faces.items():
         narrowed[i] = keep.reshape(shape)
