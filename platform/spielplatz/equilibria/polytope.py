@@ -184,8 +184,6 @@ def face_support(n: int, *, E: Any = None, f: Any = None, B: Any = None, b: Any 
     >>> face_support(4, B=A, b=np.zeros(A.shape[0])).support
     array([False, False, False,  True])
     """
-    from spielplatz.equilibria.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
-
     E, B = as_rows(E, n), as_rows(B, n)
     f = np.zeros(E.shape[0]) if f is None else np.asarray(f, dtype=float).reshape(-1)
     b = np.zeros(B.shape[0]) if b is None else np.asarray(b, dtype=float).reshape(-1)
@@ -199,22 +197,30 @@ def face_support(n: int, *, E: Any = None, f: Any = None, B: Any = None, b: Any 
     mv = m if equalities else 0
     # Columns: y (s), tau (1), u (s), v (mv). Rows: sum y - tau = 0; E y - f tau = 0;
     # B y - b tau (+ v) <= 0; u - y <= 0.
-    matrix = _lp_matrix(s, E, f, B, b, mv)
+    x = _solve(_lp_matrix(s, E, f, B, b, mv), s, k, m, mv)
+    support[cols] = x[s + 1:2 * s + 1] > 0.5
+    slack = x[2 * s + 1:] > 0.5 if mv else np.zeros(m, dtype=bool)
+    return FaceSupport(support, slack)
+
+
+def _solve(matrix: Any, s: int, k: int, m: int, mv: int, options: dict | None = None,
+           reuse: bool = False) -> np.ndarray:
+    """The support LP over the columns ``(y, tau, u, v)`` of :func:`_lp_matrix` (``s``
+    coordinates, ``k`` equality rows, ``m`` inequality rows, ``mv`` slack columns):
+    maximise ``sum u + sum v`` with ``tau <= MAX_SCALE`` and ``u, v <= 1``. Its column
+    values; HiGHS' default options (with ``options`` on top), then its strict ones."""
+    from spielplatz.equilibria.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
+
     row_lower = np.concatenate([np.zeros(1 + k), np.full(m + s, -np.inf)])
-    row_upper = np.zeros(1 + k + m + s)
-    col_lower = np.zeros(2 * s + 1 + mv)
     col_upper = np.concatenate([np.full(s, np.inf), [MAX_SCALE], np.ones(s + mv)])
     cost = np.concatenate([np.zeros(s + 1), -np.ones(s + mv)])
-    for options in (DEFAULT_OPTIONS, STRICT_OPTIONS):
-        res = solve_lp(cost, matrix, row_lower, row_upper, col_lower, col_upper,
-                       options=options)
+    for attempt in (dict(DEFAULT_OPTIONS, **(options or {})), STRICT_OPTIONS):
+        res = solve_lp(cost, matrix, row_lower, np.zeros(1 + k + m + s),
+                       np.zeros(2 * s + 1 + mv), col_upper, options=attempt, reuse=reuse,
+                       duals=False)
         if res.status == "optimal":
-            break
-    else:
-        raise SpielplatzError(f"the support LP could not be solved (HiGHS: {res.status})")
-    support[cols] = res.x[s + 1:2 * s + 1] > 0.5
-    slack = res.x[2 * s + 1:] > 0.5 if mv else np.zeros(m, dtype=bool)
-    return FaceSupport(support, slack)
+            return res.x
+    raise SpielplatzError(f"the support LP could not be solved (HiGHS: {res.status})")
 
 
 #: HiGHS options of :func:`cone_support` on top of the default ones: no scaling (the
@@ -245,8 +251,6 @@ def cone_support(rows: Any) -> np.ndarray:
     >>> cone_support(np.asarray(constraint_matrix(pd, "ce").todense()))
     array([False, False, False,  True])
     """
-    from spielplatz.equilibria.highs import DEFAULT_OPTIONS, STRICT_OPTIONS, solve_lp
-
     rows = np.asarray(rows, dtype=float)
     rows = rows[(rows != 0).any(axis=1)]
     m, s = rows.shape
@@ -261,12 +265,4 @@ def cone_support(rows: Any) -> np.ndarray:
     indptr = np.zeros(counts.size + 1, dtype=np.int32)
     np.cumsum(counts, out=indptr[1:])
     matrix = (indptr, indices.astype(np.int32), data, (1 + m + s, 2 * s + 1))
-    row_lower = np.concatenate([[0.0], np.full(m + s, -np.inf)])
-    col_upper = np.concatenate([np.full(s, np.inf), [MAX_SCALE], np.ones(s)])
-    cost = np.concatenate([np.zeros(s + 1), -np.ones(s)])
-    for options in (dict(DEFAULT_OPTIONS, **CONE_OPTIONS), STRICT_OPTIONS):
-        res = solve_lp(cost, matrix, row_lower, np.zeros(1 + m + s), np.zeros(2 * s + 1),
-                       col_upper, options=options, reuse=True, duals=False)
-        if res.status == "optimal":
-            return res.x[s + 1:2 * s + 1] > 0.5
-    raise SpielplatzError(f"the support LP could not be solved (HiGHS: {res.status})")
+    return _solve(matrix, s, 0, m, 0, CONE_OPTIONS, reuse=True)[s + 1:2 * s + 1] > 0.5
