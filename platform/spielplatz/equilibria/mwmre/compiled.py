@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from spielplatz.equilibria.mwmre.compiled_ops import (cholesky_solve, compress, descent,
+from spielplatz.equilibria.mwmre.compiled_ops import (cholesky_solve, descent,
                                                       gains_of, gradient_of, hessian_free,
                                                       loss, loss_change, scale_into,
                                                       smallest)
@@ -47,7 +47,7 @@ _SHIFTS = (0.0,) + RETRY_SHIFTS
 #: :func:`run` is keyed on this file only, yet it holds compiled_ops.py's functions and
 #: what it takes from newton.py: tests/test_compiled_newton.py fails when they change until
 #: this line is updated, and that edit is what makes numba compile afresh.
-DEPENDENCIES = "a74df89f7d9f"
+DEPENDENCIES = "2b5b50a7fd09"
 
 
 def dependency_hash() -> str:
@@ -83,6 +83,19 @@ def _residual(alpha, grad):
         if v > r:
             r = v
     return r
+
+
+@njit(cache=True)
+def _change(rows, base, alpha, trial, sig, eps_k, dz, scratch, z, value):
+    """``(change, loss, total, evaluated)``: the loss change from ``alpha`` to ``trial``
+    (:func:`~spielplatz.equilibria.mwmre.compiled_ops.loss_change`); where that needs the
+    loss at ``trial`` (``evaluated``), also that loss and its ``sum z`` (``z`` as
+    :func:`~spielplatz.equilibria.mwmre.compiled_ops.loss` fills it), else zeros."""
+    change, ok = loss_change(rows, alpha, trial, sig, eps_k, dz, scratch)
+    if ok:
+        return change, 0.0, 0.0, False
+    new, total = loss(rows, base, trial, eps_k, z)
+    return new - value, new, total, True
 
 
 #: The Python loop's interpolating backtrack, compiled as it is.
@@ -187,12 +200,14 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit
     dz = np.empty(s)
     scratch = np.empty(k)
     free = np.empty(k, dtype=np.int64)
-    pos = np.empty(k, dtype=np.int64)
-    columns = compress(np.ascontiguousarray(A.T))
+    cstart = np.empty(s + 1, dtype=np.int64)     # (hessian_free's scratch)
+    cfill = np.empty(s, dtype=np.int64)
+    crow = np.empty(rows[2].size, dtype=np.int64)
+    cval = np.empty(rows[2].size)
     x = np.empty(k)
     movable = k - int(fixed.sum())      # (the free set's size at most: below malloc's
-    h = np.empty((movable, movable))    # mmap threshold for 8x8 CE, 128 KB at k = 128)
-    low = np.empty((movable, movable))
+    h = np.empty(movable * movable)     # mmap threshold for 8x8 CE, 128 KB at k = 128;
+    low = np.empty(movable * movable)   # flat: each free set's matrices contiguous)
     it, outcome = 0, FINISHED
     previous_shift = 0.0
     while residual > tol and it < max_iter:
@@ -221,8 +236,9 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit
                 free[nf] = r
                 nf += 1
         if nf:
-            hf = h[:nf, :nf]
-            hmax = hessian_free(columns, rows, sig, gains, free, nf, hf, pos)
+            hf = h[:nf * nf].reshape((nf, nf))      # (a view's strides stop SIMD)
+            hmax = hessian_free(rows, sig, gains, free, nf, hf, cstart, cfill, crow,
+                                cval)
             damping = min(residual, 1e-6)
             for i in range(nf):
                 hf[i, i] += damping * hf[i, i] + 1e-14 * hmax
@@ -234,17 +250,18 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit
                 previous_shift = shift
                 for i in range(nf):     # (steepest descent if every shift fails)
                     xf[i] = grad[free[i]]
-                if cholesky_solve(hf, xf, low):
+                if cholesky_solve(hf, xf, low[:nf * nf].reshape((nf, nf))):
                     break
             previous_shift = 0.0
             for i in range(nf):
                 d[free[i]] = -xf[i]
-        # Armijo along the projection arc
+        # Armijo along the projection arc (the loss itself only where it decides, and at
+        # the step taken)
         step, accepted = 1.0, False
         for _ in range(40):
             _project(alpha, d, step, fixed, trial)
-            new, new_total = loss(rows, base, trial, eps_k, z2)
-            change = loss_change(rows, alpha, trial, sig, eps_k, dz, scratch, new, value)
+            change, new, new_total, evaluated = _change(rows, base, alpha, trial, sig, eps_k,
+                                                        dz, scratch, z2, value)
             decrease = descent(grad, alpha, trial)
             if change <= -1e-4 * decrease + 1e-15 * abs(value):
                 accepted = True
@@ -253,26 +270,34 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit
         if not accepted:        # rounding floor: the full step if it helps
             _project(alpha, d, 1.0, fixed, trial)
             new, new_total = loss(rows, base, trial, eps_k, z2)
+            change, evaluated = new - value, True
+            exact, ok = loss_change(rows, alpha, trial, sig, eps_k, dz, scratch)
+            if ok:
+                change = exact
             scale_into(z2, 1.0 / new_total, dz)
             gains_of(rows, dz, scratch)
             gradient_of(eps_k, scratch, fixed, scratch)
             if not _residual(trial, scratch) < residual:
                 outcome = STALLED
                 break
+        elif not evaluated:
+            new, new_total = loss(rows, base, trial, eps_k, z2)
         if (extrapolate and residual > FAST_PROGRESS * previous
                 and smallest(sig) < EXTRAPOLATE_BELOW):
             # the tails: long steps along the last one
-            change = loss_change(rows, alpha, trial, sig, eps_k, dz, scratch, new, value)
             for factor in (32.0, 4.0):
                 for r in range(k):
                     d[r] = trial[r] - alpha[r]
                 _project(trial, d, factor, fixed, best)
-                longer, longer_total = loss(rows, base, best, eps_k, z3)
-                if (loss_change(rows, alpha, best, sig, eps_k, dz, scratch, longer, value)
-                        < change - 1e-14 * abs(new)):
+                longer, longer_new, longer_total, evaluated = _change(
+                    rows, base, alpha, best, sig, eps_k, dz, scratch, z3, value)
+                if longer < change - 1e-14 * abs(new):
                     trial[:] = best
-                    z2[:] = z3
-                    new, new_total = longer, longer_total
+                    if evaluated:
+                        z2[:] = z3
+                    else:
+                        longer_new, longer_total = loss(rows, base, trial, eps_k, z2)
+                    new, new_total = longer_new, longer_total
                     break
         alpha[:] = trial
         value = new

@@ -273,7 +273,7 @@ def _matrices(g_all, ce, starts, sizes, act, rest, out):
 #: :func:`dependency_hash` when this file was last written: numba's cache of
 #: :func:`_games` is keyed on this file only, yet it holds compiled.py's loop and what
 #: that compiles in (tests/test_compiled_newton.py fails until this line is updated).
-DEPENDENCIES = "e9d665abaa7f"
+DEPENDENCIES = "f771efe553ec"
 
 
 def dependency_hash() -> str:

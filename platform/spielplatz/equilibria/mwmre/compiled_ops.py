@@ -79,50 +79,66 @@ def loss(rows, base, alpha, eps_k, z):
 
 
 @njit(cache=True)
-def loss_change(rows, alpha, trial, sig, eps_k, dz, step, new, value):
-    """``loss(trial) - loss(alpha)``: where no logit grows by more than 1,
-    ``log1p(sum sigma expm1(dz)) + eps . (trial - alpha)`` from the logits' change
-    ``dz`` (accurate to the change's own precision, not the loss's: near the optimum the
-    Armijo test then compares decreases, not rounding); elsewhere ``new - value``.
-    ``step`` is scratch ``[K]``."""
+def loss_change(rows, alpha, trial, sig, eps_k, dz, step):
+    """``(change, ok)``: ``loss(trial) - loss(alpha)`` where no logit grows by more than 1,
+    ``log1p(sum sigma expm1(dz)) + eps . (trial - alpha)`` from the logits' change ``dz``
+    (accurate to the change's own precision, not the loss's: near the optimum the Armijo
+    test then compares decreases, not rounding), and ``ok``; elsewhere ``ok`` is
+    ``False`` (a mass too small for sigma to hold could grow): the change is then the
+    difference of the two losses, the caller's to compute. ``step`` is scratch ``[K]``."""
     for r in range(alpha.size):
         step[r] = alpha[r] - trial[r]
     _combine(rows, step, dz)
-    if dz.max() > 1.0:      # a mass too small for sigma to hold could grow
-        return new - value
+    if dz.max() > 1.0:
+        return 0.0, False
     x = 0.0
     for j in range(dz.size):
         x += sig[j] * math.expm1(dz[j])
-    return math.log1p(x) - np.dot(eps_k, step)
+    return math.log1p(x) - np.dot(eps_k, step), True
 
 
 @njit(cache=True)
-def hessian_free(columns, rows, sig, gains, free, nf, h, pos):
-    """``h`` ``[nf, nf]`` = the covariance of the free constraints' rows under ``sig``
-    (``A_f diag(sig) A_f^T - g_f g_f^T``); returns the largest diagonal entry (at least
-    1e-300). ``rows`` and ``columns`` are ``A`` compressed by rows and by columns
-    (:func:`compress` of ``A`` and of its transpose), ``pos`` ``[K]`` scratch: each
-    product ``A[i, j] sig[j] A[m, j]`` is added for the rows ``m`` that are non-zero in
-    column ``j`` only (a CE row meets few others), in the order of a dense loop over the
-    columns, so ``h`` is the same to the last bit."""
+def hessian_free(rows, sig, gains, free, nf, h, cstart, cfill, crow, cval):
+    """``h`` ``[nf, nf]``'s lower triangle (diagonal included; all that
+    :func:`cholesky_solve` reads) = the covariance of the free constraints' rows under
+    ``sig`` (``A_f diag(sig) A_f^T - g_f g_f^T``); returns the largest diagonal entry (at
+    least 1e-300). ``rows`` is ``A`` compressed (:func:`compress`), ``free`` ascending;
+    the free rows are first gathered by column (``cstart`` ``[S + 1]`` and ``cfill``
+    ``[S]``, ``crow`` and ``cval`` as long as ``rows``' entries: scratch), so each
+    product ``A[i, j] sig[j] A[m, j]`` is added for the free rows ``m`` up to ``i`` that
+    are non-zero in column ``j`` only (a CE row meets few others, and no test per row
+    is left to mispredict), in the order of a dense loop over the columns: ``h`` is the
+    same to the last bit."""
     indptr, indices, data = rows
-    cptr, cidx, cdata = columns
-    pos[:] = -1
+    s = cfill.size
+    cstart[:] = 0
     for i in range(nf):
-        pos[free[i]] = i
-    h[:, :] = 0.0
+        for q in range(indptr[free[i]], indptr[free[i] + 1]):
+            cstart[indices[q] + 1] += 1
+    for j in range(s):
+        cstart[j + 1] += cstart[j]
+        cfill[j] = cstart[j]
+    for i in range(nf):         # (ascending: each column's free rows in order)
+        for q in range(indptr[free[i]], indptr[free[i] + 1]):
+            j = indices[q]
+            crow[cfill[j]] = i
+            cval[cfill[j]] = data[q]
+            cfill[j] += 1
+    for i in range(nf):
+        h[i, :i + 1] = 0.0
     for i in range(nf):
         for q in range(indptr[free[i]], indptr[free[i] + 1]):
             j = indices[q]
             w = data[q] * sig[j]
-            for t in range(cptr[j], cptr[j + 1]):
-                m = pos[cidx[t]]
-                if m >= 0:
-                    h[i, m] += w * cdata[t]
+            for t in range(cstart[j], cstart[j + 1]):
+                m = crow[t]
+                if m > i:               # (the upper triangle)
+                    break
+                h[i, m] += w * cval[t]
     hmax = 1e-300
     for i in range(nf):
         gi = gains[free[i]]
-        for m in range(nf):
+        for m in range(i + 1):
             h[i, m] -= gi * gains[free[m]]
         hmax = max(hmax, h[i, i])
     return hmax
