@@ -167,10 +167,11 @@ def _below(gains, fixed, sig, strict):
 
 
 @njit(cache=True)
-def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit,
+def run(rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit,
         extrapolate, starts, sizes, act, rest, g, margins, alive, strict):
-    """Projected Newton from ``alpha`` (updated in place) on the dense problem ``A``
-    ``[K, S]`` (the support's columns; ``rows``: the same, compressed), ``base`` ``[S]``,
+    """Projected Newton from ``alpha`` (updated in place) on the problem whose constraint
+    matrix ``[K, S]`` (the support's columns) is ``rows`` (compressed:
+    :func:`~spielplatz.equilibria.mwmre.compiled_ops.compress`), ``base`` ``[S]``,
     ``eps_k`` ``[K]``.
 
     ``rule`` 0: no give-up rule; 1: give up once the joint collapses (smallest mass below
@@ -181,7 +182,7 @@ def run(A, rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit
     ``strict`` ``[K]`` (:mod:`~spielplatz.equilibria.mwmre.interior`).
     Returns ``(outcome, iterations, residual, loss, sigma [S], gains [K], grad [K])``.
     """
-    k, s = A.shape
+    k, s = rows[0].size - 1, base.size
     z = np.empty(s)
     value, total = loss(rows, base, alpha, eps_k, z)
     sig = np.empty(s)

@@ -22,7 +22,7 @@ from numba import njit
 
 from spielplatz.equilibria.mwmre.compiled import (_COLLAPSED, DOMINATED, FEASIBLE,
                                                   dominated_columns, run)
-from spielplatz.equilibria.mwmre.compiled_ops import compress, smallest
+from spielplatz.equilibria.mwmre.compiled_ops import smallest
 from spielplatz.equilibria.mwmre.dense_newton import compiled_layout
 from spielplatz.equilibria.mwmre.kernel import dual_gaps_ok
 
@@ -61,6 +61,69 @@ def _matrix(g, fixed_diag, starts, sizes, act, rest, out):
                     out[starts[p] + b, j] = g[p, b, c] - g[p, a, c]
 
 
+@njit(cache=True)
+def _game_rows(g, ce, starts, sizes, act, rest, order, first, k):
+    """:func:`_matrix`'s numbers as compressed rows
+    (:func:`~spielplatz.equilibria.mwmre.compiled_ops.compress` of it, zeros left out),
+    built without the dense matrix: ``order[p, first[p, a]:first[p, a + 1]]`` are the
+    joint actions where player ``p`` plays ``a``, ascending."""
+    s = act.shape[1]
+    count = 0
+    for p in range(sizes.size):
+        count += (sizes[p] - 1 if ce else sizes[p]) * s
+    indptr = np.zeros(k + 1, dtype=np.int64)
+    indices = np.empty(count, dtype=np.int64)
+    data = np.empty(count)
+    q = 0
+    for p in range(sizes.size):
+        n_p = sizes[p]
+        for a in range(n_p):
+            for b in range(n_p):
+                r = starts[p] + (a * n_p + b if ce else b)
+                if ce:
+                    if b != a:
+                        for t in range(first[p, a], first[p, a + 1]):
+                            j = order[p, t]
+                            v = g[p, b, rest[p, j]] - g[p, a, rest[p, j]]
+                            if v != 0.0:
+                                indices[q] = j
+                                data[q] = v
+                                q += 1
+                    indptr[r + 1] = q
+                elif a == 0:        # CCE row (p, b): every joint action
+                    for j in range(s):
+                        v = g[p, b, rest[p, j]] - g[p, act[p, j], rest[p, j]]
+                        if v != 0.0:
+                            indices[q] = j
+                            data[q] = v
+                            q += 1
+                    indptr[r + 1] = q
+    return indptr, indices[:q], data[:q]
+
+
+@njit(cache=True)
+def _restrict(rows, cols, s):
+    """``rows`` (compressed, ``s`` columns) on the columns ``cols`` (ascending), renumbered."""
+    indptr, indices, data = rows
+    where = np.full(s, -1, dtype=np.int64)
+    for q in range(cols.size):
+        where[cols[q]] = q
+    k = indptr.size - 1
+    out_ptr = np.zeros(k + 1, dtype=np.int64)
+    out_idx = np.empty(indices.size, dtype=np.int64)
+    out_data = np.empty(indices.size)
+    q = 0
+    for r in range(k):
+        for t in range(indptr[r], indptr[r + 1]):
+            w = where[indices[t]]
+            if w >= 0:
+                out_idx[q] = w
+                out_data[q] = data[t]
+                q += 1
+        out_ptr[r + 1] = q
+    return out_ptr, out_idx[:q], out_data[:q]
+
+
 @njit(cache=True, nogil=True)
 def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, starts, sizes,
            act, rest, tol, max_iter, joint_out, base_out, value_out, residual_out,
@@ -81,7 +144,6 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
     n = sizes.size
     k = alpha_all.shape[1]
     s = base_all.shape[1]
-    full = np.empty((k, s))
     fixed0 = np.zeros(k, dtype=np.bool_)
     if ce:
         for p in range(n):
@@ -91,8 +153,16 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
     for p in range(n):
         stop = starts[p + 1] if p + 1 < n else k
         owner[starts[p]:stop] = p
+    order = np.empty((n, s), dtype=np.int64)       # each player's joint actions by action
+    first_of = np.zeros((n, sizes.max() + 1), dtype=np.int64)
+    for p in range(n):
+        order[p] = np.argsort(act[p], kind="mergesort")
+        for j in range(s):
+            first_of[p, act[p, j] + 1] += 1
+        for a in range(sizes[p]):
+            first_of[p, a + 1] += first_of[p, a]
     for i in range(first, last):
-        _matrix(g_all[i], ce, starts, sizes, act, rest, full)
+        rows_all = _game_rows(g_all[i], ce, starts, sizes, act, rest, order, first_of, k)
         eps_k = np.empty(k)
         for r in range(k):
             eps_k[r] = 0.0 if fixed0[r] else eps_all[i, owner[r]]
@@ -106,16 +176,11 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
         total, restarts = 0, 0
         proof = alpha.copy()
         while True:
-            sub = full[:, cols].copy()
+            sub = _restrict(rows_all, cols, s)
             fixed = fixed0.copy()
             for r in range(k):
-                if not fixed[r]:
-                    empty = True
-                    for q in range(cols.size):
-                        if sub[r, q] != 0.0:
-                            empty = False
-                            break
-                    fixed[r] = empty
+                if sub[0][r + 1] == sub[0][r]:      # (no entry on the support)
+                    fixed[r] = True
                 if fixed[r]:
                     if alpha[r] != 0.0:         # (newly fixed: the duals that dropped it)
                         proof[r] = alpha[r]
@@ -127,7 +192,7 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
                     eps_sub[r] = 0.0
             rule = 2 if eliminate else 1            # no patience: only the budget stops
             outcome, it, residual, value, sig, gains, grad = run(
-                sub, compress(sub), base_all[i, cols].copy(), eps_sub, fixed, alpha, tol,
+                sub, base_all[i, cols].copy(), eps_sub, fixed, alpha, tol,
                 max(max_iter - total, 0), rule, 10 ** 9, max_iter, True, starts, sizes,
                 act[:, cols].copy(), rest[:, cols].copy(), g_all[i], margins_all[i], alive,
                 np.zeros(0))
@@ -170,7 +235,7 @@ def _games(g_all, base_all, eps_all, alpha_all, margins_all, ce, eliminate, star
                 eps_t[r] = 0.0 if fixed[r] else eps_sub[r] - tightening
             alpha_t = alpha.copy()
             outcome, it, residual, value, sig_t, gains, grad = run(
-                sub, compress(sub), base_all[i, cols].copy(), eps_t, fixed, alpha_t, 1e-12,
+                sub, base_all[i, cols].copy(), eps_t, fixed, alpha_t, 1e-12,
                 proof_iterations, 3, 0, 40, True, starts, sizes, act[:, cols].copy(),
                 rest[:, cols].copy(), g_all[i], margins_all[i],
                 np.ones(cols.size, dtype=np.bool_), strict)
@@ -273,7 +338,7 @@ def _matrices(g_all, ce, starts, sizes, act, rest, out):
 #: :func:`dependency_hash` when this file was last written: numba's cache of
 #: :func:`_games` is keyed on this file only, yet it holds compiled.py's loop and what
 #: that compiles in (tests/test_compiled_newton.py fails until this line is updated).
-DEPENDENCIES = "f771efe553ec"
+DEPENDENCIES = "6bee73a1a839"
 
 
 def dependency_hash() -> str:

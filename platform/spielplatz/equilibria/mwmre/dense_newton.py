@@ -100,7 +100,7 @@ def newton_dense(problem, *, tol: float, max_iter: int, alpha0: np.ndarray | Non
         rule = 3
     strict = np.zeros(0) if strict is None else np.asarray(strict, dtype=float)
     outcome, it, residual, value, sig, gains, grad = run(
-        problem._dense_s, _compressed(problem), problem._base_s, eps_k, problem.fixed, alpha,
+        _compressed(problem), problem._base_s, eps_k, problem.fixed, alpha,
         float(tol), int(max_iter), rule, int(patience or 0), 40, bool(extrapolate), starts, sizes,
         np.ascontiguousarray(act), np.ascontiguousarray(rest), g, margins, alive, strict)
     sigma = np.zeros(problem._base_flat.size)
