@@ -3,10 +3,11 @@ answers: certify every game on the host, find the zeros (``exact_zeros``), re-so
 uncertified games on the exact single-game path, and build the
 :class:`~spielplatz.equilibria.mwmre.batch_result.BatchResult`.
 
-:class:`Finisher` does it for any range of games (:meth:`Finisher.part`), so the
-compiled batch's host threads can finish their share of the games while the others
-still run Newton (its calls release the GIL; the host's work here mostly holds it):
-on two cores the batch and its finishing overlap instead of following each other.
+:class:`Finisher` does it for any set of games (:meth:`Finisher.part`), so the
+compiled batch's host threads can finish the games they ran while the others still run
+Newton (its calls release the GIL; the host's work here mostly holds it, so one thread
+finishes at a time): on two cores the batch and its finishing overlap instead of
+following each other.
 """
 
 from __future__ import annotations
@@ -80,11 +81,12 @@ class Finisher:
         self.paths = np.array(["batch"] * b, dtype=object)
         self.fell_back = np.zeros(b, dtype=bool)
 
-    def part(self, out: dict, lo: int, hi: int) -> None:
-        """Certify games ``lo`` to ``hi - 1``, find their zeros, re-solve as needed."""
-        sl = slice(lo, hi)
+    def part(self, out: dict, games: np.ndarray) -> None:
+        """Certify ``games`` (indices into the batch), find their zeros, re-solve as
+        needed."""
+        sl = np.asarray(games, dtype=np.int64)
         payoffs, concept, scales = self.payoffs[sl], self.concept, self.scales[sl]
-        b = hi - lo
+        b = sl.size
         share = {key: out[key][sl] for key in ("joint", "alpha", "base", "eps", "residual",
                                                 "iterations", "value", "dual_ok", "proof",
                                                 "proved")
@@ -123,7 +125,7 @@ class Finisher:
             zeros_of = find_zeros(payoffs, self.g[sl], concept, support, joints, alphas,
                                   np.flatnonzero(for_zeros),
                                   None if self.rerun is None else (
-                                      lambda idx, faces, duals: self.rerun(lo + idx, faces,
+                                      lambda idx, faces, duals: self.rerun(sl[idx], faces,
                                                                            duals)))
             for i, (found, route, _) in zeros_of.items():
                 if (found == support[i]).all():
@@ -148,7 +150,7 @@ class Finisher:
                     routes[i], for_zeros[i] = route, False
         fell_back = ~certified | for_zeros
         for i in np.flatnonzero(fell_back) if self.fallback else ():
-            opts_i = self.options_of(lo + i)
+            opts_i = self.options_of(int(sl[i]))
             # warm start from the batch's duals (solve_exact restarts from zero if needed);
             # small masses: the support LP first, on the support the batch's duals left,
             # or the support found for them above

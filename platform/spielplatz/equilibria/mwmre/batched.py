@@ -241,5 +241,5 @@ def solve_batch(payoffs: Any, concept: str, *, prior: Any = None, mu: float = 0.
                          eliminate=zeros_ok)
     batch_time = time.perf_counter() - start
     with single_thread():
-        finisher.part(out, 0, b)
+        finisher.part(out, np.arange(b))
     return finisher.result(batch_time)

@@ -257,9 +257,10 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
     (with ``eliminate``) adds ``proof`` ``[B, A...]`` and ``proved`` ``[B]``: for the
     games left with masses below 1e-9 (``"all"``: for every game), a joint that may prove
     every joint action of the support playable (:mod:`~spielplatz.equilibria.mwmre.interior`;
-    the caller certifies it). ``on_share(out, lo, hi)`` is called on the host thread that
-    ran games ``lo`` to ``hi - 1`` once they are done (``out`` as returned, without
-    ``dual_ok``, which is then the caller's to compute), while the others go on."""
+    the caller certifies it). ``on_share(out, games)`` is called on the host thread that
+    ran ``games`` (indices) once they are done (``out`` as returned, without
+    ``dual_ok``, which is then the caller's to compute), by one thread at a time while
+    the others go on (:func:`_finishing`)."""
     from spielplatz.equilibria.mwmre.interior import TIGHTENING
 
     b = g.shape[0]
@@ -283,21 +284,21 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
     views = dict(out, joint=out["joint"].reshape((b,) + shape),
                  base=out["base"].reshape((b,) + shape), proof=out["proof"].reshape((b,) + shape))
 
-    def share(lo: int, hi: int) -> None:
-        _games(*args, lo, hi)
-        if on_share is not None:
-            on_share(views, lo, hi)
-
     threads = max(1, min(threads, b))
-    if threads == 1:
-        share(0, b)
-    else:       # shares of about SHARE games, taken in turn (games differ in iterations)
-        bounds = share_bounds(b, threads) if on_share is not None else \
-            np.unique(np.linspace(0, b, -(-b // SHARE) + 1).astype(int))
-        with ThreadPoolExecutor(threads) as pool:
-            for f in [pool.submit(share, int(lo), int(hi))
-                      for lo, hi in zip(bounds[:-1], bounds[1:])]:
-                f.result()
+    if on_share is None:
+        def share(lo: int, hi: int) -> None:
+            _games(*args, lo, hi)
+
+        if threads == 1:
+            share(0, b)
+        else:   # shares of about SHARE games, taken in turn (games differ in iterations)
+            bounds = np.unique(np.linspace(0, b, -(-b // SHARE) + 1).astype(int))
+            with ThreadPoolExecutor(threads) as pool:
+                for f in [pool.submit(share, int(lo), int(hi))
+                          for lo, hi in zip(bounds[:-1], bounds[1:])]:
+                    f.result()
+    else:
+        _finishing(args, views, b, threads, on_share)
     out["joint"] = out["joint"].reshape((b,) + shape)
     out["base"] = out["base"].reshape((b,) + shape)
     out["proof"] = out["proof"].reshape((b,) + shape)
@@ -306,10 +307,46 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
     return out
 
 
+def _finishing(args: tuple, views: dict, b: int, threads: int, on_share: Any) -> None:
+    """:func:`run_batch` with ``on_share``: ``threads`` host threads take the shares of
+    :func:`share_bounds` in turn, and one thread at a time hands the games it has run so
+    far to ``on_share`` (whose work mostly holds the GIL) while the others go on with
+    Newton (which does not); once the shares are all taken, each hands over the rest."""
+    import threading
+
+    bounds = share_bounds(b, threads) if threads > 1 else [0, b]
+    lock, finishing = threading.Lock(), threading.Lock()
+    taken = iter(range(len(bounds) - 1))
+
+    def worker() -> None:
+        pending: list = []
+        while True:
+            with lock:
+                t = next(taken, None)
+            if t is not None:
+                _games(*args, bounds[t], bounds[t + 1])
+                pending.append(np.arange(bounds[t], bounds[t + 1]))
+            if pending and finishing.acquire(blocking=t is None):
+                try:
+                    on_share(views, np.concatenate(pending))
+                finally:
+                    finishing.release()
+                pending = []
+            if t is None:
+                return
+
+    if threads == 1:
+        worker()
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        for f in [pool.submit(worker) for _ in range(threads)]:
+            f.result()
+
+
 def share_bounds(b: int, threads: int) -> list:
-    """Where the shares of ``b`` games start and end when each host thread also finishes
-    its shares (``on_share``): :data:`SHARE` games each, the last ones smaller (down to a
-    quarter of it), so the threads run out of work at about the same time."""
+    """Where the shares of ``b`` games start and end when the host threads also finish
+    the games they ran (``on_share``): :data:`SHARE` games each, the last ones smaller
+    (down to a quarter of it), so the threads run out of work at about the same time."""
     bounds, lo = [0], 0
     while lo < b:
         lo = min(b, lo + max(SHARE // 4, min(SHARE, (b - lo) // (2 * threads))))
