@@ -215,3 +215,69 @@ def test_compiled_batch_leaves_target_mode_and_large_games_to_the_kernel(monkeyp
     games = np.random.default_rng(5).standard_normal((8, 2, 3, 3))
     out = sp.solve_batch(games, solver="maxent", concept="ce", target_epsilon=0.0, rho=10.0)
     assert out.all_optimal
+
+
+@pytest.mark.parametrize("concept,shape", [("ce", (8, 8)), ("cce", (8, 8)), ("ce", (3, 4, 2)),
+                                           ("cce", (2, 3, 2))])
+def test_compiled_batch_rows_are_the_dense_matrix_compressed(concept, shape):
+    """The compiled batch builds each game's rows compressed straight from its payoffs
+    (``_game_rows``) and restricts them to a support (``_restrict``): the same entries,
+    in the same order, as compressing the dense matrix (``_matrix``) or its columns,
+    exact zeros (equal payoffs) left out."""
+    from spielplatz.equilibria.mwmre import compiled_batch as cb
+    from spielplatz.equilibria.mwmre.compiled_ops import compress
+    from spielplatz.equilibria.mwmre.dense_newton import compiled_layout
+
+    rng = np.random.default_rng(8)
+    games = rng.integers(0, 3, size=(6, len(shape)) + shape).astype(float)  # many ties
+    starts, sizes, act, rest, g_all, _ = compiled_layout(games, concept)
+    ce = concept == "ce"
+    k = int((sizes * sizes if ce else sizes).sum())
+    s = act.shape[1]
+    order = np.stack([np.argsort(act[p], kind="mergesort") for p in range(len(shape))])
+    first = np.zeros((len(shape), sizes.max() + 1), dtype=np.int64)
+    for p in range(len(shape)):
+        first[p, 1:sizes[p] + 1] = np.cumsum(np.bincount(act[p], minlength=sizes[p]))
+    dense = cb.constraint_rows(games, concept)
+    for i in range(len(games)):
+        rows = cb._game_rows(g_all[i], ce, starts, sizes, act, rest, order, first, k)
+        for got, want in zip(rows, compress(dense[i])):
+            np.testing.assert_array_equal(got, want)
+        cols = np.flatnonzero(rng.random(s) < 0.6)
+        for got, want in zip(cb._restrict(rows, cols, s),
+                             compress(np.ascontiguousarray(dense[i][:, cols]))):
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_compiled_batch_hands_every_game_over_once(threads):
+    """``run_batch(on_share=...)``: every game is run and handed over exactly once, in
+    calls that one thread at a time makes, and the answers are those without it."""
+    import threading
+
+    from spielplatz.equilibria.mwmre import compiled_batch as cb
+
+    games = np.random.default_rng(12).standard_normal((150, 2, 4, 4))
+    g = games / np.ptp(games.reshape(150, -1), axis=1)[:, None, None, None]
+    base, eps = np.zeros((150, 4, 4)), np.zeros((150, 2))
+    seen, inside, most = [], [0], [0]
+    guard = threading.Lock()
+
+    def on_share(out, idx):
+        with guard:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        assert np.isfinite(out["residual"][idx]).all()
+        seen.append(np.asarray(idx))
+        with guard:
+            inside[0] -= 1
+
+    out = cb.run_batch(g, base, eps, "ce", tol=1e-10, max_iter=200, threads=threads,
+                       eliminate=True, on_share=on_share)
+    handed = np.sort(np.concatenate(seen))
+    np.testing.assert_array_equal(handed, np.arange(150))
+    assert most[0] == 1
+    plain = cb.run_batch(g, base, eps, "ce", tol=1e-10, max_iter=200, threads=1,
+                         eliminate=True)
+    np.testing.assert_array_equal(out["joint"], plain["joint"])
+    np.testing.assert_array_equal(out["iterations"], plain["iterations"])
