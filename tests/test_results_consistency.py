@@ -91,6 +91,14 @@ def test_batch_solution_carries_the_measures_and_indexes_to_solutions(solver):
     if solver == "maxent":
         assert batch[0].certificate["certified"] is True
         assert set(batch[0].certificate["residuals"]) == {"kkt"}
+        # a game's details under the single-game solve's names, one value each
+        single = sp.solve(payoffs[0], solver="maxent", concept="cce").extra
+        for key in ("path", "support_route", "payoff_scale"):
+            assert key in single and key in batch[0].extra, key
+            assert not isinstance(batch[0].extra[key], np.ndarray)
+        assert batch[0].extra["support_route"] == batch.extra["support_routes"][0]
+        assert batch[0].extra["payoff_scale"] == batch.extra["payoff_scales"][0]
+        assert not {"paths", "support_routes", "payoff_scales"} & set(batch[0].extra)
     assert batch[-1].joint.shape == (2, 2)
     with pytest.raises(IndexError):
         batch[5]

@@ -33,6 +33,10 @@ from spielplatz.validation import as_bool, as_int, check_option_names
 
 from . import OPTIONS
 
+#: ``batch[i]``'s names for the batch's per-game details: those of a single-game solve.
+GAME_KEYS = {"paths": "path", "support_routes": "support_route",
+             "payoff_scales": "payoff_scale"}
+
 #: Names of the declared options (:data:`spielplatz_maxent.OPTIONS`) of
 #: :meth:`MaxEntSolver.solve`; :meth:`MaxEntSolver.solve_batch` also takes :data:`BATCH_OPTIONS`.
 SOLVE_OPTIONS = tuple(o.name for o in OPTIONS if not o.batch_only)
@@ -192,7 +196,8 @@ class MaxEntSolver:
                                 initial_duals=initial_duals, exact_zeros=exact_zeros)
         return BatchSolution.from_joints(
             res.payoffs, res.joints, concept, solver="maxent", config=res.config,
-            wall_time=time.perf_counter() - start, extra=res.extra(), **res.measured())
+            wall_time=time.perf_counter() - start, extra=res.extra(), **res.measured(),
+            game_keys=GAME_KEYS)
 
 
 def _solution(game: NormalFormGame, concept: str, result: mwmre.Result,

@@ -46,10 +46,13 @@ class BatchSolution:
     extra : dict
         Solver-specific details; per-game entries have a leading batch axis
         (module docstring), the others describe the whole batch.
+    game_keys : dict
+        The names that per-game entries of ``extra`` take in ``batch[i]``, where they
+        differ (e.g. ``{"paths": "path"}``: the single-game solve's own names).
 
     ``batch[i]`` is game ``i``'s :class:`Solution` (named ``batch[i]``, default
     player and action names, the batch's wall time shared equally, the per-game
-    entries of ``extra`` taken at ``i``).
+    entries of ``extra`` taken at ``i`` and named by ``game_keys``).
     """
 
     solver: str
@@ -66,12 +69,14 @@ class BatchSolution:
     wall_time: float = 0.0
     config: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    game_keys: dict = field(default_factory=dict)
 
     @classmethod
     def from_joints(cls, payoffs: Any, joints: Any, concept: str, *, solver: str,
                     statuses: Any, iterations: Any, epsilons: Any = None,
                     wall_time: float = 0.0, config: Mapping | None = None,
-                    extra: Mapping | None = None) -> "BatchSolution":
+                    extra: Mapping | None = None,
+                    game_keys: Mapping | None = None) -> "BatchSolution":
         """Measure ``joints`` ``[B, A...]`` on ``payoffs`` ``[B, N, A...]`` (vectorised)
         and attach the solver's details; ``epsilons`` ``[B, N]`` if already computed."""
         payoffs = np.asarray(payoffs, dtype=float)
@@ -86,7 +91,8 @@ class BatchSolution:
                    gaps=gaps, values=vals, welfare=welfare, entropies=entropies,
                    total_correlations=tcs, statuses=tuple(str(x) for x in statuses),
                    iterations=np.asarray(iterations, dtype=int), wall_time=float(wall_time),
-                   config=dict(config or {}), extra=dict(extra or {}))
+                   config=dict(config or {}), extra=dict(extra or {}),
+                   game_keys=dict(game_keys or {}))
 
     def __len__(self) -> int:
         return len(self.statuses)
@@ -112,7 +118,8 @@ class BatchSolution:
             action_names=tuple(tuple(str(a) for a in range(k)) for k in shape),
             solver=self.solver, config=dict(self.config), status=self.statuses[i],
             iterations=int(self.iterations[i]), wall_time=self.wall_time / max(b, 1),
-            extra=_game_extra(self.extra, i, b))
+            extra={self.game_keys.get(k, k): v
+                   for k, v in _game_extra(self.extra, i, b).items()})
 
     @property
     def all_optimal(self) -> bool:
