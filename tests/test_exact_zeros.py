@@ -12,7 +12,8 @@ from spielplatz.equilibria.certificate import certify, certify_exact_batch
 from spielplatz.equilibria.constraints import constraint_matrix
 from spielplatz.equilibria.highs import solve_lp
 from spielplatz.equilibria.mwmre import zeros
-from spielplatz.equilibria.mwmre.compiled_batch import SHARE, constraint_rows, share_bounds
+from spielplatz.equilibria.mwmre.batch_threads import SHARE, share_bounds
+from spielplatz.equilibria.mwmre.compiled_batch import constraint_rows
 from spielplatz.equilibria.polytope import cone_support, face_support
 
 

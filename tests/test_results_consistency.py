@@ -143,6 +143,22 @@ def test_an_answer_cannot_be_edited_into_another_and_compares_by_identity():
     again = sp.solve("chicken", solver="maxent")
     assert sol == sol and sol != again and len({sol, again}) == 2
     np.testing.assert_array_equal(sol.joint, again.joint)
+    # a batch's arrays and a run's history too, copied from what they were built from
+    joints = np.full((2, 2, 2), 0.25)
+    batch = sp.BatchSolution.from_joints(np.ones((2, 2, 2, 2)), joints, "ce", solver="x",
+                                         statuses=["optimal"] * 2, iterations=[0, 0])
+    for name in ("joints", "epsilons", "gaps", "values", "welfare", "entropies",
+                 "total_correlations", "iterations"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(batch, name)[0] = 0
+    joints[0] = 1.0                                  # (the caller's array stays its own)
+    assert batch.joints[0, 0, 0] == 0.25
+    run = sp.learn("braess", "gd", steps=4, seeds=[3, 5], records=2)
+    with pytest.raises(ValueError, match="read-only"):
+        run.steps[0] = 7
+    for values in run.metrics.values():
+        with pytest.raises(ValueError, match="read-only"):
+            np.asarray(values)[0] = 0
 
 
 def test_save_run_is_public_and_round_trips(tmp_path):
@@ -153,3 +169,22 @@ def test_save_run_is_public_and_round_trips(tmp_path):
     back = sp.load_run(tmp_path / "out")
     assert back.seeds == (3, 5) and list(back.steps) == list(run.steps)
     np.testing.assert_allclose(back.metrics["total_loss"], run.metrics["total_loss"])
+
+
+def test_run_summary_leaves_out_metrics_not_defined_yet():
+    """A metric that is NaN in a seed that did not diverge (an episode's before any
+    episode ended) is left out of the statistics, not averaged into a NaN; where no seed
+    has it, its statistics are ``None`` and the summary says so."""
+    from spielplatz.results import Run
+
+    nan = np.nan
+    run = Run(learner="x", game="g", config={}, seeds=(0, 1, 2),
+              metrics={"ret": np.array([[nan, 1.0], [nan, 3.0], [nan, nan]]),
+                       "never": np.full((3, 2), nan), "loss": np.ones((3, 2))},
+              steps=np.array([1, 2]))
+    summary = run.summary()
+    assert summary["ret"]["mean"] == 2.0 and summary["ret"]["min"] == 1.0
+    assert summary["never"] == dict.fromkeys(("mean", "median", "std", "min", "max"))
+    assert summary["loss"]["std"] == 0.0
+    assert "never: - (not defined yet in any seed)" in str(run)
+    assert "nan" not in str(run)

@@ -183,5 +183,8 @@ class A2CLearner:
                  and np.asarray(kept[k]).ndim == 1]
         if not shown:
             return []
+        means = run.summary()
         return ["episode metrics (final record, mean over seeds): " + ", ".join(
-            f"{k} {np.nanmean(kept[k]):.3g}" for k in sorted(shown))]
+            f"{k} {means[k]['mean']:.3g}" if means[k]["mean"] is not None else f"{k} -"
+            for k in sorted(shown)) + ("" if all(means[k]["mean"] is not None for k in shown)
+                                        else " (-: no episode ended yet)")]

@@ -71,6 +71,16 @@ class BatchSolution:
     extra: dict = field(default_factory=dict)
     game_keys: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # read-only copies, as in a Solution: the measures stay those of these joints
+        for name in ("joints", "epsilons", "gaps", "values", "welfare", "entropies",
+                     "total_correlations", "iterations"):
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                frozen = value.copy()
+                frozen.setflags(write=False)
+                object.__setattr__(self, name, frozen)
+
     @classmethod
     def from_joints(cls, payoffs: Any, joints: Any, concept: str, *, solver: str,
                     statuses: Any, iterations: Any, epsilons: Any = None,

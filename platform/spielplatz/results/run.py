@@ -56,6 +56,18 @@ class Run:
     diverged_step: tuple = ()
     agents: dict | None = None
 
+    def __post_init__(self) -> None:
+        # read-only copies of the history (the summaries are of these records)
+        def frozen(value: Any) -> Any:
+            if not isinstance(value, np.ndarray):
+                return value
+            out = value.copy()
+            out.setflags(write=False)
+            return out
+
+        object.__setattr__(self, "steps", frozen(self.steps))
+        object.__setattr__(self, "metrics", {k: frozen(v) for k, v in self.metrics.items()})
+
     @property
     def diverged_mask(self) -> np.ndarray:
         """``[num_seeds]`` booleans, ``True`` where the seed diverged."""
@@ -76,12 +88,15 @@ class Run:
 
     def summary(self) -> dict[str, dict[str, float | None]]:
         """Mean, median, std, min and max of each scalar metric's last record over the
-        seeds that did not diverge (``None`` where every seed diverged)."""
+        seeds that did not diverge, leaving out records that are not numbers (NaN: a
+        metric not defined yet, e.g. an episode's before any episode ended); ``None``
+        where no seed is left."""
         out: dict[str, dict[str, float | None]] = {}
         for key, value in self.final_metrics(include_diverged=False).items():
             v = np.asarray(value, dtype=float)
             if v.ndim != 1:
                 continue
+            v = v[~np.isnan(v)]
             if v.size == 0:
                 out[key] = dict.fromkeys(("mean", "median", "std", "min", "max"))
             else:
@@ -135,7 +150,8 @@ class Run:
                          f"statistics over the other {int((~mask).sum())}")
         for k, s in self.summary().items():
             if s["mean"] is None:
-                lines.append(f"  {k}: - (every seed diverged)")
+                lines.append(f"  {k}: - (every seed diverged)" if mask.all() else
+                             f"  {k}: - (not defined yet in any seed)")
             else:
                 lines.append(f"  {k}: mean {s['mean']:.6g}, median {s['median']:.6g}, "
                              f"std {s['std']:.3g}")

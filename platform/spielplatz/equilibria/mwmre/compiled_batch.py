@@ -14,7 +14,6 @@ epsilon this driver does the same work with exact Newton steps and no per-game P
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -23,15 +22,14 @@ from numba import njit
 from spielplatz.equilibria.mwmre.compiled import (_COLLAPSED, DOMINATED, FEASIBLE,
                                                   dominated_columns, run)
 from spielplatz.equilibria.mwmre.compiled_ops import smallest
+from spielplatz.equilibria.mwmre.batch_threads import run_shares
 from spielplatz.equilibria.mwmre.dense_newton import compiled_layout
 from spielplatz.equilibria.mwmre.kernel import dual_gaps_ok
 
-__all__ = ["run_batch", "constraint_rows", "share_bounds"]
+__all__ = ["run_batch", "constraint_rows"]
 
 #: The restarts after a dominance certificate that one game may take.
 _RESTARTS = 16
-#: Games per compiled call when host threads share a batch.
-SHARE = 32
 #: Newton iterations of the interior joint's search (``prove``), warm-started from the
 #: batch's converged duals. 500 8x8 CE games per distribution (N(0, 1) / uniform /
 #: L2-invariant), games left to the LP with 1, 2, 3, 4, 8 iterations: 29/29/28,
@@ -251,16 +249,16 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
               eliminate: bool = False, prove: bool | str = False, on_share: Any = None) -> dict:
     """:func:`~spielplatz.equilibria.mwmre.batched.run_rounds`' output for games ``g``
     ``[B, N, A...]`` (range 1) with a fixed epsilon ``eps`` ``[B, N]`` and logits ``base``
-    ``[B, A...]``: at most ``max_iter`` iterations per game, shares of :data:`SHARE`
-    games taken in turn by ``threads`` host threads (the compiled calls release the
-    GIL); a ``-inf`` in ``base`` leaves its joint action out of the support. ``prove``
-    (with ``eliminate``) adds ``proof`` ``[B, A...]`` and ``proved`` ``[B]``: for the
+    ``[B, A...]``: at most ``max_iter`` iterations per game, in shares taken in turn by
+    ``threads`` host threads (:func:`~spielplatz.equilibria.mwmre.batch_threads.run_shares`:
+    the compiled calls release the GIL); a ``-inf`` in ``base`` leaves its joint action
+    out of the support. ``prove`` (with ``eliminate``) adds ``proof`` ``[B, A...]`` and ``proved`` ``[B]``: for the
     games left with masses below 1e-9 (``"all"``: for every game), a joint that may prove
     every joint action of the support playable (:mod:`~spielplatz.equilibria.mwmre.interior`;
     the caller certifies it). ``on_share(out, games)`` is called on the host thread that
     ran ``games`` (indices) once they are done (``out`` as returned, without
     ``dual_ok``, which is then the caller's to compute), by one thread at a time while
-    the others go on (:func:`_finishing`)."""
+    the others go on."""
     from spielplatz.equilibria.mwmre.interior import TIGHTENING
 
     b = g.shape[0]
@@ -284,74 +282,14 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
     views = dict(out, joint=out["joint"].reshape((b,) + shape),
                  base=out["base"].reshape((b,) + shape), proof=out["proof"].reshape((b,) + shape))
 
-    threads = max(1, min(threads, b))
-    if on_share is None:
-        def share(lo: int, hi: int) -> None:
-            _games(*args, lo, hi)
-
-        if threads == 1:
-            share(0, b)
-        else:   # shares of about SHARE games, taken in turn (games differ in iterations)
-            bounds = np.unique(np.linspace(0, b, -(-b // SHARE) + 1).astype(int))
-            with ThreadPoolExecutor(threads) as pool:
-                for f in [pool.submit(share, int(lo), int(hi))
-                          for lo, hi in zip(bounds[:-1], bounds[1:])]:
-                    f.result()
-    else:
-        _finishing(args, views, b, threads, on_share)
+    run_shares(lambda lo, hi: _games(*args, lo, hi), b, threads,
+               None if on_share is None else (lambda games: on_share(views, games)))
     out["joint"] = out["joint"].reshape((b,) + shape)
     out["base"] = out["base"].reshape((b,) + shape)
     out["proof"] = out["proof"].reshape((b,) + shape)
     if on_share is None:        # (each share's own otherwise)
         out["dual_ok"] = dual_gaps_ok(out, False)
     return out
-
-
-def _finishing(args: tuple, views: dict, b: int, threads: int, on_share: Any) -> None:
-    """:func:`run_batch` with ``on_share``: ``threads`` host threads take the shares of
-    :func:`share_bounds` in turn, and one thread at a time hands the games it has run so
-    far to ``on_share`` (whose work mostly holds the GIL) while the others go on with
-    Newton (which does not); once the shares are all taken, each hands over the rest."""
-    import threading
-
-    bounds = share_bounds(b, threads) if threads > 1 else [0, b]
-    lock, finishing = threading.Lock(), threading.Lock()
-    taken = iter(range(len(bounds) - 1))
-
-    def worker() -> None:
-        pending: list = []
-        while True:
-            with lock:
-                t = next(taken, None)
-            if t is not None:
-                _games(*args, bounds[t], bounds[t + 1])
-                pending.append(np.arange(bounds[t], bounds[t + 1]))
-            if pending and finishing.acquire(blocking=t is None):
-                try:
-                    on_share(views, np.concatenate(pending))
-                finally:
-                    finishing.release()
-                pending = []
-            if t is None:
-                return
-
-    if threads == 1:
-        worker()
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        for f in [pool.submit(worker) for _ in range(threads)]:
-            f.result()
-
-
-def share_bounds(b: int, threads: int) -> list:
-    """Where the shares of ``b`` games start and end when the host threads also finish
-    the games they ran (``on_share``): :data:`SHARE` games each, the last ones smaller
-    (down to a quarter of it), so the threads run out of work at about the same time."""
-    bounds, lo = [0], 0
-    while lo < b:
-        lo = min(b, lo + max(SHARE // 4, min(SHARE, (b - lo) // (2 * threads))))
-        bounds.append(lo)
-    return bounds
 
 
 def constraint_rows(g: np.ndarray, concept: str) -> np.ndarray:
