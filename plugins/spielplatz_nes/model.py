@@ -131,6 +131,17 @@ class TrainedModel:
         self.path = path
 
     @functools.cached_property
+    def _numpy_variables(self) -> dict:
+        """:attr:`variables` with numpy leaves, for the numpy forward pass (a model
+        trained in this process holds jax arrays; a loaded one numpy arrays already)."""
+        def leaves(tree: Any) -> Any:
+            if isinstance(tree, dict):
+                return {k: leaves(v) for k, v in tree.items()}
+            return np.asarray(tree) if hasattr(tree, "shape") else tree
+
+        return leaves(self.variables)
+
+    @functools.cached_property
     def _forward(self):
         import jax
 
@@ -282,7 +293,7 @@ class TrainedModel:
         chunk = {k: np.asarray(v, np.float32) for k, v in problem.items()}
         x = pz.features(chunk, cfg.param, xp=np)
         try:
-            duals = numpy_net.forward(cfg, self.variables, x)
+            duals = numpy_net.forward(cfg, self._numpy_variables, x)
         except (KeyError, ValueError, IndexError, TypeError) as exc:
             raise CheckpointError(f"nes: model {self.name!r}: its parameters do not fit its "
                                   f"configuration ({type(exc).__name__}: {exc})") from None
@@ -365,11 +376,14 @@ def load_model(spec: str | Path | None = None, *, concept: str | None = None,
     if spec is None:
         spec = find_model(concept, shape, parameterization)
     shipped = shipped_models()
-    path = shipped.get(str(spec)) or Path(spec)
-    if not Path(path).exists():
-        raise SpielplatzError(f"nes: no model {str(spec)!r}: neither a shipped model "
-                              f"({', '.join(shipped) or 'none'}) nor a file or folder")
-    model = _load_cached(str(Path(path).resolve()))
+    if str(spec) in shipped:        # (its folder as listed: no file-system calls per solve)
+        model = _load_cached(str(shipped[str(spec)]))
+    else:
+        path = Path(spec)
+        if not path.exists():
+            raise SpielplatzError(f"nes: no model {str(spec)!r}: neither a shipped model "
+                                  f"({', '.join(shipped) or 'none'}) nor a file or folder")
+        model = _load_cached(str(path.resolve()))
     if concept is not None and model.config.concept != concept:
         raise CheckpointError(f"nes: model {model.name!r} solves {model.config.concept.upper()}, "
                               f"not {concept.upper()}")

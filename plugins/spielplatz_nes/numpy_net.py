@@ -16,6 +16,7 @@ with ``_Norm_0/BatchNorm_0`` inside).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Sequence
 
@@ -113,8 +114,6 @@ def _norm(p: dict, s: dict, x: np.ndarray) -> np.ndarray:
 def _payoffs_layer(p: dict, s: dict, x: np.ndarray, full: bool) -> np.ndarray:
     n = x.shape[1]
     act = tuple(range(2, 2 + n))
-    feats = p["18a"]["kernel"].shape[1]
-    full_shape = x.shape[:-1] + (feats,)
     out = _dense(p, "18a", x)
     out = out + _dense(p, "18b", _pool(x, act))
     out = out + _dense(p, "18c", _pool(x, (1,) + act))
@@ -123,12 +122,12 @@ def _payoffs_layer(p: dict, s: dict, x: np.ndarray, full: bool) -> np.ndarray:
     def others(q: int) -> tuple:
         return tuple(1 + i for i in range(n) if i != q)
 
-    for kind in ("18k", "18l"):
+    for kind in ("18k", "18l"):         # (out: a fresh array of the full shape, from 18a)
         hs = [_pool(x[:, q], (1 + q,) if kind == "18k" else others(q)) for q in range(n)]
-        own = np.stack([np.broadcast_to(_dense(p, kind + "_self", h),
-                                        full_shape[:1] + full_shape[2:]) for h in hs], axis=1)
+        for q, h in enumerate(hs):      # each player's own term, added to its slice
+            out[:, q] += _dense(p, kind + "_self", h)
         every = sum(_dense(p, kind + "_all", h) for h in hs) / np.float32(n)
-        out = out + own + every[:, None]
+        out += every[:, None]
     if full:
         g_self, g_other, h_self, h_other = [], [], [], []
         for q_p in range(n):
@@ -175,36 +174,39 @@ def _payoffs_to_duals(p: dict, s: dict, x: np.ndarray, concept: str) -> list:
     return outs
 
 
-def _offdiag_pool(y: np.ndarray, axis: int) -> np.ndarray:
+@functools.lru_cache(maxsize=32)
+def _diagonal(a: int) -> np.ndarray:
+    """``[1, a, a, 1]``: True on the diagonal (read-only, shared)."""
+    eye = np.eye(a, dtype=bool)[None, :, :, None]
+    eye.setflags(write=False)
+    return eye
+
+
+def _offdiag_pools(y: np.ndarray) -> tuple:
+    """Mean and max pooling of ``y`` ``[B, A, A, C]`` over its off-diagonal entries, by
+    column (axis 1), by row (axis 2) and over both, each ``[..., 2C]`` with the pooled
+    axes kept (the masked arrays computed once for the three)."""
     a = y.shape[1]
     if a == 1:
         z = np.zeros_like(y)
-        return np.concatenate([z, z], axis=-1)
-    eye = np.eye(a, dtype=bool)[None, :, :, None]
-    mean = np.where(eye, np.float32(0), y).sum(axis=axis, keepdims=True) / np.float32(a - 1)
-    mx = np.where(eye, -np.inf, y).astype(y.dtype).max(axis=axis, keepdims=True)
-    return np.concatenate([mean, mx], axis=-1)
-
-
-def _offdiag_pool_both(y: np.ndarray) -> np.ndarray:
-    a = y.shape[1]
-    if a == 1:
-        z = np.zeros(y.shape[:1] + (1, 1, y.shape[-1]), y.dtype)
-        return np.concatenate([z, z], axis=-1)
-    eye = np.eye(a, dtype=bool)[None, :, :, None]
-    mean = np.where(eye, np.float32(0), y).sum(axis=(1, 2), keepdims=True) / np.float32(
-        a * (a - 1))
-    mx = np.where(eye, -np.inf, y).astype(y.dtype).max(axis=(1, 2), keepdims=True)
-    return np.concatenate([mean, mx], axis=-1)
+        both = np.zeros(y.shape[:1] + (1, 1, y.shape[-1]), y.dtype)
+        return (np.concatenate([z, z], axis=-1),) * 2 + (np.concatenate([both, both],
+                                                                         axis=-1),)
+    eye = _diagonal(a)
+    zeroed = np.where(eye, np.float32(0), y)
+    lowest = np.where(eye, -np.inf, y).astype(y.dtype)
+    out = []
+    for axes, count in (((1,), a - 1), ((2,), a - 1), ((1, 2), a * (a - 1))):
+        mean = zeroed.sum(axis=axes, keepdims=True) / np.float32(count)
+        out.append(np.concatenate([mean, lowest.max(axis=axes, keepdims=True)], axis=-1))
+    return tuple(out)
 
 
 def _ce_duals_layer(p: dict, s: dict | None, ys: list) -> list:
-    per_player = [_offdiag_pool_both(y) for y in ys]
-    glob = _pool(np.concatenate(per_player, axis=1), (1,))
+    pools = [_offdiag_pools(y) for y in ys]
+    glob = _pool(np.concatenate([both for _, _, both in pools], axis=1), (1,))
     outs = []
-    for y, g in zip(ys, per_player):
-        col = _offdiag_pool(y, 1)
-        row = _offdiag_pool(y, 2)
+    for y, (col, row, g) in zip(ys, pools):
         o = (_dense(p, "20a", y) + _dense(p, "20b", np.swapaxes(y, 1, 2))
              + _dense(p, "20c", col) + _dense(p, "20d", np.swapaxes(col, 1, 2))
              + _dense(p, "20e", row) + _dense(p, "20f", np.swapaxes(row, 1, 2))
