@@ -74,6 +74,36 @@ def test_numpy_forward_equals_jax_forward_every_layer_kind(concept, extra):
         _assert_close(g, w)
 
 
+@pytest.mark.parametrize("concept", ["ce", "cce"])
+def test_numpy_forward_takes_jax_parameters_and_follows_new_variables(concept):
+    """The numpy pass on a model's variables held as jax arrays (freshly initialised or
+    trained in this process) equals the jax pass; a model whose ``variables`` are
+    replaced (a training script scoring its current weights) answers with the new ones
+    on both backends."""
+    import jax
+
+    from spielplatz_nes import numpy_net, parameterizations as pz
+    from spielplatz_nes.config import ModelConfig
+    from spielplatz_nes.core import apply_network, init_variables
+    from spielplatz_nes.model import TrainedModel
+
+    cfg = ModelConfig(concept=concept, shape=(3, 3), payoff_channels=(8, 8), dual_channels=8,
+                      dual_layers=(8,))
+    variables = init_variables(cfg, jax.random.PRNGKey(1))           # jax leaves
+    problem = pz.sample_problem(jax.random.PRNGKey(2), cfg.param, cfg.shape, 4)
+    want = apply_network(cfg, variables, problem)
+    x = pz.features({k: np.asarray(v) for k, v in problem.items()}, cfg.param, xp=np)
+    for g, w in zip(numpy_net.forward(cfg, variables, x), want):
+        _assert_close(g, w)
+    model = TrainedModel(cfg, variables, name="fresh")
+    games = np.random.default_rng(0).standard_normal((2, 2, 3, 3))
+    before = model.predict(games, backend="numpy").joint
+    model.variables = jax.tree_util.tree_map(lambda v: np.asarray(v) * 0.5, variables)
+    after = model.predict(games, backend="numpy").joint
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(after, model.predict(games, backend="jax").joint, atol=1e-5)
+
+
 def test_single_game_solve_does_not_import_jax():
     code = ("import sys, spielplatz as sp\n"
             "s = sp.solve('l2_invariant(shape=8x8,seed=0)', solver='nes', concept='cce')\n"

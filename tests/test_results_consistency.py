@@ -184,7 +184,10 @@ def test_run_summary_leaves_out_metrics_not_defined_yet():
               steps=np.array([1, 2]))
     summary = run.summary()
     assert summary["ret"]["mean"] == 2.0 and summary["ret"]["min"] == 1.0
-    assert summary["never"] == dict.fromkeys(("mean", "median", "std", "min", "max"))
+    assert summary["ret"]["count"] == 2 and summary["loss"]["count"] == 3
+    assert summary["never"] == dict(dict.fromkeys(("mean", "median", "std", "min", "max")),
+                                    count=0)
     assert summary["loss"]["std"] == 0.0
     assert "never: - (not defined yet in any seed)" in str(run)
+    assert "ret: mean 2, median 2, std 1 (over the 2 of 3 seeds where it is defined)" in str(run)
     assert "nan" not in str(run)

@@ -183,6 +183,8 @@ class A2CLearner:
                  and np.asarray(kept[k]).ndim == 1]
         if not shown:
             return []
+        if run.diverged_mask.all():
+            return []       # (the host reports the diverged seeds)
         means = run.summary()
         return ["episode metrics (final record, mean over seeds): " + ", ".join(
             f"{k} {means[k]['mean']:.3g}" if means[k]["mean"] is not None else f"{k} -"

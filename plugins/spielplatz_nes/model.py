@@ -130,16 +130,23 @@ class TrainedModel:
         self.meta = dict(meta or {})
         self.path = path
 
-    @functools.cached_property
+    @property
     def _numpy_variables(self) -> dict:
         """:attr:`variables` with numpy leaves, for the numpy forward pass (a model
-        trained in this process holds jax arrays; a loaded one numpy arrays already)."""
+        trained in this process holds jax arrays; a loaded one numpy arrays already),
+        made again whenever :attr:`variables` or its two parts are replaced."""
         def leaves(tree: Any) -> Any:
             if isinstance(tree, dict):
                 return {k: leaves(v) for k, v in tree.items()}
             return np.asarray(tree) if hasattr(tree, "shape") else tree
 
-        return leaves(self.variables)
+        v = self.variables
+        held = self.__dict__.get("_numpy_copy")
+        if held is None or held[0] is not v or held[1] is not v["params"] \
+                or held[2] is not v["batch_stats"]:
+            held = self.__dict__["_numpy_copy"] = (v, v["params"], v["batch_stats"],
+                                                   leaves(v))
+        return held[3]
 
     @functools.cached_property
     def _forward(self):

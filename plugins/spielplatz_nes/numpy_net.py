@@ -122,12 +122,19 @@ def _payoffs_layer(p: dict, s: dict, x: np.ndarray, full: bool) -> np.ndarray:
     def others(q: int) -> tuple:
         return tuple(1 + i for i in range(n) if i != q)
 
-    for kind in ("18k", "18l"):         # (out: a fresh array of the full shape, from 18a)
+    # (sums in place below: a numpy array of the full shape and of the terms' type, also
+    # where the parameters are jax arrays or in float64)
+    dtype = np.result_type(out, *(p[k]["kernel"] for k in ("18k_self", "18k_all",
+                                                              "18l_self", "18l_all")))
+    if not isinstance(out, np.ndarray) or out.dtype != dtype:
+        out = np.array(out, dtype=dtype)
+    for kind in ("18k", "18l"):
         hs = [_pool(x[:, q], (1 + q,) if kind == "18k" else others(q)) for q in range(n)]
         for q, h in enumerate(hs):      # each player's own term, added to its slice
-            out[:, q] += _dense(p, kind + "_self", h)
+            view = out[:, q]
+            np.add(view, _dense(p, kind + "_self", h), out=view)
         every = sum(_dense(p, kind + "_all", h) for h in hs) / np.float32(n)
-        out += every[:, None]
+        np.add(out, every[:, None], out=out)
     if full:
         g_self, g_other, h_self, h_other = [], [], [], []
         for q_p in range(n):

@@ -271,8 +271,11 @@ def _print_table(runs: list, learners: list, steps: int, files: list[str]) -> No
         cells = []
         for k in present:
             s = summary.get(k)
+            kept = int(_kept(run).sum())
             cells.append("-" if s is None or s["mean"] is None else
-                         f"{s['mean']:.4g} ± {s['std']:.2g}, {s['median']:.4g}")
+                         f"{s['mean']:.4g} ± {s['std']:.2g}, {s['median']:.4g}"
+                         + ("" if s.get("count", kept) == kept else
+                            f" ({s['count']} of {kept} seeds)"))
         cells += [str(columns.get(c, "-")) for c in extra]
         if any_diverged:
             cells.append(f"{int((~_kept(run)).sum())} of {len(run.seeds)}")

@@ -89,8 +89,8 @@ class Run:
     def summary(self) -> dict[str, dict[str, float | None]]:
         """Mean, median, std, min and max of each scalar metric's last record over the
         seeds that did not diverge, leaving out records that are not numbers (NaN: a
-        metric not defined yet, e.g. an episode's before any episode ended); ``None``
-        where no seed is left."""
+        metric not defined yet, e.g. an episode's before any episode ended), and
+        ``count``, the seeds they are over; ``None`` where no seed is left."""
         out: dict[str, dict[str, float | None]] = {}
         for key, value in self.final_metrics(include_diverged=False).items():
             v = np.asarray(value, dtype=float)
@@ -102,6 +102,7 @@ class Run:
             else:
                 out[key] = {"mean": float(v.mean()), "median": float(np.median(v)),
                             "std": float(v.std()), "min": float(v.min()), "max": float(v.max())}
+            out[key]["count"] = int(v.size)
         return out
 
     def without_diverged(self) -> "Run":
@@ -148,11 +149,14 @@ class Run:
             which = ", ".join(f"{s} (step {st})" for s, st in self.diverged_seeds)
             lines.append(f"  {int(mask.sum())} of {len(mask)} seeds diverged: {which}; "
                          f"statistics over the other {int((~mask).sum())}")
+        kept = int((~mask).sum())
         for k, s in self.summary().items():
             if s["mean"] is None:
                 lines.append(f"  {k}: - (every seed diverged)" if mask.all() else
                              f"  {k}: - (not defined yet in any seed)")
             else:
                 lines.append(f"  {k}: mean {s['mean']:.6g}, median {s['median']:.6g}, "
-                             f"std {s['std']:.3g}")
+                             f"std {s['std']:.3g}" + ("" if s["count"] == kept else
+                                                       f" (over the {s['count']} of {kept} "
+                                                       f"seeds where it is defined)"))
         return "\n".join(lines)

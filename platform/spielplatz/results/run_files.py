@@ -84,8 +84,9 @@ def save_run(run: Any, folder: str | Path, prefix: str | None = None) -> list[Pa
                                     for stat in ("mean", "median", "std")])
         for r, step in enumerate(run.steps):
             row = [int(step)]
-            for k in scalars:
+            for k in scalars:       # (as Run.summary: seeds where the metric is defined)
                 col = arrays[k][kept, r]
+                col = col[~np.isnan(col)]
                 row += ([f"{col.mean():.9g}", f"{np.median(col):.9g}", f"{col.std():.9g}"]
                         if col.size else ["", "", ""])
             writer.writerow(row)
