@@ -194,11 +194,9 @@ def _offdiag_pools(y: np.ndarray) -> tuple:
     column (axis 1), by row (axis 2) and over both, each ``[..., 2C]`` with the pooled
     axes kept (the masked arrays computed once for the three)."""
     a = y.shape[1]
-    if a == 1:
-        z = np.zeros_like(y)
-        both = np.zeros(y.shape[:1] + (1, 1, y.shape[-1]), y.dtype)
-        return (np.concatenate([z, z], axis=-1),) * 2 + (np.concatenate([both, both],
-                                                                         axis=-1),)
+    if a == 1:                  # (no off-diagonal entry: zeros, [B, 1, 1, 2C] each)
+        z = np.zeros(y.shape[:-1] + (2 * y.shape[-1],), y.dtype)
+        return z, z, z
     eye = _diagonal(a)
     zeroed = np.where(eye, np.float32(0), y)
     lowest = np.where(eye, -np.inf, y).astype(y.dtype)

@@ -268,17 +268,17 @@ def _print_table(runs: list, learners: list, steps: int, files: list[str]) -> No
     table.add_column("time", justify="right")
     for run, columns in zip(runs, own):
         summary = _scalar_summary(run)
+        kept = int(_kept(run).sum())
         cells = []
         for k in present:
             s = summary.get(k)
-            kept = int(_kept(run).sum())
             cells.append("-" if s is None or s["mean"] is None else
                          f"{s['mean']:.4g} ± {s['std']:.2g}, {s['median']:.4g}"
                          + ("" if s.get("count", kept) == kept else
                             f" ({s['count']} of {kept} seeds)"))
         cells += [str(columns.get(c, "-")) for c in extra]
         if any_diverged:
-            cells.append(f"{int((~_kept(run)).sum())} of {len(run.seeds)}")
+            cells.append(f"{len(run.seeds) - kept} of {len(run.seeds)}")
         table.add_row(run.learner, *cells, f"{run.wall_time:.3g} s")
     console.print(table)
     for run, obj in zip(runs, learners):

@@ -54,7 +54,7 @@ class Finisher:
 
     ``out`` is the batch's output (``joint``, ``alpha``, ``base``, ``eps``, ``residual``,
     ``iterations``, ``value``, ``dual_ok``; ``proof``/``proved`` from a compiled batch
-    with ``prove``), filled for a range of games before :meth:`part` is called on it;
+    with ``prove``), filled for the games before :meth:`part` is called on them;
     ``g`` the games at payoff range 1; ``zeros_ok``: exact CE (zeros proven by the
     duals); ``options_of(i)``: game ``i``'s validated options for the exact path;
     ``rerun(games, supports, duals)``: the compiled batch on those games restricted to
@@ -84,10 +84,10 @@ class Finisher:
     def part(self, out: dict, games: np.ndarray) -> None:
         """Certify ``games`` (indices into the batch), find their zeros, re-solve as
         needed."""
-        sl = np.asarray(games, dtype=np.int64)
-        payoffs, concept, scales = self.payoffs[sl], self.concept, self.scales[sl]
-        b = sl.size
-        share = {key: out[key][sl] for key in ("joint", "alpha", "base", "eps", "residual",
+        games = np.asarray(games, dtype=np.int64)
+        payoffs, concept, scales = self.payoffs[games], self.concept, self.scales[games]
+        b = games.size
+        share = {key: out[key][games] for key in ("joint", "alpha", "base", "eps", "residual",
                                                 "iterations", "value", "dual_ok", "proof",
                                                 "proved")
                  if key in out}
@@ -97,7 +97,7 @@ class Finisher:
         # these itself)
         support = None if not self.zeros_ok else np.isfinite(share["base"]) \
             if out.get("final_dominance") else \
-            batch_dominated(self.g[sl], share["alpha"]) & np.isfinite(share["base"])
+            batch_dominated(self.g[games], share["alpha"]) & np.isfinite(share["base"])
         joints, routes = certified_zeros(share["joint"].astype(np.float64), support, VANISHING)
         residuals = share["residual"].astype(float)
         iterations = share["iterations"].astype(int).copy()
@@ -122,10 +122,10 @@ class Finisher:
         if for_zeros.any() and support is not None:
             # Farkas certificates, then the support LPs; where an LP finds the batch's own
             # support, the batch's answer stands (its small masses are positive)
-            zeros_of = find_zeros(payoffs, self.g[sl], concept, support, joints, alphas,
+            zeros_of = find_zeros(payoffs, self.g[games], concept, support, joints, alphas,
                                   np.flatnonzero(for_zeros),
                                   None if self.rerun is None else (
-                                      lambda idx, faces, duals: self.rerun(sl[idx], faces,
+                                      lambda idx, faces, duals: self.rerun(games[idx], faces,
                                                                            duals)))
             for i, (found, route, _) in zeros_of.items():
                 if (found == support[i]).all():
@@ -150,7 +150,7 @@ class Finisher:
                     routes[i], for_zeros[i] = route, False
         fell_back = ~certified | for_zeros
         for i in np.flatnonzero(fell_back) if self.fallback else ():
-            opts_i = self.options_of(int(sl[i]))
+            opts_i = self.options_of(int(games[i]))
             # warm start from the batch's duals (solve_exact restarts from zero if needed);
             # small masses: the support LP first, on the support the batch's duals left,
             # or the support found for them above
@@ -186,7 +186,7 @@ class Finisher:
                             ("violations", violations), ("certified", certified),
                             ("statuses", statuses), ("paths", paths),
                             ("fell_back", fell_back)):
-            getattr(self, name)[sl] = value
+            getattr(self, name)[games] = value
 
     def result(self, batch_time: float) -> BatchResult:
         """The :class:`BatchResult` once every game has had its :meth:`part`."""

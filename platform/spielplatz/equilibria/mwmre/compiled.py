@@ -271,10 +271,9 @@ def run(rows, base, eps_k, fixed, alpha, tol, max_iter, rule, patience, limit,
         if not accepted:        # rounding floor: the full step if it helps
             _project(alpha, d, 1.0, fixed, trial)
             new, new_total = loss(rows, base, trial, eps_k, z2)
-            change, evaluated = new - value, True
-            exact, ok = loss_change(rows, alpha, trial, sig, eps_k, dz, scratch)
-            if ok:
-                change = exact
+            change, ok = loss_change(rows, alpha, trial, sig, eps_k, dz, scratch)
+            if not ok:
+                change = new - value
             scale_into(z2, 1.0 / new_total, dz)
             gains_of(rows, dz, scratch)
             gradient_of(eps_k, scratch, fixed, scratch)

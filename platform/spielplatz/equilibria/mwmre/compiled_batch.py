@@ -75,27 +75,21 @@ def _game_rows(g, ce, starts, sizes, act, rest, order, first, k):
     q = 0
     for p in range(sizes.size):
         n_p = sizes[p]
-        for a in range(n_p):
+        for a in range(n_p if ce else 1):
             for b in range(n_p):
-                r = starts[p] + (a * n_p + b if ce else b)
-                if ce:
-                    if b != a:
-                        for t in range(first[p, a], first[p, a + 1]):
-                            j = order[p, t]
-                            v = g[p, b, rest[p, j]] - g[p, a, rest[p, j]]
-                            if v != 0.0:
-                                indices[q] = j
-                                data[q] = v
-                                q += 1
-                    indptr[r + 1] = q
-                elif a == 0:        # CCE row (p, b): every joint action
-                    for j in range(s):
-                        v = g[p, b, rest[p, j]] - g[p, act[p, j], rest[p, j]]
-                        if v != 0.0:
-                            indices[q] = j
-                            data[q] = v
-                            q += 1
-                    indptr[r + 1] = q
+                # CE row (p, a, b) on the joint actions where p plays a; CCE row (p, b)
+                # on every joint action
+                lo, hi = (first[p, a], first[p, a + 1]) if ce else (0, s)
+                if ce and b == a:
+                    hi = lo                 # (the diagonal: no deviation)
+                for t in range(lo, hi):
+                    j = order[p, t] if ce else t
+                    v = g[p, b, rest[p, j]] - g[p, act[p, j], rest[p, j]]
+                    if v != 0.0:
+                        indices[q] = j
+                        data[q] = v
+                        q += 1
+                indptr[starts[p] + (a * n_p + b if ce else b) + 1] = q
     return indptr, indices[:q], data[:q]
 
 
@@ -284,12 +278,9 @@ def run_batch(g: np.ndarray, base: np.ndarray, eps: np.ndarray, concept: str, *,
 
     run_shares(lambda lo, hi: _games(*args, lo, hi), b, threads,
                None if on_share is None else (lambda games: on_share(views, games)))
-    out["joint"] = out["joint"].reshape((b,) + shape)
-    out["base"] = out["base"].reshape((b,) + shape)
-    out["proof"] = out["proof"].reshape((b,) + shape)
     if on_share is None:        # (each share's own otherwise)
-        out["dual_ok"] = dual_gaps_ok(out, False)
-    return out
+        views["dual_ok"] = dual_gaps_ok(views, False)
+    return views
 
 
 def constraint_rows(g: np.ndarray, concept: str) -> np.ndarray:
@@ -313,7 +304,7 @@ def _matrices(g_all, ce, starts, sizes, act, rest, out):
 #: :func:`dependency_hash` when this file was last written: numba's cache of
 #: :func:`_games` is keyed on this file only, yet it holds compiled.py's loop and what
 #: that compiles in (tests/test_compiled_newton.py fails until this line is updated).
-DEPENDENCIES = "6bee73a1a839"
+DEPENDENCIES = "e16130b7e587"
 
 
 def dependency_hash() -> str:
